@@ -1,0 +1,22 @@
+import type { PipeTransform } from '@nestjs/common';
+import type { z } from 'zod';
+import { BadParameterError } from '#libs/common';
+
+/** Validates a payload once at the boundary; the handler behind it trusts its type. */
+export class ZodPipe<Schema extends z.ZodType> implements PipeTransform<unknown, z.infer<Schema>> {
+  constructor(private readonly schema: Schema) {}
+
+  transform(value: unknown): z.infer<Schema> {
+    const result = this.schema.safeParse(value);
+    if (result.success) return result.data;
+    throw new BadParameterError(formatZodError(result.error));
+  }
+}
+
+/** One line naming the field and the problem, e.g. `spec.uri: expected a string`. */
+export function formatZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid input';
+  const path = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  return `${path}${issue.message}`;
+}

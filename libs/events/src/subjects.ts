@@ -1,0 +1,88 @@
+// Every NATS subject and stream name the services share. Services never spell them out.
+
+/** Names as NATS subject tokens: `.`, `*`, `>` and white space are not allowed in a token, so they are percent-encoded. */
+export function subjectToken(name: string): string {
+  return encodeURIComponent(name).replace(/\./g, '%2E').replace(/\*/g, '%2A');
+}
+
+export function fromSubjectToken(token: string): string {
+  return decodeURIComponent(token);
+}
+
+export const Streams = {
+  /** Event-sourced cluster state, one subject per aggregate. */
+  Cluster: { name: 'CLUSTER', subjects: ['cluster.>'] },
+  /** Audit events, `audit.<sid>.<event type>`. */
+  Audit: { name: 'AUDIT', subjects: ['audit.>'] },
+} as const;
+
+export const Aggregate = {
+  User: 'user',
+  Role: 'role',
+  Token: 'token',
+  CertAuthority: 'ca',
+  Db: 'db',
+} as const;
+export type Aggregate = (typeof Aggregate)[keyof typeof Aggregate];
+
+export function clusterSubject(aggregate: Aggregate, id: string): string {
+  return `cluster.${aggregate}.${subjectToken(id)}`;
+}
+
+export function clusterFilter(aggregate?: Aggregate): string {
+  return aggregate ? `cluster.${aggregate}.>` : 'cluster.>';
+}
+
+/** Parses `cluster.<aggregate>.<id>`. */
+export function parseClusterSubject(subject: string): { aggregate: string; id: string } | undefined {
+  const [root, aggregate, token, ...rest] = subject.split('.');
+  if (root !== 'cluster' || !aggregate || !token || rest.length) return undefined;
+  return { aggregate, id: fromSubjectToken(token) };
+}
+
+/** Audit events that belong to no session (resource changes) use this in place of a session id. */
+export const NO_SESSION = 'cluster';
+
+export function auditSubject(sid: string, eventType: string): string {
+  return `audit.${sid}.${eventType}`;
+}
+
+/** Request/reply subjects, `<service>.<verb>`. */
+export const Rpc = {
+  Auth: {
+    Ping: 'auth.ping',
+    CasExport: 'auth.cas.export',
+    UsersCreate: 'auth.users.create',
+    UsersList: 'auth.users.list',
+    UsersGet: 'auth.users.get',
+    UsersUpdate: 'auth.users.update',
+    UsersDelete: 'auth.users.delete',
+    UsersReset: 'auth.users.reset',
+    PasswordTokenGet: 'auth.users.password-token.get',
+    PasswordSet: 'auth.users.password.set',
+    Login: 'auth.users.login',
+    RolesUpsert: 'auth.roles.upsert',
+    RolesList: 'auth.roles.list',
+    RolesGet: 'auth.roles.get',
+    RolesDelete: 'auth.roles.delete',
+    TokensCreate: 'auth.tokens.create',
+    TokensList: 'auth.tokens.list',
+    TokensDelete: 'auth.tokens.delete',
+    Join: 'auth.tokens.join',
+    SignHost: 'auth.certs.sign-host',
+    SignDbServer: 'auth.certs.sign-db',
+    SignUser: 'auth.certs.sign-user',
+  },
+  Inventory: {
+    DbsUpsert: 'inventory.dbs.upsert',
+    DbsList: 'inventory.dbs.list',
+    DbsGet: 'inventory.dbs.get',
+    DbsDelete: 'inventory.dbs.delete',
+  },
+} as const;
+
+/** NATS queue groups: replicas of one service share its requests. */
+export const QueueGroup = {
+  Auth: 'auth',
+  Inventory: 'inventory',
+} as const;

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  jetstream,
+  jetstreamManager,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import type { EventEnvelope } from '#libs/events';
+import { type Decider, fold } from './decider.js';
+import { ExpectedVersionConflictError } from './errors.js';
+import { Projection, type CommitHandler } from './projection.js';
+
+/** Versions are JetStream subject sequences: 0 means the aggregate has no events yet. */
+export interface LoadedAggregate<Event> {
+  events: Event[];
+  version: number;
+}
+
+const CONFLICT_RETRIES = 5;
+/** JetStream API error 10058: a stream with this name already exists (with another configuration). */
+const STREAM_NAME_IN_USE = 10058;
+
+/**
+ * An event store on one JetStream stream, one subject per aggregate. Each message is one commit:
+ * a JSON array of event envelopes, appended with `Nats-Expected-Last-Subject-Sequence`.
+ */
+export class EventStore {
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    readonly stream: string,
+  ) {}
+
+  /** Opens the store, creating the stream if it does not exist yet. */
+  static async open(
+    nc: NatsConnection,
+    stream: { name: string; subjects: readonly string[] },
+    config: Partial<Omit<StreamConfig, 'name' | 'subjects'>> = {},
+  ): Promise<EventStore> {
+    const jsm = await jetstreamManager(nc);
+    try {
+      await jsm.streams.info(stream.name);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+      try {
+        await jsm.streams.add({ ...config, name: stream.name, subjects: [...stream.subjects] });
+      } catch (addErr) {
+        // Another process created it between our two calls.
+        if (!(addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE)) throw addErr;
+      }
+    }
+    return new EventStore(jetstream(nc), jsm, stream.name);
+  }
+
+  /** The aggregate's version: the last sequence on its subject. */
+  version(subject: string): Promise<number> {
+    return this.lastSequenceOn(subject);
+  }
+
+  async load<Event extends { type: string; data: unknown }>(subject: string): Promise<LoadedAggregate<Event>> {
+    const version = await this.version(subject);
+    if (version === 0) return { events: [], version };
+    const events: Event[] = [];
+    const consumer = await this.js.consumers.get(this.stream, { filter_subjects: subject });
+    const messages = await consumer.consume();
+    try {
+      for await (const m of messages) {
+        for (const envelope of m.json<EventEnvelope[]>()) events.push({ type: envelope.type, data: envelope.data } as Event);
+        if (m.seq >= version || m.info.pending === 0) break;
+      }
+    } finally {
+      messages.stop();
+    }
+    return { events, version };
+  }
+
+  /** Appends one commit if the subject is still at `expectedVersion`; returns the new version. */
+  async append<Event extends { type: string; data: unknown }>(subject: string, events: Event[], expectedVersion: number): Promise<number> {
+    const time = new Date().toISOString();
+    const commit: EventEnvelope[] = events.map((e) => ({ type: e.type, data: e.data, time }));
+    try {
+      const ack = await this.js.publish(subject, JSON.stringify(commit), {
+        expect: { lastSubjectSequence: expectedVersion },
+        msgID: randomUUID(),
+      });
+      return ack.seq;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+        throw new ExpectedVersionConflictError(subject, expectedVersion, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Loads the aggregate, decides, appends; on a concurrent change, loads again and decides again
+   * (the second decision usually refuses, e.g. "already exists").
+   */
+  async handle<Command, State, Event extends { type: string; data: unknown }>(
+    subject: string,
+    decider: Decider<Command, State, Event>,
+    command: Command,
+  ): Promise<{ previous: State; state: State; events: Event[]; version: number }> {
+    for (let attempt = 0; ; attempt++) {
+      const { events: past, version } = await this.load<Event>(subject);
+      const state = fold(decider, past);
+      const events = decider.decide(command, state);
+      if (events.length === 0) return { previous: state, state, events, version };
+      try {
+        const newVersion = await this.append(subject, events, version);
+        return { previous: state, state: events.reduce(decider.evolve, state), events, version: newVersion };
+      } catch (err) {
+        if (!(err instanceof ExpectedVersionConflictError) || attempt >= CONFLICT_RETRIES) throw err;
+      }
+    }
+  }
+
+  /** The last sequence among messages on `filter` (wildcards allowed), 0 when there are none. */
+  async lastSequenceOn(filter: string): Promise<number> {
+    const last = await this.jsm.streams.getMessage(this.stream, { last_by_subj: filter });
+    return last?.seq ?? 0;
+  }
+
+  /** Replays every commit on `filter` from the start, then follows new ones. */
+  async follow(filter: string, onCommit: CommitHandler): Promise<Projection> {
+    const projection = new Projection(this, this.js, filter, onCommit);
+    await projection.start();
+    return projection;
+  }
+}

@@ -1,0 +1,63 @@
+import type { ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
+import type { EventEnvelope } from '#libs/events';
+import type { EventStore } from './event-store.js';
+
+export type CommitHandler = (subject: string, events: EventEnvelope[], seq: number) => void;
+
+/**
+ * An in-memory read model fed by an ordered consumer: it replays the stream from the first message,
+ * then follows. `sync()` gives read-your-writes across processes: it waits until every commit that
+ * existed when it was called has been applied.
+ */
+export class Projection {
+  private applied = 0;
+  private waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private messages?: ConsumerMessages;
+  private stopped = false;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly js: JetStreamClient,
+    private readonly filter: string,
+    private readonly onCommit: CommitHandler,
+  ) {}
+
+  async start(): Promise<void> {
+    const consumer = await this.js.consumers.get(this.store.stream, { filter_subjects: this.filter });
+    this.messages = await consumer.consume();
+    void this.run(this.messages);
+    await this.sync();
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      this.onCommit(m.subject, m.json<EventEnvelope[]>(), m.seq);
+      this.advance(m.seq);
+    }
+  }
+
+  private advance(seq: number): void {
+    this.applied = Math.max(this.applied, seq);
+    const ready = this.waiters.filter((w) => w.seq <= this.applied);
+    this.waiters = this.waiters.filter((w) => w.seq > this.applied);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Resolves once the projection has applied the stream up to `seq`. */
+  waitFor(seq: number): Promise<void> {
+    if (seq <= this.applied || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ seq, resolve }));
+  }
+
+  /** Waits until the projection has applied every commit on its filter that exists now. */
+  async sync(): Promise<void> {
+    await this.waitFor(await this.store.lastSequenceOn(this.filter));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.messages?.stop();
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+}

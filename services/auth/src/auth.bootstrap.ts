@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import { connectNats, listenRpc, type RunningService } from '#libs/bus';
+import { clusterFilter, QueueGroup, Streams } from '#libs/events';
+import { EventStore } from '#libs/eventstore';
+import { writeAdminIdentity } from './admin-identity.js';
+import { AuthModule } from './auth.module.js';
+import { AuthView } from './auth.view.js';
+import { CertAuthorities } from './cas/cert-authorities.js';
+import { RolesService } from './roles/roles.service.js';
+import { TokensService } from './tokens/tokens.service.js';
+import { UsersService } from './users/users.service.js';
+
+export interface AuthOptions {
+  natsServers: string[];
+  /** Used when the cluster is created; afterwards the CAs' cluster name wins. */
+  clusterName: string;
+  dataDir: string;
+  kek: Buffer;
+}
+
+export async function startAuth(options: AuthOptions): Promise<RunningService> {
+  const logger = new Logger('auth');
+  const nc = await connectNats(options.natsServers, 'auth');
+  const store = await EventStore.open(nc, Streams.Cluster);
+  const view = new AuthView();
+  const projection = await store.follow(clusterFilter(), (subject, commit) => view.apply(subject, commit));
+
+  const cas = new CertAuthorities(store, view, options.kek);
+  await cas.ensure(options.clusterName);
+  const roles = new RolesService(store, view, projection);
+  await roles.ensureBuiltins();
+  const users = new UsersService(store, view, projection, roles, cas);
+  const tokens = new TokensService(store, view, projection, cas, options.kek);
+  await writeAdminIdentity(options.dataDir, cas);
+
+  const app = await listenRpc(AuthModule.register({ cas, roles, users, tokens }), options.natsServers, QueueGroup.Auth);
+  logger.log(`auth service ready for cluster "${cas.clusterName()}"`);
+  return {
+    name: 'auth',
+    async close() {
+      await app.close();
+      projection.stop();
+      await nc.close();
+    },
+  };
+}

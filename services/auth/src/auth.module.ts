@@ -1,0 +1,32 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CertAuthorities } from './cas/cert-authorities.js';
+import { CertsController } from './certs/certs.controller.js';
+import { RolesController } from './roles/roles.controller.js';
+import { RolesService } from './roles/roles.service.js';
+import { TokensController } from './tokens/tokens.controller.js';
+import { TokensService } from './tokens/tokens.service.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersService } from './users/users.service.js';
+
+export interface AuthServices {
+  cas: CertAuthorities;
+  roles: RolesService;
+  users: UsersService;
+  tokens: TokensService;
+}
+
+@Module({})
+export class AuthModule {
+  static register(services: AuthServices): DynamicModule {
+    return {
+      module: AuthModule,
+      controllers: [UsersController, RolesController, TokensController, CertsController],
+      providers: [
+        { provide: CertAuthorities, useValue: services.cas },
+        { provide: RolesService, useValue: services.roles },
+        { provide: UsersService, useValue: services.users },
+        { provide: TokensService, useValue: services.tokens },
+      ],
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ZodPipe } from '#libs/bus';
+import { VERSION } from '#libs/common';
+import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
+import { signDbServerCert, signHostCert } from '#libs/pki';
+import { CertAuthorities } from '../cas/cert-authorities.js';
+
+@Controller()
+export class CertsController {
+  constructor(private readonly cas: CertAuthorities) {}
+
+  @MessagePattern(Rpc.Auth.Ping)
+  ping(@Payload(new ZodPipe(AuthRpc.PingRequest)) _req: AuthRpc.Infer<typeof AuthRpc.PingRequest>): AuthRpc.PingReply {
+    return { cluster_name: this.cas.clusterName(), server_version: VERSION, ca_pins: this.cas.hostPins() };
+  }
+
+  @MessagePattern(Rpc.Auth.CasExport)
+  export(@Payload(new ZodPipe(AuthRpc.CasExportRequest)) req: AuthRpc.Infer<typeof AuthRpc.CasExportRequest>) {
+    return { certs: this.cas.certs(req.type) };
+  }
+
+  /** For cluster processes (the proxy) over the internal bus; outside processes join with a token instead. */
+  @MessagePattern(Rpc.Auth.SignHost)
+  signHost(@Payload(new ZodPipe(AuthRpc.SignHostRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignHostRequest>): SignedCert {
+    const cert = signHostCert(this.cas.get('host'), req.public_key, {
+      hostId: req.host_id,
+      systemRole: req.system_role,
+      dnsNames: req.dns_names,
+      ipAddresses: req.ip_addresses,
+      ttlMs: req.ttl_ms,
+    });
+    return { cert, cas: this.cas.allCerts() };
+  }
+
+  /** `tctl auth sign --format=db`: the database's server certificate, and the db_client CA it must trust. */
+  @MessagePattern(Rpc.Auth.SignDbServer)
+  signDb(@Payload(new ZodPipe(AuthRpc.SignDbServerRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignDbServerRequest>): SignedCert {
+    const cert = signDbServerCert(this.cas.get('db'), req.public_key, { hosts: req.hosts, ttlMs: req.ttl_ms });
+    return { cert, cas: { db_client: this.cas.certs('db_client'), db: this.cas.certs('db') } };
+  }
+}

@@ -1,0 +1,67 @@
+import { AccessDeniedError } from '#libs/common';
+import { Aggregate, clusterSubject, type AuthRpc, type SignedCert } from '#libs/events';
+import type { EventStore, Projection } from '#libs/eventstore';
+import { openPrivateKey, sealPrivateKey, signHostCert } from '#libs/pki';
+import type { AuthView } from '../auth.view.js';
+import type { CertAuthorities } from '../cas/cert-authorities.js';
+import { newToken, tokenHash } from '../secrets.js';
+import { tokenDecider } from './token.decider.js';
+
+/** Host certificates from a join are renewed by the process well before this. */
+export const JOINED_HOST_CERT_TTL_MS = 24 * 60 * 60_000;
+const INVALID_TOKEN = "the join token is invalid, expired or was removed; ask an administrator for a new one ('tctl tokens add --type=db')";
+
+type Rpc = typeof AuthRpc;
+
+/** Join tokens. The stream keeps each token sealed with the key-encryption key (so `tctl tokens ls` can show it), under the subject of its hash. */
+export class TokensService {
+  constructor(
+    private readonly store: EventStore,
+    private readonly view: AuthView,
+    private readonly projection: Projection,
+    private readonly cas: CertAuthorities,
+    private readonly kek: Buffer,
+  ) {}
+
+  async create(req: AuthRpc.Infer<Rpc['TokensCreateRequest']>): Promise<AuthRpc.TokenView> {
+    const token = req.token ?? newToken();
+    const expires = new Date(Date.now() + req.ttl_ms).toISOString();
+    await this.store.handle(clusterSubject(Aggregate.Token, tokenHash(token)), tokenDecider, {
+      type: 'create',
+      roles: req.roles,
+      sealedToken: sealPrivateKey(token, this.kek),
+      expires,
+    });
+    return { token, roles: req.roles, expires };
+  }
+
+  async list(): Promise<AuthRpc.TokenView[]> {
+    await this.projection.sync();
+    const now = new Date().toISOString();
+    return [...this.view.tokens.values()]
+      .filter((t) => t.exists && t.expires > now)
+      .map((t) => ({ token: openPrivateKey(t.sealedToken, this.kek), roles: t.roles, expires: t.expires }))
+      .sort((a, b) => a.expires.localeCompare(b.expires));
+  }
+
+  async delete(token: string): Promise<void> {
+    await this.store.handle(clusterSubject(Aggregate.Token, tokenHash(token)), tokenDecider, { type: 'delete' });
+  }
+
+  /** Exchanges a valid join token for a host certificate of the role the token allows. */
+  async join(req: AuthRpc.Infer<Rpc['JoinRequest']>): Promise<SignedCert> {
+    await this.projection.sync();
+    const state = this.view.tokens.get(tokenHash(req.token));
+    if (!state?.exists || state.expires <= new Date().toISOString() || !state.roles.includes(req.role)) {
+      throw new AccessDeniedError(INVALID_TOKEN);
+    }
+    const cert = signHostCert(this.cas.get('host'), req.public_key, {
+      hostId: req.host_id,
+      systemRole: req.role,
+      dnsNames: req.dns_names,
+      ipAddresses: req.ip_addresses,
+      ttlMs: JOINED_HOST_CERT_TTL_MS,
+    });
+    return { cert, cas: this.cas.allCerts() };
+  }
+}
