@@ -1,0 +1,28 @@
+export { matchLabels, type LabelSelector, type Labels } from './labels.js';
+export { INTERNAL_TRAITS, type Traits } from './template.js';
+export { applyTraits } from './traits.js';
+export {
+  CREATE_DB_USER_MODES,
+  ROLE_VERSIONS,
+  RoleSchema,
+  parseRole,
+  type CreateDbUserMode,
+  type Role,
+  type RoleConditions,
+  type RoleVersion,
+} from './role.js';
+export {
+  ACCESS_DENIED_MESSAGE,
+  allowedDbNames,
+  allowedDbRoles,
+  allowedDbUsers,
+  canSeeDb,
+  decideDbAccess,
+  type AccessDecision,
+  type DbAccessRequest,
+} from './access.js';
+export { VERBS, checkRule, type Verb } from './rules.js';
+export { canImpersonateRole } from './impersonate.js';
+export { DEFAULT_MAX_SESSION_TTL_MS, createDbUserMode, maxSessionTtlMs } from './options.js';
+export { BUILTIN_ROLES } from './builtin.js';
+export { roleToYaml } from './role-yaml.js';

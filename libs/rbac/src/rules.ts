@@ -1,0 +1,20 @@
+import type { Role } from './role.js';
+
+export const VERBS = ['list', 'read', 'create', 'update', 'delete'] as const;
+export type Verb = (typeof VERBS)[number];
+
+type Rule = { resources: string[]; verbs: string[] };
+
+function grants(rules: Rule[] | undefined, resource: string, verb: Verb): boolean {
+  return (rules ?? []).some(
+    (rule) =>
+      (rule.resources.includes(resource) || rule.resources.includes('*')) &&
+      (rule.verbs.includes(verb) || rule.verbs.includes('*')),
+  );
+}
+
+/** Whether the roles let their holder perform `verb` on `resource` (role, user, db, token, session, event...). */
+export function checkRule(roles: Role[], resource: string, verb: Verb): boolean {
+  if (roles.some((role) => grants(role.spec.deny.rules, resource, verb))) return false;
+  return roles.some((role) => grants(role.spec.allow.rules, resource, verb));
+}
