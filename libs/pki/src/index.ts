@@ -1,0 +1,14 @@
+export { CA_TYPES, caPin, createCa, issuerCaType, type CaType, type CertificateAuthority } from './ca.js';
+export {
+  parseHostIdentity,
+  parseUserIdentity,
+  type DbRoute,
+  type HostIdentity,
+  type UserIdentity,
+} from './identity.js';
+export { formatIdentityFile, parseIdentityFile, type IdentityFile } from './identity-file.js';
+export { inspectCert, verifyChain, type CertSummary } from './inspect.js';
+export { generateKeyPair, type KeyPair } from './keys.js';
+export { splitPemCerts } from './pem.js';
+export { newKek, openPrivateKey, sealPrivateKey } from './seal.js';
+export { signDbClientCert, signDbServerCert, signHostCert, signUserCert } from './sign.js';

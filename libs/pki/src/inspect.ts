@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { Oid } from './oids.js';
+import { splitPemCerts } from './pem.js';
+import { firstAttribute, nodeCertificate, readCertificate, type ParsedCertificate } from './x509.js';
+
+export interface CertSummary {
+  subjectCommonName: string;
+  issuerCommonName: string;
+  notBefore: Date;
+  notAfter: Date;
+  dnsNames: string[];
+  ipAddresses: string[];
+  /** Lowercase hex SHA-256 of the certificate's DER. */
+  fingerprintSha256: string;
+}
+
+export function inspectCert(certPem: string): CertSummary {
+  const cert = readCertificate(certPem);
+  return {
+    subjectCommonName: firstAttribute(cert.subject, Oid.commonName) ?? '',
+    issuerCommonName: firstAttribute(cert.issuer, Oid.commonName) ?? '',
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    dnsNames: cert.dnsNames,
+    ipAddresses: cert.ipAddresses,
+    fingerprintSha256: createHash('sha256').update(cert.der).digest('hex'),
+  };
+}
+
+/**
+ * True when one of the CA certificates (each may be a bundle) issued and signed the certificate,
+ * and both are within their validity now.
+ */
+export function verifyChain(certPem: string, caCertPems: string[]): boolean {
+  const now = Date.now();
+  const cert = nodeCertificate(certPem);
+  if (!validAt(readCertificate(certPem), now)) return false;
+  return caCertPems.flatMap(splitPemCerts).some((caPem) => {
+    const ca = nodeCertificate(caPem);
+    return ca.ca && validAt(readCertificate(caPem), now) && cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  });
+}
+
+function validAt(cert: ParsedCertificate, now: number): boolean {
+  return cert.notBefore.getTime() <= now && now <= cert.notAfter.getTime();
+}
