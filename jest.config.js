@@ -12,6 +12,8 @@ const common = {
 };
 
 export default {
+  // Jest reads testTimeout only here, not per project; integration tests start real servers.
+  testTimeout: 120_000,
   projects: [
     {
       ...common,
@@ -22,7 +24,6 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/**/*.test.ts'],
-      testTimeout: 120_000,
     },
   ],
 };

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export { freePort } from './free-port.js';
+export { startNats, type NatsServer } from './nats-server.js';
+export { pgBinDir } from './postgres-bin.js';
+export { startPostgres, type PostgresCluster, type PostgresTls } from './postgres-cluster.js';

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, and only what is missing: nats-server, the
+# PostgreSQL 15 server binaries, psql and openssl from Debian; node_modules with npm ci.
+# Silent when nothing is missing. Runs as root in CI; elsewhere uses sudo for apt-get if present.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PG_MAJOR=15
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+fi
+
+say() { echo "ensure-deps: $*"; }
+
+# Runs a command with its output kept back, shown only if it fails.
+quietly() {
+  local log
+  log="$(mktemp)"
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
+
+# Debian installs nats-server into /usr/sbin, which a non-root PATH may lack.
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+missing=()
+have nats-server || missing+=(nats-server)
+[ -x "/usr/lib/postgresql/$PG_MAJOR/bin/postgres" ] && [ -x "/usr/lib/postgresql/$PG_MAJOR/bin/initdb" ] ||
+  missing+=("postgresql-$PG_MAJOR")
+have psql || missing+=(postgresql-client)
+have openssl || missing+=(openssl)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  for pkg in "${missing[@]}"; do say "installing $pkg (apt-get)"; done
+  # Package scripts must not start a cluster on 5432: this machine may already run its own there.
+  # policy-rc.d exiting 101 forbids service starts during the install.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
+  quietly $SUDO apt-get update
+  quietly $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ]; then
+  say "npm ci (node_modules is missing)"
+  quietly npm ci --no-audit --no-fund
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci (package-lock.json is newer than node_modules)"
+  quietly npm ci --no-audit --no-fund
+fi
