@@ -1,6 +1,7 @@
 import type { PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
 import { BadParameterError } from '#libs/common';
+import { formatZodError } from '#libs/config';
 
 /** Validates a payload once at the boundary; the handler behind it trusts its type. */
 export class ZodPipe<Schema extends z.ZodType> implements PipeTransform<unknown, z.infer<Schema>> {
@@ -11,12 +12,4 @@ export class ZodPipe<Schema extends z.ZodType> implements PipeTransform<unknown,
     if (result.success) return result.data;
     throw new BadParameterError(formatZodError(result.error));
   }
-}
-
-/** One line naming the field and the problem, e.g. `spec.uri: expected a string`. */
-export function formatZodError(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid input';
-  const path = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  return `${path}${issue.message}`;
 }

@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './duration.js';
 export * from './version.js';
+export * from './addr.js';

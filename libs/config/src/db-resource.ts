@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BadParameterError } from '#libs/common';
-import { formatZodError } from '#libs/bus';
+import { formatZodError } from './zod-error.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;

@@ -1,15 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { adminIdentityPath } from '#libs/config';
 import { formatIdentityFile, generateKeyPair, inspectCert, parseIdentityFile, signHostCert, verifyChain } from '#libs/pki';
 import type { CertAuthorities } from './cas/cert-authorities.js';
 
-export const ADMIN_IDENTITY_FILE = 'admin-identity.pem';
 const TTL_MS = 365 * 24 * 60 * 60_000;
 const RENEW_BEFORE_MS = 30 * 24 * 60 * 60_000;
-
-export function adminIdentityPath(dataDir: string): string {
-  return join(dataDir, ADMIN_IDENTITY_FILE);
-}
 
 /** The identity `tctl` uses on this host: built-in role Admin, readable only by the owner of the data dir. */
 export async function writeAdminIdentity(dataDir: string, cas: CertAuthorities): Promise<void> {

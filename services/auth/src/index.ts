@@ -1,3 +1,2 @@
 export { startAuth, type AuthOptions } from './auth.bootstrap.js';
 export { loadKek, type KekSource } from './kek.js';
-export { adminIdentityPath } from './admin-identity.js';

@@ -1,7 +1,7 @@
 import { AlreadyExistsError, NotFoundError } from '#libs/common';
 import type { DbEvents } from '#libs/events';
 import type { Decider } from '#libs/eventstore';
-import type { DbResource } from './db-resource.js';
+import type { DbResource } from '#libs/config';
 
 export interface DbState {
   resource?: DbResource;

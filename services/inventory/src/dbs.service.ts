@@ -5,7 +5,7 @@ import { Aggregate, AuditCode, AuditEvent, auditSubject, clusterSubject, NO_SESS
 import type { EventStore, Projection } from '#libs/eventstore';
 import { dbDecider } from './db.decider.js';
 import type { InventoryView } from './inventory.view.js';
-import { parseDbResource, type DbResource } from './db-resource.js';
+import { parseDbResource, type DbResource } from '#libs/config';
 
 export class DbsService {
   constructor(
@@ -15,7 +15,7 @@ export class DbsService {
     private readonly projection: Projection,
   ) {}
 
-  async upsert(actor: string, input: unknown, mustNotExist: boolean): Promise<DbResource> {
+  async upsert(actor: string, input: unknown, mustNotExist: boolean): Promise<{ resource: DbResource; created: boolean }> {
     const resource = parseDbResource(input);
     const { previous } = await this.store.handle(clusterSubject(Aggregate.Db, resource.metadata.name), dbDecider, {
       type: 'upsert',
@@ -23,7 +23,7 @@ export class DbsService {
       mustNotExist,
     });
     await this.audit(previous.resource ? AuditEvent.DbUpdate : AuditEvent.DbCreate, actor, resource);
-    return resource;
+    return { resource, created: !previous.resource };
   }
 
   async delete(actor: string, name: string): Promise<void> {

@@ -1,2 +1,1 @@
 export { startInventory } from './inventory.bootstrap.js';
-export { type DbResource } from './db-resource.js';

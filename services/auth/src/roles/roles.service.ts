@@ -24,15 +24,15 @@ export class RolesService {
     }
   }
 
-  async upsert(input: unknown, mustNotExist: boolean): Promise<Role> {
+  async upsert(input: unknown, mustNotExist: boolean): Promise<{ role: Role; created: boolean }> {
     const role = parseRole(input);
-    await this.store.handle(clusterSubject(Aggregate.Role, role.metadata.name), roleDecider, {
+    const { previous } = await this.store.handle(clusterSubject(Aggregate.Role, role.metadata.name), roleDecider, {
       type: 'upsert',
       role,
       builtin: false,
       mustNotExist,
     });
-    return role;
+    return { role, created: !previous.role };
   }
 
   async list(): Promise<Role[]> {

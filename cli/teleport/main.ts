@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { VERSION } from '#libs/common';
+import { runCli } from '../shared/run.js';
+import { registerConfigureCommand } from './configure.js';
+import { registerStartCommand } from './start.js';
+
+const program = new Command('teleport').description('Run dbaccess cluster services').version(VERSION, '--version');
+registerStartCommand(program);
+registerConfigureCommand(program);
+program
+  .command('version')
+  .description('Print the version')
+  .action(() => {
+    process.stdout.write(`dbaccess teleport v${VERSION}\n`);
+  });
+
+await runCli(program);

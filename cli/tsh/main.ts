@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { VERSION } from '#libs/common';
+import { runCli } from '../shared/run.js';
+import type { TshGlobals } from './identity.js';
+import { registerLoginCommands } from './login.js';
+
+const program = new Command('tsh')
+  .description('Log in to a dbaccess cluster and reach its databases')
+  .version(VERSION, '--version')
+  .option('--proxy <addr>', 'the cluster proxy, host:port')
+  .option('--user <name>', 'your user name (default: your local login)')
+  .option('-i, --identity <file>', 'identity file (from tctl auth sign --format=file)')
+  .option('--insecure', "do not verify the proxy's certificate (first login to a self-signed cluster)")
+  .option('-d, --debug', 'print stack traces of unexpected errors');
+
+registerLoginCommands(program, () => program.opts<TshGlobals>());
+
+await runCli(program);

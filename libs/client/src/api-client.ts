@@ -1,0 +1,107 @@
+import { request, Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { AccessDeniedError, ConnectionProblemError, fromErrorBody, InternalError, isErrorBody, parseHostPort, formatHostPort } from '#libs/common';
+
+export interface ClientTls {
+  /** Client certificate and key (mutual TLS) for calls that need an identity. */
+  certPem?: string;
+  privateKeyPem?: string;
+  /** CA certificates trusted for the proxy, on top of the system's roots. */
+  trustedCas?: string[];
+  /** Skip verification of the proxy's certificate (`--insecure`). */
+  insecure?: boolean;
+}
+
+const TLS_TRUST_ERRORS = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+]);
+
+/** JSON over HTTPS to the proxy's API; errors come back as typed errors with the server's message. */
+export class ApiClient {
+  readonly addr: string;
+  private readonly agent: Agent;
+
+  constructor(proxyAddr: string, tls: ClientTls = {}) {
+    this.addr = formatHostPort(parseHostPort(proxyAddr, 443));
+    this.agent = new Agent({
+      keepAlive: false,
+      ...(tls.certPem && tls.privateKeyPem ? { cert: tls.certPem, key: tls.privateKeyPem } : {}),
+      ca: [...rootCertificates, ...(tls.trustedCas ?? [])],
+      rejectUnauthorized: !tls.insecure,
+    });
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.send<T>('GET', path);
+  }
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>('POST', path, body);
+  }
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>('PUT', path, body);
+  }
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>('PATCH', path, body);
+  }
+  delete<T>(path: string): Promise<T> {
+    return this.send<T>('DELETE', path);
+  }
+
+  private send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { host, port } = parseHostPort(this.addr);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise<T>((resolve, reject) => {
+      const req = request(
+        {
+          host,
+          port,
+          method,
+          path,
+          agent: this.agent,
+          timeout: 30_000,
+          headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : {};
+            } catch {
+              return reject(new InternalError(`unexpected answer from ${this.addr} (HTTP ${res.statusCode}); is it a dbaccess proxy?`));
+            }
+            if ((res.statusCode ?? 500) >= 400) {
+              const error = (json as { error?: unknown }).error;
+              return reject(isErrorBody(error) ? fromErrorBody(error) : new InternalError(`HTTP ${res.statusCode} from ${this.addr}`));
+            }
+            resolve(json as T);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new ConnectionProblemError(`the proxy at ${this.addr} did not answer within 30s`)));
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.explain(err)));
+      req.end(payload);
+    });
+  }
+
+  private explain(err: NodeJS.ErrnoException): Error {
+    if (err instanceof ConnectionProblemError) return err;
+    if (err.code && TLS_TRUST_ERRORS.has(err.code)) {
+      return new AccessDeniedError(
+        `the proxy at ${this.addr} presented a certificate this machine does not trust (${err.code}). ` +
+          `For a cluster with a self-signed certificate, check its CA pin ('tctl status') and log in once with --insecure.`,
+      );
+    }
+    if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET') {
+      return new ConnectionProblemError(`cannot reach the proxy at ${this.addr} (${err.code}); is the cluster running and the address right?`);
+    }
+    return new ConnectionProblemError(`request to the proxy at ${this.addr} failed: ${err.message}`);
+  }
+}

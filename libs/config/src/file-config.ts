@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+const YesNo = z
+  .union([z.boolean(), z.enum(['yes', 'no', 'true', 'false', 'on', 'off'])])
+  .transform((v) => v === true || v === 'yes' || v === 'true' || v === 'on');
+
+/** `teleport.yaml`, the keys of the guides plus `teleport.nats`. Unknown keys are errors, not silently ignored. */
+export const FileConfigSchema = z
+  .object({
+    version: z.enum(['v1', 'v2', 'v3']).optional(),
+    teleport: z
+      .object({
+        nodename: z.string().optional(),
+        data_dir: z.string().optional(),
+        auth_token: z.string().optional(),
+        auth_servers: z.array(z.string()).optional(),
+        auth_server: z.string().optional(),
+        proxy_server: z.string().optional(),
+        log: z.object({ severity: z.string().optional(), output: z.string().optional() }).strict().optional(),
+        nats: z
+          .object({
+            /** The cluster's NATS servers; without them `teleport start` runs its own. */
+            servers: z.array(z.string()).optional(),
+            /** Where the embedded NATS server listens. */
+            listen_addr: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    auth_service: z
+      .object({
+        enabled: YesNo.optional(),
+        cluster_name: z.string().optional(),
+        /** Accepted for guide compatibility; services reach auth over NATS. */
+        listen_addr: z.string().optional(),
+        /** Key-encryption key for CA private keys: a file, or the name of an environment variable. */
+        kek_file: z.string().optional(),
+        kek_env: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    proxy_service: z
+      .object({
+        enabled: YesNo.optional(),
+        web_listen_addr: z.string().optional(),
+        public_addr: z.union([z.string(), z.array(z.string())]).optional(),
+        /** Accepted for guide compatibility; everything is served on web_listen_addr. */
+        listen_addr: z.string().optional(),
+        tunnel_listen_addr: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    ssh_service: z.object({ enabled: YesNo.optional() }).strict().optional(),
+  })
+  .strict();
+
+export type FileConfig = z.infer<typeof FileConfigSchema>;

@@ -1,0 +1,49 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BadParameterError } from '#libs/common';
+import { loadConfig } from './load.js';
+
+function file(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'teleport.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('loadConfig', () => {
+  it('reads the guide-style keys and embeds NATS by default', () => {
+    const config = loadConfig(
+      file(`teleport:\n  data_dir: /tmp/x\nauth_service:\n  enabled: "yes"\n  cluster_name: "test"\n  listen_addr: 0.0.0.0:3025\nproxy_service:\n  enabled: "yes"\n  web_listen_addr: 0.0.0.0:3080\n  public_addr: teleport.example.com:3080\nssh_service:\n  enabled: "no"\n`),
+      {},
+    );
+    expect(config.dataDir).toBe('/tmp/x');
+    expect(config.auth.clusterName).toBe('test');
+    expect(config.auth.kek).toEqual({ file: '/tmp/x/kek' });
+    expect(config.proxy.publicAddrs).toEqual(['teleport.example.com:3080']);
+    expect(config.proxyAddr).toBe('teleport.example.com:3080');
+    expect(config.nats).toEqual({ servers: ['nats://127.0.0.1:4222'], embedded: true, listenAddr: '127.0.0.1:4222' });
+  });
+
+  it('takes NATS servers from NATS_URL over the file', () => {
+    const config = loadConfig(file(`teleport:\n  nats:\n    servers: [nats://a:4222]\n`), { NATS_URL: 'nats://b:4222,nats://c:4222' });
+    expect(config.nats).toMatchObject({ servers: ['nats://b:4222', 'nats://c:4222'], embedded: false });
+  });
+
+  it('dials loopback when the proxy listens on all interfaces', () => {
+    expect(loadConfig(file('proxy_service:\n  web_listen_addr: 0.0.0.0:4080\n'), {}).proxyAddr).toBe('localhost:4080');
+  });
+
+  it.each([
+    ['malformed YAML', 'teleport: [unclosed', /malformed YAML at line 1/],
+    ['an unknown field', 'auth_service:\n  clustr_name: x\n', /auth_service: unknown field "clustr_name"/],
+    ['an unknown section', 'kube_service:\n  enabled: yes\n', /unknown field "kube_service"/],
+    ['a wrong type', 'proxy_service:\n  enabled: maybe\n', /proxy_service\.enabled/],
+  ])('refuses %s with one line naming it', (_what, text, message) => {
+    expect(() => loadConfig(file(text), {})).toThrow(BadParameterError);
+    expect(() => loadConfig(file(text), {})).toThrow(message);
+  });
+
+  it('says when the named file cannot be read', () => {
+    expect(() => loadConfig('/nonexistent/teleport.yaml', {})).toThrow(/cannot read config file \/nonexistent\/teleport.yaml: ENOENT/);
+  });
+});

@@ -1,0 +1,85 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { BadParameterError, dialable, formatHostPort, parseHostPort } from '#libs/common';
+import { FileConfigSchema, type FileConfig } from './file-config.js';
+import { formatZodError } from './zod-error.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/teleport.yaml';
+export const DEFAULT_DATA_DIR = '/var/lib/teleport';
+export const DEFAULT_WEB_LISTEN_ADDR = '0.0.0.0:3080';
+export const DEFAULT_NATS_LISTEN_ADDR = '127.0.0.1:4222';
+
+export interface Config {
+  /** The file read, if any. */
+  file?: string;
+  nodename: string;
+  dataDir: string;
+  nats: {
+    /** Servers to connect to; for the embedded server, its own address. */
+    servers: string[];
+    /** True when no servers are configured: `teleport start` runs nats-server itself. */
+    embedded: boolean;
+    listenAddr: string;
+  };
+  auth: { enabled: boolean; clusterName: string; kek: { file: string } | { env: string } };
+  proxy: { enabled: boolean; webListenAddr: string; publicAddrs: string[] };
+  /** Where this host's tools reach the cluster's proxy. */
+  proxyAddr: string;
+}
+
+/** Reads `teleport.yaml` (the one named, or /etc/teleport.yaml if it exists, or none) and applies defaults and NATS_URL. */
+export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = path ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const parsed = file ? readConfigFile(file) : {};
+  return resolveConfig(parsed, file, env);
+}
+
+export function readConfigFile(file: string): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BadParameterError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
+    throw new BadParameterError(`${file}: malformed YAML${where}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const result = FileConfigSchema.safeParse(raw);
+  if (!result.success) throw new BadParameterError(`${file}: ${formatZodError(result.error)}`);
+  return result.data;
+}
+
+export function resolveConfig(fc: FileConfig, file: string | undefined, env: NodeJS.ProcessEnv): Config {
+  const dataDir = fc.teleport?.data_dir ?? DEFAULT_DATA_DIR;
+  const natsListen = fc.teleport?.nats?.listen_addr ?? DEFAULT_NATS_LISTEN_ADDR;
+  const configuredServers = env.NATS_URL ? env.NATS_URL.split(',').map((s) => s.trim()).filter(Boolean) : fc.teleport?.nats?.servers;
+  const embedded = !configuredServers?.length;
+  const publicAddrs = [fc.proxy_service?.public_addr ?? []].flat();
+  const webListenAddr = fc.proxy_service?.web_listen_addr ?? DEFAULT_WEB_LISTEN_ADDR;
+  const proxyEnabled = fc.proxy_service?.enabled ?? true;
+  const authEnabled = fc.auth_service?.enabled ?? true;
+  const kek = fc.auth_service?.kek_env
+    ? { env: fc.auth_service.kek_env }
+    : { file: fc.auth_service?.kek_file ?? join(dataDir, 'kek') };
+  const remote = fc.teleport?.proxy_server ?? fc.teleport?.auth_server ?? fc.teleport?.auth_servers?.[0];
+  const proxyAddr = remote ?? publicAddrs[0] ?? formatHostPort(dialable(parseHostPort(webListenAddr, 3080)));
+  return {
+    ...(file ? { file } : {}),
+    nodename: fc.teleport?.nodename ?? hostname(),
+    dataDir,
+    nats: {
+      servers: embedded ? [`nats://${formatHostPort(dialable(parseHostPort(natsListen, 4222)))}`] : configuredServers,
+      embedded,
+      listenAddr: natsListen,
+    },
+    auth: { enabled: authEnabled, clusterName: fc.auth_service?.cluster_name ?? hostname(), kek },
+    proxy: { enabled: proxyEnabled, webListenAddr, publicAddrs },
+    proxyAddr,
+  };
+}

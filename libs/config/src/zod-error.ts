@@ -1,0 +1,10 @@
+import type { z } from 'zod';
+
+/** One line naming the field and the problem, e.g. `spec.uri: must be host:port`. */
+export function formatZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid input';
+  const path = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  if (issue.code === 'unrecognized_keys') return `${path}unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return `${path}${issue.message}`;
+}

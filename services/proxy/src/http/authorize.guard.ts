@@ -1,0 +1,45 @@
+import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { AccessDeniedError } from '#libs/common';
+import { Rpc } from '#libs/events';
+import { checkRule, parseRole, type Role, type Verb } from '#libs/rbac';
+import { ControlPlane } from '../clients.js';
+import { callerOf, type Caller } from './identity.js';
+
+const RULE = 'dbaccess:rule';
+
+/** Marks a handler as needing a caller whose roles allow `verb` on `resource` (the built-in Admin may do everything). */
+export const Authorize = (resource: string, verb: Verb) => SetMetadata(RULE, { resource, verb });
+
+export interface AuthorizedRequest extends Request {
+  caller: Caller;
+  callerRoles: Role[];
+}
+
+@Injectable()
+export class AuthorizeGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly control: ControlPlane,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const rule = this.reflector.get<{ resource: string; verb: Verb } | undefined>(RULE, context.getHandler());
+    if (!rule) return true;
+    const req = context.switchToHttp().getRequest<AuthorizedRequest>();
+    const caller = callerOf(req);
+    if (!caller) throw new AccessDeniedError("this needs credentials: run 'tsh login', or use 'tctl' on the auth host or with -i <identity file>");
+    req.caller = caller;
+    if (caller.kind === 'builtin') {
+      if (caller.systemRole === 'Admin') return true;
+      throw new AccessDeniedError(`${caller.systemRole} processes may not ${rule.verb} ${rule.resource}`);
+    }
+    const all = await this.control.auth.call<unknown[]>(Rpc.Auth.RolesList, {});
+    req.callerRoles = all.map((r) => parseRole(r)).filter((r) => caller.roles.includes(r.metadata.name));
+    if (!checkRule(req.callerRoles, rule.resource, rule.verb)) {
+      throw new AccessDeniedError(`access denied to perform action "${rule.verb}" on "${rule.resource}": user "${caller.name}" has roles ${caller.roles.join(', ')}`);
+    }
+    return true;
+  }
+}

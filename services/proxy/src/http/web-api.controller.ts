@@ -1,0 +1,47 @@
+import { Body, Controller, Get, Param, Post, Put, Query } from '@nestjs/common';
+import { BadParameterError } from '#libs/common';
+import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
+import { ControlPlane } from '../clients.js';
+
+/** Endpoints that need no client certificate: discovery, password login, signup links, joining, public CA certificates. */
+@Controller('v1/webapi')
+export class WebApiController {
+  constructor(private readonly control: ControlPlane) {}
+
+  @Get('ping')
+  ping() {
+    return this.control.auth.call<AuthRpc.PingReply>(Rpc.Auth.Ping, {});
+  }
+
+  /** `tctl auth export --type=...`: CA certificates are public. */
+  @Get('auth/export')
+  async export(@Query('type') type = '') {
+    const caType = type.replace('-', '_');
+    if (!['user', 'host', 'db', 'db_client'].includes(caType)) {
+      throw new BadParameterError(`unknown CA type "${type}": use one of user, host, db, db-client`);
+    }
+    return this.control.auth.call<{ certs: string[] }>(Rpc.Auth.CasExport, { type: caType });
+  }
+
+  /** Password login: the client sends its public key and gets a user certificate for it. */
+  @Post('login')
+  login(@Body() body: unknown) {
+    return this.control.auth.call<SignedCert & { expires: string }>(Rpc.Auth.Login, body);
+  }
+
+  @Get('users/password/token/:token')
+  passwordToken(@Param('token') token: string) {
+    return this.control.auth.call<AuthRpc.PasswordTokenView>(Rpc.Auth.PasswordTokenGet, { token });
+  }
+
+  @Put('users/password/token')
+  setPassword(@Body() body: unknown) {
+    return this.control.auth.call<{ user: string }>(Rpc.Auth.PasswordSet, body);
+  }
+
+  /** A process exchanges a join token for a host certificate (`teleport db start --token`). */
+  @Post('host/join')
+  join(@Body() body: unknown) {
+    return this.control.auth.call<SignedCert>(Rpc.Auth.Join, body);
+  }
+}

@@ -1,0 +1,1 @@
+export { startProxy, type ProxyOptions } from './proxy.bootstrap.js';

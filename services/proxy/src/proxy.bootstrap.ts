@@ -1,0 +1,95 @@
+import { createServer, type Server } from 'node:https';
+import { randomUUID } from 'node:crypto';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import type { RunningService } from '#libs/bus';
+import { formatHostPort, parseHostPort } from '#libs/common';
+import { ControlPlane } from './clients.js';
+import { AdminController } from './http/admin.controller.js';
+import { AuthorizeGuard } from './http/authorize.guard.js';
+import { HttpErrorFilter } from './http/http-exception.filter.js';
+import { ProxySettings } from './http/public-url.js';
+import { SignupPageController } from './http/signup-page.controller.js';
+import { WebApiController } from './http/web-api.controller.js';
+import { obtainProxyCredentials, PROXY_CERT_TTL_MS, type HostCredentials } from './tls/host-credentials.js';
+
+export interface ProxyOptions {
+  natsServers: string[];
+  /** `proxy_service.web_listen_addr`. */
+  webListenAddr: string;
+  /** `proxy_service.public_addr`: host:port users reach the proxy at. */
+  publicAddrs: string[];
+  hostId?: string;
+}
+
+@Module({})
+class ProxyHttpModule {
+  static register(control: ControlPlane, settings: ProxySettings): DynamicModule {
+    return {
+      module: ProxyHttpModule,
+      controllers: [WebApiController, AdminController, SignupPageController],
+      providers: [
+        { provide: ControlPlane, useValue: control },
+        { provide: ProxySettings, useValue: settings },
+        { provide: APP_GUARD, useClass: AuthorizeGuard },
+      ],
+    };
+  }
+}
+
+function tlsOptions(creds: HostCredentials) {
+  return {
+    key: creds.privateKeyPem,
+    cert: creds.certPem,
+    // Client certificates are optional at the TLS layer (login and signup have none); handlers that
+    // need one check it. Users present user-CA certificates, cluster processes and the admin host-CA ones.
+    ca: [...(creds.cas.user ?? []), ...(creds.cas.host ?? [])],
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2' as const,
+  };
+}
+
+export async function startProxy(options: ProxyOptions): Promise<RunningService & { address(): { host: string; port: number } }> {
+  const logger = new Logger('proxy');
+  const control = ControlPlane.connect(options.natsServers);
+  const publicHosts = options.publicAddrs.map((a) => parseHostPort(a, 443).host);
+  const hostId = options.hostId ?? randomUUID();
+  const creds = await obtainProxyCredentials(control, hostId, publicHosts);
+
+  const app = await NestFactory.create(ProxyHttpModule.register(control, new ProxySettings(options.publicAddrs[0])), new ExpressAdapter());
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
+  await app.init();
+
+  const server: Server = createServer(tlsOptions(creds), app.getHttpAdapter().getInstance());
+  const listen = parseHostPort(options.webListenAddr, 3080);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  server.on('error', (err) => logger.error(err.message));
+
+  // Renew the host certificate at half its life; new connections get the new one.
+  const renew = setInterval(() => {
+    obtainProxyCredentials(control, hostId, publicHosts)
+      .then((next) => server.setSecureContext(tlsOptions(next)))
+      .catch((err: Error) => logger.error(`renewing the proxy certificate failed: ${err.message}`));
+  }, PROXY_CERT_TTL_MS / 2);
+  renew.unref();
+
+  const bound = server.address() as { address: string; port: number };
+  logger.log(`proxy listening on ${formatHostPort({ host: bound.address, port: bound.port })}`);
+  return {
+    name: 'proxy',
+    address: () => ({ host: bound.address, port: bound.port }),
+    async close() {
+      clearInterval(renew);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
+      await control.close();
+    },
+  };
+}
