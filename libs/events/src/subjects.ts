@@ -71,6 +71,7 @@ export const Rpc = {
     Join: 'auth.tokens.join',
     SignHost: 'auth.certs.sign-host',
     SignDbServer: 'auth.certs.sign-db',
+    SignDbClient: 'auth.certs.sign-db-client',
     SignUser: 'auth.certs.sign-user',
   },
   Inventory: {

@@ -89,6 +89,9 @@ export const SignDbServerRequest = z
   .object({ hosts: z.array(z.string().min(1)).min(1, 'at least one host is required (--host)'), public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema })
   .strict();
 
+/** A client certificate for a database user, signed by the db_client CA: what the Database Service presents to PostgreSQL. */
+export const SignDbClientRequest = z.object({ db_user: z.string().min(1), public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema }).strict();
+
 export const SignUserRequest = z.object({ user: NameSchema, public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema }).strict();
 
 export type Infer<T extends z.ZodType> = z.infer<T>;

@@ -3,7 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { ZodPipe } from '#libs/bus';
 import { VERSION } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
-import { signDbServerCert, signHostCert } from '#libs/pki';
+import { signDbClientCert, signDbServerCert, signHostCert } from '#libs/pki';
 import { CertAuthorities } from '../cas/cert-authorities.js';
 
 @Controller()
@@ -38,5 +38,12 @@ export class CertsController {
   signDb(@Payload(new ZodPipe(AuthRpc.SignDbServerRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignDbServerRequest>): SignedCert {
     const cert = signDbServerCert(this.cas.get('db'), req.public_key, { hosts: req.hosts, ttlMs: req.ttl_ms });
     return { cert, cas: { db_client: this.cas.certs('db_client'), db: this.cas.certs('db') } };
+  }
+
+  /** Internal: the Database Service's certificate for one database user. */
+  @MessagePattern(Rpc.Auth.SignDbClient)
+  signDbClient(@Payload(new ZodPipe(AuthRpc.SignDbClientRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignDbClientRequest>): SignedCert {
+    const cert = signDbClientCert(this.cas.get('db_client'), req.public_key, { dbUser: req.db_user, ttlMs: req.ttl_ms });
+    return { cert, cas: { db: this.cas.certs('db') } };
   }
 }

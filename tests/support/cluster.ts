@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort, startNats, type NatsServer } from '#libs/testing';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const BIN = {
+  teleport: join(ROOT, 'dist/cli/teleport/main.js'),
+  tctl: join(ROOT, 'dist/cli/tctl/main.js'),
+  tsh: join(ROOT, 'dist/cli/tsh/main.js'),
+};
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one of our built binaries to completion. */
+export function run(bin: keyof typeof BIN, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+  if (!existsSync(BIN[bin])) throw new Error(`${BIN[bin]} is missing: run 'npm run build' first (npm test does)`);
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN[bin], ...args], { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/**
+ * A cluster as users run it: `teleport start -c teleport.yaml` as a child process, against the
+ * harness's nats-server, with its own data dir, TELEPORT_HOME and proxy port on loopback.
+ */
+export class TestCluster {
+  readonly dir = mkdtempSync(join(tmpdir(), 'dbaccess-cluster-'));
+  readonly configFile = join(this.dir, 'teleport.yaml');
+  readonly dataDir = join(this.dir, 'data');
+  readonly tshHome = join(this.dir, 'tsh');
+  private process?: ChildProcess;
+  private log = '';
+
+  private constructor(
+    readonly nats: NatsServer,
+    readonly proxyAddr: string,
+    readonly clusterName: string,
+  ) {}
+
+  static async start(opts: { clusterName?: string; extraConfig?: string } = {}): Promise<TestCluster> {
+    const nats = await startNats();
+    const cluster = new TestCluster(nats, `127.0.0.1:${await freePort()}`, opts.clusterName ?? 'test-cluster');
+    writeFileSync(
+      cluster.configFile,
+      `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.url}]\n` +
+        `auth_service:\n  cluster_name: ${cluster.clusterName}\n` +
+        `proxy_service:\n  web_listen_addr: ${cluster.proxyAddr}\n` +
+        (opts.extraConfig ?? ''),
+    );
+    await cluster.startProcess();
+    return cluster;
+  }
+
+  async startProcess(): Promise<void> {
+    this.log = '';
+    const child = spawn(process.execPath, [BIN.teleport, 'start', '-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.process = child;
+    const deadline = Date.now() + 60_000;
+    while (!this.log.includes('the cluster is up')) {
+      if (child.exitCode !== null) throw new Error(`teleport start exited with ${child.exitCode}:\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`teleport start did not come up in 60s:\n${this.log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stopProcess(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    await stopChild(child, 10_000);
+  }
+
+  /** Every service stopped and started again, NATS included (its store survives). */
+  async restart(): Promise<void> {
+    await this.stopProcess();
+    await this.nats.restart();
+    await this.startProcess();
+  }
+
+  logs(): string {
+    return this.log;
+  }
+
+  tctl(args: string[], opts: { input?: string } = {}): Promise<RunResult> {
+    return run('tctl', ['-c', this.configFile, ...args], { ...opts, env: { TELEPORT_HOME: this.tshHome } });
+  }
+
+  tsh(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    return run('tsh', args, { ...opts, env: { TELEPORT_HOME: this.tshHome, ...opts.env } });
+  }
+
+  /** Creates a user and sets its password through the signup link's JSON endpoint. */
+  async createUser(name: string, password: string, flags: string[] = ['--roles=access']): Promise<void> {
+    const added = await this.tctl(['users', 'add', name, ...flags]);
+    if (added.code !== 0) throw new Error(added.stderr);
+    const token = /\/web\/invite\/([0-9a-f]+)/.exec(added.stdout)![1]!;
+    await this.api('PUT', '/v1/webapi/users/password/token', { token, password });
+  }
+
+  /** Calls the proxy's web API without a client certificate (the proxy's certificate is not verified). */
+  async api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+    const res = await fetchInsecure(`https://${this.proxyAddr}${path}`, method, body);
+    return res;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopProcess();
+    await this.nats.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
+export async function stopChild(child: ChildProcess, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function fetchInsecure(url: string, method: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const { request } = await import('node:https');
+  return new Promise((done, fail) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(url, { method, rejectUnauthorized: false, headers: payload ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => done({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', fail);
+    req.end(payload);
+  });
+}
