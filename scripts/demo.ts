@@ -1,0 +1,156 @@
+// `npm run demo`: the whole cluster on this machine with a demo PostgreSQL, and what to type next.
+// State lives in .demo/ (or $DEMO_DIR) and starts fresh on every run; Ctrl-C stops every process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { freePort, startPostgres, type PostgresCluster } from '#libs/testing';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const DIR = resolve(process.env.DEMO_DIR ?? join(ROOT, '.demo'));
+const bin = (name: string) => join(ROOT, 'dist', 'cli', name, 'main.js');
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer().once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+function run(name: string, args: string[], input = ''): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [bin(name), ...args], { env: { ...process.env, TELEPORT_HOME: join(DIR, 'tsh') } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => (code === 0 ? done(out) : fail(new Error(`${name} ${args.join(' ')}: ${err.trim()}`))));
+    child.stdin.end(input);
+  });
+}
+
+function step(text: string): void {
+  process.stdout.write(`  ${text}\n`);
+}
+
+async function main(): Promise<void> {
+  rmSync(DIR, { recursive: true, force: true });
+  mkdirSync(join(DIR, 'bin'), { recursive: true });
+  const proxyPort = (await portIsFree(3080)) ? 3080 : await freePort();
+  const natsPort = await freePort();
+  const proxyAddr = `localhost:${proxyPort}`;
+  const config = join(DIR, 'teleport.yaml');
+  writeFileSync(
+    config,
+    `teleport:\n  data_dir: ${join(DIR, 'data')}\n  nats:\n    listen_addr: 127.0.0.1:${natsPort}\n` +
+      `auth_service:\n  cluster_name: demo\nproxy_service:\n  web_listen_addr: 127.0.0.1:${proxyPort}\n  public_addr: ${proxyAddr}\n`,
+  );
+
+  process.stdout.write('Starting the dbaccess demo cluster:\n');
+  step(`teleport start -c ${config}`);
+  const logFile = join(DIR, 'teleport.log');
+  const teleport: ChildProcess = spawn(process.execPath, [bin('teleport'), 'start', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const append = (d: Buffer) => {
+    log += d.toString();
+    writeFileSync(logFile, log);
+  };
+  teleport.stdout!.on('data', append);
+  teleport.stderr!.on('data', append);
+  while (!log.includes('the cluster is up')) {
+    if (teleport.exitCode !== null) throw new Error(`teleport start failed:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  let postgres: PostgresCluster | undefined;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping the demo cluster...\n');
+    if (teleport.exitCode === null) {
+      const exited = new Promise((r) => teleport.once('exit', r));
+      teleport.kill('SIGTERM');
+      await exited;
+    }
+    await postgres?.stop();
+    process.stdout.write('Stopped.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  teleport.on('exit', (code) => {
+    if (!stopping) {
+      process.stderr.write(`teleport exited unexpectedly (${code}); see ${logFile}\n`);
+      void stop();
+    }
+  });
+
+  const tctl = (...args: string[]) => run('tctl', ['-c', config, ...args]);
+  step('tctl auth sign --format=db --host=localhost,127.0.0.1 (the demo PostgreSQL\'s certificate)');
+  const pgDir = join(DIR, 'postgres');
+  mkdirSync(pgDir);
+  await tctl('auth', 'sign', '--format=db', '--host=localhost,127.0.0.1', `--out=${join(pgDir, 'server')}`, '--ttl=2190h');
+  step('PostgreSQL 15 with ssl = on and hostssl ... cert (guide step 3)');
+  postgres = await startPostgres({ tls: { certFile: join(pgDir, 'server.crt'), keyFile: join(pgDir, 'server.key'), caFile: join(pgDir, 'server.cas') } });
+  await postgres.psql('CREATE USER alice; CREATE DATABASE demo OWNER alice;');
+  const dbYaml = join(DIR, 'demo-postgres.yaml');
+  writeFileSync(
+    dbYaml,
+    `kind: db\nversion: v3\nmetadata:\n  name: demo-postgres\n  description: Demo PostgreSQL 15\n  labels:\n    env: demo\n` +
+      `spec:\n  protocol: postgres\n  uri: localhost:${postgres.port}\n`,
+  );
+  step('tctl create demo-postgres.yaml');
+  await tctl('create', dbYaml);
+
+  step('tctl users add admin --roles=editor,access,auditor --db-users=\'*\' --db-names=\'*\'');
+  const added = await tctl('users', 'add', 'admin', '--roles=editor,access,auditor', '--db-users=*', '--db-names=*');
+  const token = /\/web\/invite\/([0-9a-f]+)/.exec(added)?.[1];
+  const password = `demo-${randomBytes(9).toString('base64url')}`;
+  if (!token) throw new Error(`tctl users add printed no signup link:\n${added}`);
+  await setPasswordInsecure(proxyPort, token, password);
+
+  for (const name of ['tsh', 'tctl', 'teleport']) {
+    const wrapper = join(DIR, 'bin', name);
+    writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${bin(name)}" "$@"\n`);
+    chmodSync(wrapper, 0o755);
+  }
+
+  process.stdout.write(
+    `\nThe dbaccess demo cluster "demo" is running.\n\n` +
+      `  Proxy (web API):   https://${proxyAddr}\n` +
+      `  Admin user:        admin   password: ${password}\n` +
+      `  Demo PostgreSQL:   127.0.0.1:${postgres.port}, registered as database "demo-postgres" (env=demo)\n` +
+      `  State and logs:    ${DIR}\n\n` +
+      `In another terminal:\n\n` +
+      `  export PATH="${join(DIR, 'bin')}:$PATH" TELEPORT_HOME="${join(DIR, 'tsh')}"\n` +
+      `  tsh login --insecure --proxy=${proxyAddr} --user=admin\n` +
+      `  tsh status\n` +
+      `  tctl status\n` +
+      `  tctl get db --format=text\n\n` +
+      `(--insecure: the demo proxy's certificate is signed by the cluster's own CA; compare the CA pin of 'tctl status'.)\n` +
+      `Press Ctrl-C to stop everything.\n`,
+  );
+}
+
+/** PUT the password with the cluster's self-signed certificate accepted (a local demo only). */
+async function setPasswordInsecure(port: number, token: string, password: string): Promise<void> {
+  const { request } = await import('node:https');
+  await new Promise<void>((done, fail) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/v1/webapi/users/password/token', method: 'PUT', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? done() : fail(new Error(`setting the admin password failed: HTTP ${res.statusCode}`))));
+      },
+    );
+    req.on('error', fail);
+    req.end(JSON.stringify({ token, password }));
+  });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`ERROR: ${err.message}\n`);
+  process.exit(1);
+});

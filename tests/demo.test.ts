@@ -1,0 +1,84 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stopChild } from './support/cluster.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** Runs a printed command line through sh with the demo's PATH, as a person would paste it. */
+function sh(command: string, env: NodeJS.ProcessEnv, input = ''): { code: number; out: string } {
+  try {
+    return { code: 0, out: execFileSync('sh', ['-c', command], { env: { ...process.env, ...env }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }) };
+  } catch (err) {
+    const e = err as { status: number; stdout: string; stderr: string };
+    return { code: e.status, out: e.stdout + e.stderr };
+  }
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.on('error', () => done(false));
+  });
+}
+
+describe('npm run demo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dbaccess-demo-'));
+  let demo: ChildProcess;
+  let output = '';
+
+  beforeAll(async () => {
+    demo = spawn(process.execPath, [join(ROOT, 'dist/scripts/demo.js')], { env: { ...process.env, DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    demo.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const deadline = Date.now() + 90_000;
+    while (!output.includes('Press Ctrl-C')) {
+      if (demo.exitCode !== null || Date.now() > deadline) throw new Error(`demo did not come up:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  afterAll(async () => {
+    if (demo) await stopChild(demo, 20_000, 'SIGINT');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints next steps that work as printed, and Ctrl-C stops every process it started', async () => {
+    const exportLine = /^ {2}export PATH="([^"]+):\$PATH" TELEPORT_HOME="([^"]+)"$/m.exec(output);
+    expect(exportLine).not.toBeNull();
+    const env = { PATH: `${exportLine![1]}:${process.env.PATH}`, TELEPORT_HOME: exportLine![2] };
+    const password = /password: (\S+)/.exec(output)![1]!;
+    const login = /^ {2}(tsh login .*)$/m.exec(output)![1]!;
+
+    const loggedIn = sh(login, env, `${password}\n`);
+    expect(loggedIn).toMatchObject({ code: 0 });
+    expect(loggedIn.out).toContain('Logged in as:       admin');
+
+    const status = sh('tsh status', env);
+    expect(status.out).toMatch(/Roles: +editor, access, auditor/);
+
+    const tctlStatus = sh('tctl status', env);
+    expect(tctlStatus).toMatchObject({ code: 0 });
+    expect(tctlStatus.out).toMatch(/^Cluster  demo\n/);
+
+    const dbs = sh('tctl get db --format=text', env);
+    expect(dbs.out).toMatch(/demo-postgres postgres localhost:\d+ env=demo/);
+
+    // teleport and nats-server name the demo's dir on their command lines; PostgreSQL is found by its port.
+    const pids = () => execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(dir) && !l.includes('ps -eo'));
+    const pgPort = Number(/Demo PostgreSQL: +127\.0\.0\.1:(\d+)/.exec(output)![1]);
+    expect(pids().length).toBe(2);
+    await expect(listening(pgPort)).resolves.toBe(true);
+
+    await stopChild(demo, 20_000, 'SIGINT');
+    expect(output).toContain('Stopped.');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(pids()).toEqual([]);
+    await expect(listening(pgPort)).resolves.toBe(false);
+  });
+});
