@@ -41,7 +41,8 @@ export function registerConfigureCommand(program: Command): void {
       const header =
         '# dbaccess configuration. teleport.nats.servers: [nats://host:4222] points the services at a NATS\n' +
         '# cluster; without it, teleport start runs its own nats-server with JetStream under data_dir.\n';
-      const path = writeOutput(opts.output, header + stringifyYaml(config));
+      // Quoted strings: YAML 1.1 readers would take a bare yes/no for a boolean.
+      const path = writeOutput(opts.output, header + stringifyYaml(config, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }));
       if (path) process.stdout.write(`Wrote config to file "${path}". Now you can start the server: teleport start --config="${path}"\n`);
     });
 }
