@@ -2,10 +2,11 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stopChild } from './support/cluster.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs a printed command line through sh with the demo's PATH, as a person would paste it. */
 function sh(command: string, env: NodeJS.ProcessEnv, input = ''): { code: number; out: string } {

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, startNats, type NatsServer } from '#libs/testing';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = {
   teleport: join(ROOT, 'dist/cli/teleport/main.js'),
   tctl: join(ROOT, 'dist/cli/tctl/main.js'),
