@@ -33,7 +33,7 @@ export function parseResources(text: string, source: string): Resource[] {
     const where = docs.length > 1 ? `${source} (document ${i + 1})` : source;
     if (doc.errors.length) {
       const err = doc.errors[0]!;
-      throw new BadParameterError(`${where}: malformed YAML at line ${err.linePos?.[0].line ?? '?'}: ${err.message.split('\n')[0]}`);
+      throw new BadParameterError(`${where}: malformed YAML at line ${err.linePos?.[0].line ?? '?'}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '')}`);
     }
     const value = doc.toJS() as { kind?: unknown } | null;
     if (value === null || value === undefined) return;

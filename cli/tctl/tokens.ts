@@ -4,7 +4,7 @@ import type { AuthRpc } from '#libs/events';
 import { parseFormat, print, table } from '../shared/output.js';
 import { tctlClient, type TctlGlobals } from './credentials.js';
 
-const TOKEN_TYPES: Record<string, string> = { db: 'Db', proxy: 'Proxy' };
+const TOKEN_TYPES: Record<string, string> = { db: 'Db' };
 
 export function registerTokenCommands(program: Command, globals: () => TctlGlobals): void {
   const tokens = program.command('tokens').description('Manage join tokens');

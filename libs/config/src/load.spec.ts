@@ -35,8 +35,8 @@ describe('loadConfig', () => {
 
   it.each([
     ['malformed YAML', 'teleport: [unclosed', /malformed YAML at line 1/],
-    ['an unknown field', 'auth_service:\n  clustr_name: x\n', /auth_service: unknown field "clustr_name"/],
-    ['an unknown section', 'kube_service:\n  enabled: yes\n', /unknown field "kube_service"/],
+    ['an unknown field', 'auth_service:\n  clustr_name: x\n', /auth_service\.clustr_name: unknown field/],
+    ['an unknown section', 'kube_service:\n  enabled: yes\n', /kube_service: unknown field/],
     ['a wrong type', 'proxy_service:\n  enabled: maybe\n', /proxy_service\.enabled/],
   ])('refuses %s with one line naming it', (_what, text, message) => {
     expect(() => loadConfig(file(text), {})).toThrow(BadParameterError);

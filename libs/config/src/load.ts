@@ -48,7 +48,7 @@ export function readConfigFile(file: string): FileConfig {
     raw = parseYaml(text) ?? {};
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
-    throw new BadParameterError(`${file}: malformed YAML${where}: ${(err as Error).message.split('\n')[0]}`);
+    throw new BadParameterError(`${file}: malformed YAML${where}: ${(err as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '')}`);
   }
   const result = FileConfigSchema.safeParse(raw);
   if (!result.success) throw new BadParameterError(`${file}: ${formatZodError(result.error)}`);

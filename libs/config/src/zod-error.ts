@@ -4,7 +4,9 @@ import type { z } from 'zod';
 export function formatZodError(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid input';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${[...issue.path, key].join('.')}: unknown field`).join('; ');
+  }
   const path = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  if (issue.code === 'unrecognized_keys') return `${path}unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return `${path}${issue.message}`;
 }

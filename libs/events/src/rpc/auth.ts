@@ -53,7 +53,7 @@ export const RolesUpsertRequest = z.object({ role: z.unknown(), must_not_exist: 
 export const RolesListRequest = z.object({}).strict();
 
 export const TokensCreateRequest = z
-  .object({ roles: z.array(z.enum(['Db', 'Proxy'])).min(1), ttl_ms: TtlMsSchema, token: z.string().min(8).optional() })
+  .object({ roles: z.array(z.enum(['Db'])).min(1), ttl_ms: TtlMsSchema, token: z.string().min(8).optional() })
   .strict();
 export const TokensListRequest = z.object({}).strict();
 export const TokenRequest = z.object({ token: z.string().min(1) }).strict();
@@ -66,7 +66,7 @@ export interface TokenView {
 export const JoinRequest = z
   .object({
     token: z.string().min(1),
-    role: z.enum(['Db', 'Proxy']),
+    role: z.enum(['Db']),
     host_id: NameSchema,
     public_key: PublicKeyPemSchema,
     dns_names: z.array(z.string()).default([]),

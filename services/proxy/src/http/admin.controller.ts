@@ -121,7 +121,7 @@ export class AdminController {
   /** `tctl auth sign --format=db`: needs the right to impersonate the system role Db, as in Teleport. */
   @Post('certs/db')
   @HttpCode(200)
-  @Authorize('cert_authority', 'read')
+  @Authorize()
   signDb(@Req() req: AuthorizedRequest, @Body() body: unknown) {
     if (req.caller.kind === 'user' && !canImpersonateRole(req.callerRoles, req.caller.traits, 'Db')) {
       throw new AccessDeniedError(

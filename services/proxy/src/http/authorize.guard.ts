@@ -9,8 +9,11 @@ import { callerOf, type Caller } from './identity.js';
 
 const RULE = 'dbaccess:rule';
 
-/** Marks a handler as needing a caller whose roles allow `verb` on `resource` (the built-in Admin may do everything). */
-export const Authorize = (resource: string, verb: Verb) => SetMetadata(RULE, { resource, verb });
+/**
+ * Marks a handler as needing a caller whose roles allow `verb` on `resource` (the built-in Admin may
+ * do everything). Without a rule, any authenticated user passes and the handler checks the rest.
+ */
+export const Authorize = (resource?: string, verb?: Verb) => SetMetadata(RULE, { resource, verb });
 
 export interface AuthorizedRequest extends Request {
   caller: Caller;
@@ -25,7 +28,7 @@ export class AuthorizeGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const rule = this.reflector.get<{ resource: string; verb: Verb } | undefined>(RULE, context.getHandler());
+    const rule = this.reflector.get<{ resource?: string; verb?: Verb } | undefined>(RULE, context.getHandler());
     if (!rule) return true;
     const req = context.switchToHttp().getRequest<AuthorizedRequest>();
     const caller = callerOf(req);
@@ -33,11 +36,11 @@ export class AuthorizeGuard implements CanActivate {
     req.caller = caller;
     if (caller.kind === 'builtin') {
       if (caller.systemRole === 'Admin') return true;
-      throw new AccessDeniedError(`${caller.systemRole} processes may not ${rule.verb} ${rule.resource}`);
+      throw new AccessDeniedError(`${caller.systemRole} processes may not call this endpoint`);
     }
     const all = await this.control.auth.call<unknown[]>(Rpc.Auth.RolesList, {});
     req.callerRoles = all.map((r) => parseRole(r)).filter((r) => caller.roles.includes(r.metadata.name));
-    if (!checkRule(req.callerRoles, rule.resource, rule.verb)) {
+    if (rule.resource && rule.verb && !checkRule(req.callerRoles, rule.resource, rule.verb)) {
       throw new AccessDeniedError(`access denied to perform action "${rule.verb}" on "${rule.resource}": user "${caller.name}" has roles ${caller.roles.join(', ')}`);
     }
     return true;

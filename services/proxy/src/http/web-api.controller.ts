@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { BadParameterError } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
 import { ControlPlane } from '../clients.js';
@@ -25,6 +25,7 @@ export class WebApiController {
 
   /** Password login: the client sends its public key and gets a user certificate for it. */
   @Post('login')
+  @HttpCode(200)
   login(@Body() body: unknown) {
     return this.control.auth.call<SignedCert & { expires: string }>(Rpc.Auth.Login, body);
   }
@@ -41,6 +42,7 @@ export class WebApiController {
 
   /** A process exchanges a join token for a host certificate (`teleport db start --token`). */
   @Post('host/join')
+  @HttpCode(200)
   join(@Body() body: unknown) {
     return this.control.auth.call<SignedCert>(Rpc.Auth.Join, body);
   }
