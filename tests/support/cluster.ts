@@ -109,7 +109,8 @@ export class TestCluster {
     const added = await this.tctl(['users', 'add', name, ...flags]);
     if (added.code !== 0) throw new Error(added.stderr);
     const token = /\/web\/invite\/([0-9a-f]+)/.exec(added.stdout)![1]!;
-    await this.api('PUT', '/v1/webapi/users/password/token', { token, password });
+    const set = await this.api('PUT', '/v1/webapi/users/password/token', { token, password });
+    if (set.status !== 200) throw new Error(`setting the password of ${name} failed: ${JSON.stringify(set.json)}`);
   }
 
   /** Calls the proxy's web API without a client certificate (the proxy's certificate is not verified). */

@@ -1,0 +1,35 @@
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+
+export interface StreamMessage {
+  seq: number;
+  subject: string;
+  /** The message body as stored (CLUSTER: a JSON array of event envelopes `{ type, data, time }`). */
+  body: string;
+}
+
+/**
+ * Every message of a stream, read with an ordered consumer straight from the NATS server, past the
+ * services: what anyone with access to the JetStream store would see.
+ */
+export async function readStream(natsUrl: string, stream: string): Promise<StreamMessage[]> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const { state } = await (await jetstreamManager(nc)).streams.info(stream);
+    const out: StreamMessage[] = [];
+    // consume() on an empty stream would wait forever for a first message.
+    if (state.messages === 0) return out;
+    const messages = await (await jetstream(nc).consumers.get(stream)).consume();
+    try {
+      for await (const m of messages) {
+        out.push({ seq: m.seq, subject: m.subject, body: m.string() });
+        if (m.info.pending === 0) break;
+      }
+    } finally {
+      messages.stop();
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
