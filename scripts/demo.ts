@@ -88,12 +88,14 @@ async function main(): Promise<void> {
   });
 
   const tctl = (...args: string[]) => run('tctl', ['-c', config, ...args]);
-  step('tctl auth sign --format=db --host=localhost,127.0.0.1 (the demo PostgreSQL\'s certificate)');
+  step("tctl auth sign --format=db --host=localhost,127.0.0.1 (the demo PostgreSQL's certificate)");
   const pgDir = join(DIR, 'postgres');
   mkdirSync(pgDir);
   await tctl('auth', 'sign', '--format=db', '--host=localhost,127.0.0.1', `--out=${join(pgDir, 'server')}`, '--ttl=2190h');
   step('PostgreSQL 15 with ssl = on and hostssl ... cert (guide step 3)');
-  postgres = await startPostgres({ tls: { certFile: join(pgDir, 'server.crt'), keyFile: join(pgDir, 'server.key'), caFile: join(pgDir, 'server.cas') } });
+  postgres = await startPostgres({
+    tls: { certFile: join(pgDir, 'server.crt'), keyFile: join(pgDir, 'server.key'), caFile: join(pgDir, 'server.cas') },
+  });
   await postgres.psql('CREATE USER alice; CREATE DATABASE demo OWNER alice;');
   const dbYaml = join(DIR, 'demo-postgres.yaml');
   writeFileSync(
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
   step('tctl create demo-postgres.yaml');
   await tctl('create', dbYaml);
 
-  step('tctl users add admin --roles=editor,access,auditor --db-users=\'*\' --db-names=\'*\'');
+  step("tctl users add admin --roles=editor,access,auditor --db-users='*' --db-names='*'");
   const added = await tctl('users', 'add', 'admin', '--roles=editor,access,auditor', '--db-users=*', '--db-names=*');
   const token = /\/web\/invite\/([0-9a-f]+)/.exec(added)?.[1];
   const password = `demo-${randomBytes(9).toString('base64url')}`;
@@ -139,10 +141,19 @@ async function setPasswordInsecure(port: number, token: string, password: string
   const { request } = await import('node:https');
   await new Promise<void>((done, fail) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/v1/webapi/users/password/token', method: 'PUT', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/webapi/users/password/token',
+        method: 'PUT',
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? done() : fail(new Error(`setting the admin password failed: HTTP ${res.statusCode}`))));
+        res.on('end', () =>
+          res.statusCode === 200 ? done() : fail(new Error(`setting the admin password failed: HTTP ${res.statusCode}`)),
+        );
       },
     );
     req.on('error', fail);

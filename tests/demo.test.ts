@@ -11,7 +11,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Runs a printed command line through sh with the demo's PATH, as a person would paste it. */
 function sh(command: string, env: NodeJS.ProcessEnv, input = ''): { code: number; out: string } {
   try {
-    return { code: 0, out: execFileSync('sh', ['-c', command], { env: { ...process.env, ...env }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }) };
+    return {
+      code: 0,
+      out: execFileSync('sh', ['-c', command], {
+        env: { ...process.env, ...env },
+        input,
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    };
   } catch (err) {
     const e = err as { status: number; stdout: string; stderr: string };
     return { code: e.status, out: e.stdout + e.stderr };
@@ -34,7 +42,10 @@ describe('npm run demo', () => {
   let output = '';
 
   beforeAll(async () => {
-    demo = spawn(process.execPath, [join(ROOT, 'dist/scripts/demo.js')], { env: { ...process.env, DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo = spawn(process.execPath, [join(ROOT, 'dist/scripts/demo.js')], {
+      env: { ...process.env, DEMO_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     demo.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     demo.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const deadline = Date.now() + 90_000;
@@ -71,7 +82,10 @@ describe('npm run demo', () => {
     expect(dbs.out).toMatch(/demo-postgres postgres localhost:\d+ env=demo/);
 
     // teleport and nats-server name the demo's dir on their command lines; PostgreSQL is found by its port.
-    const pids = () => execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(dir) && !l.includes('ps -eo'));
+    const pids = () =>
+      execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(dir) && !l.includes('ps -eo'));
     const pgPort = Number(/Demo PostgreSQL: +127\.0\.0\.1:(\d+)/.exec(output)![1]);
     expect(pids().length).toBe(2);
     await expect(listening(pgPort)).resolves.toBe(true);

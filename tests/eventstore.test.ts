@@ -36,7 +36,10 @@ describe('EventStore on JetStream', () => {
     const v2 = await store.append('test.a', [{ type: 'added', data: { n: 2 } }], v1);
     expect(v2).toBeGreaterThan(v1);
     await expect(store.load<CounterEvent>('test.a')).resolves.toEqual({
-      events: [{ type: 'added', data: { n: 1 } }, { type: 'added', data: { n: 2 } }],
+      events: [
+        { type: 'added', data: { n: 1 } },
+        { type: 'added', data: { n: 2 } },
+      ],
       version: v2,
     });
   });

@@ -10,9 +10,19 @@ describe('teleport configure', () => {
 
   it('writes a starter file that teleport start accepts, and never overwrites one', async () => {
     const file = join(dir, 'teleport.yaml');
-    const args = ['configure', '--cluster-name=example.com', `--data-dir=${join(dir, 'data')}`, '--public-addr=proxy.example.com:3080', `-o`, `file://${file}`];
+    const args = [
+      'configure',
+      '--cluster-name=example.com',
+      `--data-dir=${join(dir, 'data')}`,
+      '--public-addr=proxy.example.com:3080',
+      `-o`,
+      `file://${file}`,
+    ];
     const first = await run('teleport', args);
-    expect(first).toMatchObject({ code: 0, stdout: `Wrote config to file "${file}". Now you can start the server: teleport start --config="${file}"\n` });
+    expect(first).toMatchObject({
+      code: 0,
+      stdout: `Wrote config to file "${file}". Now you can start the server: teleport start --config="${file}"\n`,
+    });
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
     const config = loadConfig(file, {});

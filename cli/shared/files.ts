@@ -6,6 +6,8 @@ export function readInput(path: string | undefined): string {
   try {
     return readFileSync(path === undefined || path === '-' ? 0 : path, 'utf8');
   } catch (err) {
-    throw new BadParameterError(`cannot read ${path ?? 'standard input'}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new BadParameterError(
+      `cannot read ${path ?? 'standard input'}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }

@@ -28,5 +28,8 @@ function reportError(err: unknown): void {
 
 /** Splits comma-separated flag values: `--roles=a,b`. */
 export function list(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

@@ -26,9 +26,14 @@ export function registerAuthCommands(program: Command, globals: () => TctlGlobal
       const ttlMs = parseDuration(opts.ttl);
       if (opts.format === 'db') {
         const hosts = list(opts.host);
-        if (!hosts.length) throw new BadParameterError('--host is required with --format=db: the name(s) the Database Service reaches the database at');
+        if (!hosts.length)
+          throw new BadParameterError('--host is required with --format=db: the name(s) the Database Service reaches the database at');
         const keys = await generateKeyPair();
-        const signed = await tctlClient(globals()).post<SignedCert>('/v1/admin/certs/db', { hosts, public_key: keys.publicKeyPem, ttl_ms: ttlMs });
+        const signed = await tctlClient(globals()).post<SignedCert>('/v1/admin/certs/db', {
+          hosts,
+          public_key: keys.publicKeyPem,
+          ttl_ms: ttlMs,
+        });
         const [crt, key, cas] = ['crt', 'key', 'cas'].map((ext) => resolve(`${opts.out}.${ext}`)) as [string, string, string];
         writeSecret(key, keys.privateKeyPem);
         writeFileSync(crt, signed.cert);
@@ -45,9 +50,20 @@ export function registerAuthCommands(program: Command, globals: () => TctlGlobal
       if (opts.format === 'file') {
         if (!opts.user) throw new BadParameterError('--user is required with --format=file');
         const keys = await generateKeyPair();
-        const signed = await tctlClient(globals()).post<SignedCert>('/v1/admin/certs/user', { user: opts.user, public_key: keys.publicKeyPem, ttl_ms: ttlMs });
+        const signed = await tctlClient(globals()).post<SignedCert>('/v1/admin/certs/user', {
+          user: opts.user,
+          public_key: keys.publicKeyPem,
+          ttl_ms: ttlMs,
+        });
         const out = resolve(opts.out);
-        writeSecret(out, formatIdentityFile({ privateKeyPem: keys.privateKeyPem, certPem: signed.cert, cas: { host: signed.cas.host ?? [], user: signed.cas.user ?? [] } }));
+        writeSecret(
+          out,
+          formatIdentityFile({
+            privateKeyPem: keys.privateKeyPem,
+            certPem: signed.cert,
+            cas: { host: signed.cas.host ?? [], user: signed.cas.user ?? [] },
+          }),
+        );
         process.stdout.write(`The credentials have been written to ${out}\n`);
         return;
       }

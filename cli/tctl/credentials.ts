@@ -21,7 +21,9 @@ function readIdentity(path: string): IdentityFile {
   const identity = parseIdentityFile(text);
   const { notAfter } = inspectCert(identity.certPem);
   if (notAfter.getTime() <= Date.now()) {
-    throw new AccessDeniedError(`the identity in ${path} expired at ${notAfter.toISOString()}; issue a new one with 'tctl auth sign --user=<name> --format=file'`);
+    throw new AccessDeniedError(
+      `the identity in ${path} expired at ${notAfter.toISOString()}; issue a new one with 'tctl auth sign --user=<name> --format=file'`,
+    );
   }
   return identity;
 }
@@ -58,7 +60,9 @@ export function tctlClient(g: TctlGlobals, { needIdentity = true } = {}): ApiCli
     const path = adminIdentityPath(config.dataDir);
     if (existsSync(path)) return client(g.authServer ?? config.proxyAddr, readIdentity(path), g.insecure);
     if (g.config) {
-      throw new BadParameterError(`no admin identity at ${path}: start the auth service with this config first ('teleport start -c ${g.config}')`);
+      throw new BadParameterError(
+        `no admin identity at ${path}: start the auth service with this config first ('teleport start -c ${g.config}')`,
+      );
     }
   }
   const profile = loadCurrentProfile();

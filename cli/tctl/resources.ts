@@ -19,8 +19,16 @@ interface Resource {
 }
 
 const KIND_ALIASES: Record<string, Kind | 'user' | 'token'> = {
-  role: 'role', roles: 'role', db: 'db', dbs: 'db', database: 'db', databases: 'db',
-  user: 'user', users: 'user', token: 'token', tokens: 'token',
+  role: 'role',
+  roles: 'role',
+  db: 'db',
+  dbs: 'db',
+  database: 'db',
+  databases: 'db',
+  user: 'user',
+  users: 'user',
+  token: 'token',
+  tokens: 'token',
 };
 const PATHS: Record<Kind, string> = { role: '/v1/admin/roles', db: '/v1/admin/dbs' };
 
@@ -33,7 +41,9 @@ export function parseResources(text: string, source: string): Resource[] {
     const where = docs.length > 1 ? `${source} (document ${i + 1})` : source;
     if (doc.errors.length) {
       const err = doc.errors[0]!;
-      throw new BadParameterError(`${where}: malformed YAML at line ${err.linePos?.[0].line ?? '?'}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '')}`);
+      throw new BadParameterError(
+        `${where}: malformed YAML at line ${err.linePos?.[0].line ?? '?'}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '')}`,
+      );
     }
     const value = doc.toJS() as { kind?: unknown } | null;
     if (value === null || value === undefined) return;
@@ -50,7 +60,9 @@ export function parseResources(text: string, source: string): Resource[] {
         break;
       }
       default:
-        throw new BadParameterError(`${where}: unsupported resource kind ${JSON.stringify(value.kind ?? null)}: tctl create accepts role and db`);
+        throw new BadParameterError(
+          `${where}: unsupported resource kind ${JSON.stringify(value.kind ?? null)}: tctl create accepts role and db`,
+        );
     }
   });
   if (!resources.length) throw new BadParameterError(`${source}: no resources found`);
@@ -78,7 +90,12 @@ function toYaml(kind: Kind | 'user' | 'token', item: unknown): string {
   if (kind === 'role') return roleToYaml(item as Role);
   if (kind === 'user') {
     const u = item as UserView;
-    return stringifyYaml({ kind: 'user', version: 'v2', metadata: { name: u.name }, spec: { roles: u.roles, traits: u.traits, created_by: u.created_by } });
+    return stringifyYaml({
+      kind: 'user',
+      version: 'v2',
+      metadata: { name: u.name },
+      spec: { roles: u.roles, traits: u.traits, created_by: u.created_by },
+    });
   }
   return stringifyYaml(item);
 }
@@ -86,16 +103,25 @@ function toYaml(kind: Kind | 'user' | 'token', item: unknown): string {
 function textTable(kind: Kind | 'user' | 'token', items: unknown[]): string {
   switch (kind) {
     case 'role':
-      return table(['Role', 'Description'], (items as Role[]).map((r) => [r.metadata.name, r.metadata.description ?? '']));
+      return table(
+        ['Role', 'Description'],
+        (items as Role[]).map((r) => [r.metadata.name, r.metadata.description ?? '']),
+      );
     case 'db':
       return table(
         ['Name', 'Protocol', 'URI', 'Labels'],
         (items as DbResource[]).map((d) => [d.metadata.name, d.spec.protocol, d.spec.uri, formatLabels(d.metadata.labels)]),
       );
     case 'user':
-      return table(['User', 'Roles'], (items as UserView[]).map((u) => [u.name, u.roles.join(',')]));
+      return table(
+        ['User', 'Roles'],
+        (items as UserView[]).map((u) => [u.name, u.roles.join(',')]),
+      );
     case 'token':
-      return table(['Token', 'Type', 'Expiry Time (UTC)'], (items as AuthRpc.TokenView[]).map((t) => [t.token, t.roles.join(','), t.expires]));
+      return table(
+        ['Token', 'Type', 'Expiry Time (UTC)'],
+        (items as AuthRpc.TokenView[]).map((t) => [t.token, t.roles.join(','), t.expires]),
+      );
   }
 }
 
@@ -117,7 +143,8 @@ export function registerResourceCommands(program: Command, globals: () => TctlGl
       const api = tctlClient(globals());
       if (!opts.force) {
         for (const r of resources) {
-          if (await exists(api, r)) throw new BadParameterError(`${r.kind} "${r.name}" already exists; use 'tctl create -f' to overwrite it`);
+          if (await exists(api, r))
+            throw new BadParameterError(`${r.kind} "${r.name}" already exists; use 'tctl create -f' to overwrite it`);
         }
       }
       for (const r of resources) {

@@ -21,7 +21,11 @@ export function registerTokenCommands(program: Command, globals: () => TctlGloba
       if (roles.some((r) => !r)) throw new BadParameterError(`unsupported --type "${opts.type}": use db`);
       const ttlMs = parseDuration(opts.ttl);
       const api = tctlClient(globals());
-      const token = await api.post<AuthRpc.TokenView>('/v1/admin/tokens', { roles, ttl_ms: ttlMs, ...(opts.value ? { token: opts.value } : {}) });
+      const token = await api.post<AuthRpc.TokenView>('/v1/admin/tokens', {
+        roles,
+        ttl_ms: ttlMs,
+        ...(opts.value ? { token: opts.value } : {}),
+      });
       if (opts.format) return print(parseFormat(opts.format), token, () => token.token);
       process.stdout.write(
         `The invite token: ${token.token}\nThis token will expire in ${formatDuration(ttlMs)}.\n\n` +
@@ -37,7 +41,12 @@ export function registerTokenCommands(program: Command, globals: () => TctlGloba
     .option('--format <format>', 'text, json or yaml', 'text')
     .action(async (opts: { format: string }) => {
       const all = await tctlClient(globals()).get<AuthRpc.TokenView[]>('/v1/admin/tokens');
-      print(parseFormat(opts.format), all, () => table(['Token', 'Type', 'Expiry Time (UTC)'], all.map((t) => [t.token, t.roles.join(','), t.expires])));
+      print(parseFormat(opts.format), all, () =>
+        table(
+          ['Token', 'Type', 'Expiry Time (UTC)'],
+          all.map((t) => [t.token, t.roles.join(','), t.expires]),
+        ),
+      );
     });
 
   tokens

@@ -32,15 +32,17 @@ export function registerUserCommands(program: Command, globals: () => TctlGlobal
     .option('--db-users <users>', 'database users the user may connect as ("*" for any)')
     .option('--db-names <names>', 'database names the user may connect to ("*" for any)')
     .option('--db-roles <roles>', 'database roles for automatic user provisioning')
-    .action(async (name: string, logins: string | undefined, opts: { roles?: string; dbUsers?: string; dbNames?: string; dbRoles?: string }) => {
-      // Teleport's legacy `users add alice root` form gave the access role implicitly.
-      const roles = list(opts.roles ?? (logins !== undefined ? 'access' : undefined));
-      if (!roles.length) throw new BadParameterError('at least one role is required: --roles=access (see tctl get roles)');
-      const link = await tctlClient(globals()).post<Link>('/v1/admin/users', { name, roles, traits: traitsFrom(opts, logins) });
-      process.stdout.write(
-        `User "${name}" has been created but requires a password. Share this URL with the user to complete user setup, link is valid for 1h:\n${link.url}\n${linkNote(link)}`,
-      );
-    });
+    .action(
+      async (name: string, logins: string | undefined, opts: { roles?: string; dbUsers?: string; dbNames?: string; dbRoles?: string }) => {
+        // Teleport's legacy `users add alice root` form gave the access role implicitly.
+        const roles = list(opts.roles ?? (logins !== undefined ? 'access' : undefined));
+        if (!roles.length) throw new BadParameterError('at least one role is required: --roles=access (see tctl get roles)');
+        const link = await tctlClient(globals()).post<Link>('/v1/admin/users', { name, roles, traits: traitsFrom(opts, logins) });
+        process.stdout.write(
+          `User "${name}" has been created but requires a password. Share this URL with the user to complete user setup, link is valid for 1h:\n${link.url}\n${linkNote(link)}`,
+        );
+      },
+    );
 
   users
     .command('ls')
@@ -48,7 +50,12 @@ export function registerUserCommands(program: Command, globals: () => TctlGlobal
     .option('--format <format>', 'text, json or yaml', 'text')
     .action(async (opts: { format: string }) => {
       const all = await tctlClient(globals()).get<AuthRpc.UserView[]>('/v1/admin/users');
-      print(parseFormat(opts.format), all, () => table(['User', 'Roles'], all.map((u) => [u.name, u.roles.join(',')])));
+      print(parseFormat(opts.format), all, () =>
+        table(
+          ['User', 'Roles'],
+          all.map((u) => [u.name, u.roles.join(',')]),
+        ),
+      );
     });
 
   users
@@ -89,7 +96,8 @@ export function registerUserCommands(program: Command, globals: () => TctlGlobal
       const changed = traitsFrom({ dbUsers: opts.setDbUsers, dbNames: opts.setDbNames, dbRoles: opts.setDbRoles });
       const traits = { ...current.traits, ...changed };
       const roles = opts.setRoles !== undefined ? list(opts.setRoles) : undefined;
-      if (!roles && !Object.keys(changed).length) throw new BadParameterError('nothing to update: use --set-roles, --set-db-users, --set-db-names or --set-db-roles');
+      if (!roles && !Object.keys(changed).length)
+        throw new BadParameterError('nothing to update: use --set-roles, --set-db-users, --set-db-names or --set-db-roles');
       const updated = await api.patch<AuthRpc.UserView>(path, { ...(roles ? { roles } : {}), traits });
       const lines = [`User ${name} has been updated:`];
       if (roles) lines.push(`\tNew roles: ${updated.roles.join(',')}`);

@@ -17,7 +17,9 @@ export function writeOutput(output: string, text: string): string | undefined {
     writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new BadParameterError(code === 'EEXIST' ? `${path} already exists; remove it or write elsewhere with -o file:///path` : `cannot write ${path}: ${code}`);
+    throw new BadParameterError(
+      code === 'EEXIST' ? `${path} already exists; remove it or write elsewhere with -o file:///path` : `cannot write ${path}: ${code}`,
+    );
   }
   return path;
 }
@@ -35,7 +37,11 @@ export function registerConfigureCommand(program: Command): void {
         version: 'v3',
         teleport: { nodename: hostname(), data_dir: opts.dataDir },
         auth_service: { enabled: 'yes', cluster_name: opts.clusterName },
-        proxy_service: { enabled: 'yes', web_listen_addr: DEFAULT_WEB_LISTEN_ADDR, ...(opts.publicAddr ? { public_addr: opts.publicAddr } : {}) },
+        proxy_service: {
+          enabled: 'yes',
+          web_listen_addr: DEFAULT_WEB_LISTEN_ADDR,
+          ...(opts.publicAddr ? { public_addr: opts.publicAddr } : {}),
+        },
         ssh_service: { enabled: 'no' },
       };
       const header =

@@ -7,7 +7,9 @@ function natsBinary(): string {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/bin', '/usr/bin'])) {
     if (dir && existsSync(`${dir}/nats-server`)) return `${dir}/nats-server`;
   }
-  throw new BadParameterError("nats-server is not installed: install it ('apt-get install nats-server') or set teleport.nats.servers / NATS_URL");
+  throw new BadParameterError(
+    "nats-server is not installed: install it ('apt-get install nats-server') or set teleport.nats.servers / NATS_URL",
+  );
 }
 
 function portOpen(host: string, port: number): Promise<boolean> {
@@ -21,7 +23,11 @@ function portOpen(host: string, port: number): Promise<boolean> {
 }
 
 /** Runs nats-server with JetStream in `storeDir`, listening on `listenAddr`; it stops when this process stops. */
-export async function startEmbeddedNats(listenAddr: string, storeDir: string, log: (line: string) => void): Promise<{ stop(): Promise<void> }> {
+export async function startEmbeddedNats(
+  listenAddr: string,
+  storeDir: string,
+  log: (line: string) => void,
+): Promise<{ stop(): Promise<void> }> {
   const { host, port } = parseHostPort(listenAddr, 4222);
   if (await portOpen(host, port)) {
     throw new BadParameterError(
@@ -29,7 +35,9 @@ export async function startEmbeddedNats(listenAddr: string, storeDir: string, lo
     );
   }
   mkdirSync(storeDir, { recursive: true, mode: 0o700 });
-  const child: ChildProcess = spawn(natsBinary(), ['-a', host, '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(natsBinary(), ['-a', host, '-p', String(port), '-js', '-sd', storeDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const killOnExit = () => child.kill('SIGKILL');

@@ -41,7 +41,8 @@ export function registerStartCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         logger.log(`${signal}: stopping`);
-        for (const service of running.reverse()) await service.close().catch((err: Error) => logger.error(`${service.name}: ${err.message}`));
+        for (const service of running.reverse())
+          await service.close().catch((err: Error) => logger.error(`${service.name}: ${err.message}`));
         process.exit(0);
       };
       process.on('SIGINT', () => void stop('SIGINT'));

@@ -23,7 +23,9 @@ export function activeIdentity(g: TshGlobals): ActiveIdentity {
     try {
       text = readFileSync(g.identity, 'utf8');
     } catch (err) {
-      throw new BadParameterError(`cannot read identity file ${g.identity}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new BadParameterError(
+        `cannot read identity file ${g.identity}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     const file = parseIdentityFile(text);
     const id = parseUserIdentity(file.certPem);
@@ -45,5 +47,10 @@ export function apiFor(active: ActiveIdentity, g: TshGlobals): ApiClient {
   const addr = g.proxy ?? active.profile.proxyAddr;
   if (!addr) throw new BadParameterError('say which proxy to use: --proxy=HOST:PORT');
   const { identity } = active.profile;
-  return new ApiClient(addr, { certPem: identity.certPem, privateKeyPem: identity.privateKeyPem, trustedCas: identity.cas.host ?? [], insecure: Boolean(g.insecure) });
+  return new ApiClient(addr, {
+    certPem: identity.certPem,
+    privateKeyPem: identity.privateKeyPem,
+    trustedCas: identity.cas.host ?? [],
+    insecure: Boolean(g.insecure),
+  });
 }

@@ -43,12 +43,18 @@ export function registerLoginCommands(program: Command, globals: () => TshGlobal
       if (!proxy) throw new BadParameterError('say which cluster to log in to: --proxy=HOST:PORT');
       const user = g.user ?? userInfo().username;
       // The host CA learned at an earlier login to this proxy verifies it from then on.
-      const known = current && parseHostPort(current.proxyAddr, 443).host === parseHostPort(proxy, 443).host ? (current.identity.cas.host ?? []) : [];
+      const known =
+        current && parseHostPort(current.proxyAddr, 443).host === parseHostPort(proxy, 443).host ? (current.identity.cas.host ?? []) : [];
       const { api, ping } = await discover(proxy, Boolean(g.insecure), known);
       const password = await readSecret(`Enter password for Teleport user ${user}:\n`);
       const keys = await generateKeyPair();
       const ttl = ttlMs(opts.ttl);
-      const signed = await api.post<SignedCert>('/v1/webapi/login', { user, password, public_key: keys.publicKeyPem, ...(ttl ? { ttl_ms: ttl } : {}) });
+      const signed = await api.post<SignedCert>('/v1/webapi/login', {
+        user,
+        password,
+        public_key: keys.publicKeyPem,
+        ...(ttl ? { ttl_ms: ttl } : {}),
+      });
       const profile = {
         proxyAddr: api.addr,
         user,

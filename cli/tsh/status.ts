@@ -5,7 +5,10 @@ import type { ActiveIdentity } from './identity.js';
 export function formatStatus({ profile, identity }: ActiveIdentity, now = new Date()): string {
   const left = identity.expires.getTime() - now.getTime();
   const validity = left > 0 ? `valid for ${formatDuration(Math.floor(left / 1000) * 1000)}` : 'EXPIRED';
-  const until = identity.expires.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC');
+  const until = identity.expires
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' +0000 UTC');
   const traits = Object.entries(identity.traits).filter(([k, v]) => v.length && k !== 'db_users' && k !== 'db_names');
   const lines = [
     `> Profile URL:        https://${profile.proxyAddr}`,

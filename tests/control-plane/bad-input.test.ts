@@ -69,7 +69,9 @@ describe('tctl create', () => {
   });
 
   it('refuses a db resource with an unknown field, naming it', async () => {
-    const path = file('kind: db\nversion: v3\nmetadata:\n  name: orders\nspec:\n  protocol: postgres\n  uri: localhost:5432\n  port: 5432\n');
+    const path = file(
+      'kind: db\nversion: v3\nmetadata:\n  name: orders\nspec:\n  protocol: postgres\n  uri: localhost:5432\n  port: 5432\n',
+    );
     await expectCreateRefused(path, 'invalid db resource: spec.port: unknown field');
   });
 
@@ -98,7 +100,10 @@ describe('teleport start', () => {
 
   it('refuses a malformed config file and creates no data dir', async () => {
     const { path, dataDir } = config('auth_service:\n  cluster_name: a: b\n');
-    expectCliError(await run('teleport', ['start', '-c', path]), `${path}: malformed YAML at line 6: Nested mappings are not allowed in compact mappings`);
+    expectCliError(
+      await run('teleport', ['start', '-c', path]),
+      `${path}: malformed YAML at line 6: Nested mappings are not allowed in compact mappings`,
+    );
     expect(existsSync(dataDir)).toBe(false);
   });
 
@@ -157,7 +162,9 @@ describe('identity files', () => {
     await sleep(3_000);
     expectCliError(
       await tctlElsewhere(cluster, path, ['users', 'ls']),
-      new RegExp(`^ERROR: the identity in ${path} expired at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z; issue a new one with 'tctl auth sign --user=<name> --format=file'\n$`),
+      new RegExp(
+        `^ERROR: the identity in ${path} expired at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z; issue a new one with 'tctl auth sign --user=<name> --format=file'\n$`,
+      ),
     );
     const status = expectOk(await tshElsewhere(cluster, path, ['status']));
     expect(status).toMatch(/^ {2}Valid until: {8}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC \[EXPIRED\]$/m);

@@ -79,7 +79,9 @@ describe('tctl auth sign --format=db', () => {
 
   it('writes server.crt, server.key and server.cas and says how to configure PostgreSQL', async () => {
     signedAt = Date.now();
-    const out = expectOk(await cluster.tctl(['auth', 'sign', '--format=db', '--host=localhost,127.0.0.1', `--out=${join(dir, 'server')}`, '--ttl=2190h']));
+    const out = expectOk(
+      await cluster.tctl(['auth', 'sign', '--format=db', '--host=localhost,127.0.0.1', `--out=${join(dir, 'server')}`, '--ttl=2190h']),
+    );
     const { certFile, keyFile, caFile } = server();
     expect(out).toBe(
       `Database credentials have been written to ${keyFile}, ${certFile}, ${caFile}.\n\n` +
@@ -133,7 +135,7 @@ describe('tctl auth sign --format=db', () => {
       await expect(currentUser(postgres!.port, 'alice', cert, key)).resolves.toBe('alice');
     });
 
-    it('refuses alice\'s certificate for another database user', async () => {
+    it("refuses alice's certificate for another database user", async () => {
       const { cert, key } = await dbClientCert('alice');
       await expect(currentUser(postgres!.port, 'postgres', cert, key)).rejects.toThrow(
         'certificate authentication failed for user "postgres"',
@@ -206,7 +208,9 @@ describe('tctl auth sign --format=file', () => {
 
   it('lets an editor sign a database certificate through an identity file (editor may impersonate Db)', async () => {
     const out = join(dir, 'by-editor');
-    const signed = expectOk(await tctlElsewhere(cluster, join(dir, 'ed.pem'), ['auth', 'sign', '--format=db', '--host=db.example.com', `--out=${out}`]));
+    const signed = expectOk(
+      await tctlElsewhere(cluster, join(dir, 'ed.pem'), ['auth', 'sign', '--format=db', '--host=db.example.com', `--out=${out}`]),
+    );
     expect(signed).toMatch(/^Database credentials have been written to /);
     expect(await openssl(['verify', '-CAfile', join(dir, 'db-ca.pem'), `${out}.crt`])).toBe(`${out}.crt: OK\n`);
     expect(await openssl(['x509', '-noout', '-ext', 'subjectAltName', '-in', `${out}.crt`])).toBe(
@@ -228,16 +232,17 @@ describe('tctl auth sign --format=file', () => {
   it('signs a database certificate for a user whose only permission is impersonating Db, as the guide sets up', async () => {
     expectOk(
       await cluster.tctl(['create'], {
-        input: 'kind: role\nversion: v7\nmetadata:\n  name: db-signer\nspec:\n  allow:\n    impersonate:\n      users: ["Db"]\n      roles: ["Db"]\n',
+        input:
+          'kind: role\nversion: v7\nmetadata:\n  name: db-signer\nspec:\n  allow:\n    impersonate:\n      users: ["Db"]\n      roles: ["Db"]\n',
       }),
     );
     expectOk(await cluster.tctl(['users', 'add', 'dana', '--roles=db-signer']));
     const danaFile = join(dir, 'dana.pem');
     expectOk(await cluster.tctl(['auth', 'sign', '--user=dana', '--format=file', `--out=${danaFile}`, '--ttl=1h']));
     const out = join(dir, 'by-dana');
-    expect(expectOk(await tctlElsewhere(cluster, danaFile, ['auth', 'sign', '--format=db', '--host=db.example.com', `--out=${out}`]))).toMatch(
-      /^Database credentials have been written to /,
-    );
+    expect(
+      expectOk(await tctlElsewhere(cluster, danaFile, ['auth', 'sign', '--format=db', '--host=db.example.com', `--out=${out}`])),
+    ).toMatch(/^Database credentials have been written to /);
     expect(await openssl(['verify', '-CAfile', join(dir, 'db-ca.pem'), `${out}.crt`])).toBe(`${out}.crt: OK\n`);
   });
 });

@@ -34,13 +34,13 @@ it(`lets exactly one of ${RACERS} concurrent 'tctl users add bob' win`, async ()
 
   // The stream holds one creation: the losers appended nothing.
   const commits = (await readStream(cluster.nats.url, 'CLUSTER')).filter((m) => m.subject === 'cluster.user.bob');
-  expect(commits.map((m) => (JSON.parse(m.body) as { type: string }[]).map((e) => e.type))).toEqual([['user.created', 'user.token.issued']]);
+  expect(commits.map((m) => (JSON.parse(m.body) as { type: string }[]).map((e) => e.type))).toEqual([
+    ['user.created', 'user.token.issued'],
+  ]);
 
   const list = await cluster.tctl(['users', 'ls', '--format=json']);
   expect(list.code).toBe(0);
-  expect(JSON.parse(list.stdout)).toEqual([
-    { name: 'bob', roles: ['access'], traits: {}, created_by: 'admin', has_password: false },
-  ]);
+  expect(JSON.parse(list.stdout)).toEqual([{ name: 'bob', roles: ['access'], traits: {}, created_by: 'admin', has_password: false }]);
 });
 
 it("keeps the winner's signup link as the user's one outstanding link", async () => {
@@ -57,5 +57,9 @@ it("keeps the winner's signup link as the user's one outstanding link", async ()
   expect(login.code).toBe(0);
   expect(login.stdout).toContain('  Logged in as:       bob\n');
   // A creation after the race is refused the same way.
-  expect(await cluster.tctl(['users', 'add', 'bob', '--roles=access'])).toEqual({ code: 1, stdout: '', stderr: 'ERROR: user "bob" already exists\n' });
+  expect(await cluster.tctl(['users', 'add', 'bob', '--roles=access'])).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: 'ERROR: user "bob" already exists\n',
+  });
 });

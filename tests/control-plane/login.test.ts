@@ -52,7 +52,8 @@ function expectExpiry(stdout: string, pattern: RegExp, lifetimeMs: number, issue
 
 const TWELVE_HOURS = /(11h\d+m(\d+s)?|12h)/.source;
 const ONE_HOUR = /(59m(\d+s)?|1h)/.source;
-const LOCKED = /^ERROR: user "alice" is locked after 5 failed login attempts; try again after \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z or ask an administrator to run 'tctl users reset alice'\n$/;
+const LOCKED =
+  /^ERROR: user "alice" is locked after 5 failed login attempts; try again after \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z or ask an administrator to run 'tctl users reset alice'\n$/;
 
 const ALICE = { user: 'alice', roles: 'access', dbUsers: 'alice, postgres', dbNames: '*' };
 
@@ -92,7 +93,10 @@ describe('the signup link', () => {
   });
 
   it('sets the password once; a second use is refused as expired or used', async () => {
-    expect(await cluster.api('PUT', '/v1/webapi/users/password/token', { token, password: PASSWORD })).toEqual({ status: 200, json: { user: 'alice' } });
+    expect(await cluster.api('PUT', '/v1/webapi/users/password/token', { token, password: PASSWORD })).toEqual({
+      status: 200,
+      json: { user: 'alice' },
+    });
     const spent = { status: 404, json: { error: { code: 'not_found', message: EXPIRED_OR_USED } } };
     expect(await cluster.api('PUT', '/v1/webapi/users/password/token', { token, password: NEW_PASSWORD })).toEqual(spent);
     expect(await cluster.api('GET', `/v1/webapi/users/password/token/${token}`)).toEqual(spent);
@@ -187,7 +191,10 @@ describe('the account lock', () => {
       status: 200,
       json: { user: 'alice', kind: 'reset', expires: expect.any(String) },
     });
-    expect(await cluster.api('PUT', '/v1/webapi/users/password/token', { token, password: NEW_PASSWORD })).toEqual({ status: 200, json: { user: 'alice' } });
+    expect(await cluster.api('PUT', '/v1/webapi/users/password/token', { token, password: NEW_PASSWORD })).toEqual({
+      status: 200,
+      json: { user: 'alice' },
+    });
 
     expect(await login('alice', PASSWORD)).toEqual({ code: 1, stdout: '', stderr: INVALID });
     const issuedAt = Date.now();

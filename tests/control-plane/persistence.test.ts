@@ -150,12 +150,16 @@ describe('a restart of every service and of nats-server', () => {
     const login = await cluster.tsh(['login', '--insecure', `--proxy=${cluster.proxyAddr}`, '--user=carol'], { input: PASSWORD + '\n' });
     expect(login.stderr).toBe('');
     expect(login.code).toBe(0);
-    expect(login.stdout).toContain('  Logged in as:       carol\n  Cluster:            persist-cluster\n  Roles:              access, dba\n');
+    expect(login.stdout).toContain(
+      '  Logged in as:       carol\n  Cluster:            persist-cluster\n  Roles:              access, dba\n',
+    );
     expect(login.stdout).toContain('  Database users:     carol, postgres\n  Database names:     orders, *\n');
     // The dba role caps sessions at 8h.
     expect(login.stdout).toMatch(/\[valid for (7h\d+m(\d+s)?|8h)\]\n$/);
 
-    const reset = await cluster.tsh(['login', '--insecure', `--proxy=${cluster.proxyAddr}`, '--user=dave'], { input: RESET_PASSWORD + '\n' });
+    const reset = await cluster.tsh(['login', '--insecure', `--proxy=${cluster.proxyAddr}`, '--user=dave'], {
+      input: RESET_PASSWORD + '\n',
+    });
     expect(reset.stderr).toBe('');
     expect(reset.code).toBe(0);
     expect(reset.stdout).toContain('  Logged in as:       dave\n');
@@ -227,7 +231,9 @@ describe('the CLUSTER stream, read straight from nats-server', () => {
       expect(m.body).not.toContain(PASSWORD);
       expect(m.body).not.toContain(RESET_PASSWORD);
     }
-    const hashes = events('cluster.user.').filter((e) => e.type === 'user.password.set').map((e) => e.data.password_hash);
+    const hashes = events('cluster.user.')
+      .filter((e) => e.type === 'user.password.set')
+      .map((e) => e.data.password_hash);
     expect(hashes).toHaveLength(3);
     for (const hash of hashes) expect(hash).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
   });

@@ -19,10 +19,18 @@ export interface RunResult {
 }
 
 /** Runs one of our built binaries to completion. */
-export function run(bin: keyof typeof BIN, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+export function run(
+  bin: keyof typeof BIN,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<RunResult> {
   if (!existsSync(BIN[bin])) throw new Error(`${BIN[bin]} is missing: run 'npm run build' first (npm test does)`);
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN[bin], ...args], { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN[bin], ...args], {
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -140,11 +148,15 @@ async function fetchInsecure(url: string, method: string, body?: unknown): Promi
   const { request } = await import('node:https');
   return new Promise((done, fail) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(url, { method, rejectUnauthorized: false, headers: payload ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => done({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
-    });
+    const req = request(
+      url,
+      { method, rejectUnauthorized: false, headers: payload ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => done({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+      },
+    );
     req.on('error', fail);
     req.end(payload);
   });

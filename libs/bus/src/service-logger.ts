@@ -1,7 +1,14 @@
 import { ConsoleLogger } from '@nestjs/common';
 
 /** Nest's own start-up chatter (module wiring, route mapping) says nothing an operator needs. */
-const FRAMEWORK_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'NestMicroservice', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+const FRAMEWORK_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'NestMicroservice',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
 
 /**
  * The process logger: JSON lines when stderr is not a terminal (for log collectors), readable
@@ -9,7 +16,11 @@ const FRAMEWORK_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'NestMicros
  */
 export class ServiceLogger extends ConsoleLogger {
   constructor(debug = false) {
-    super({ json: !process.stderr.isTTY, colors: Boolean(process.stderr.isTTY), logLevels: debug ? ['debug', 'log', 'warn', 'error', 'fatal'] : ['log', 'warn', 'error', 'fatal'] });
+    super({
+      json: !process.stderr.isTTY,
+      colors: Boolean(process.stderr.isTTY),
+      logLevels: debug ? ['debug', 'log', 'warn', 'error', 'fatal'] : ['log', 'warn', 'error', 'fatal'],
+    });
   }
 
   override log(message: unknown, context?: string): void {

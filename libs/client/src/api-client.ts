@@ -1,6 +1,14 @@
 import { request, Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { AccessDeniedError, ConnectionProblemError, fromErrorBody, InternalError, isErrorBody, parseHostPort, formatHostPort } from '#libs/common';
+import {
+  AccessDeniedError,
+  ConnectionProblemError,
+  fromErrorBody,
+  InternalError,
+  isErrorBody,
+  parseHostPort,
+  formatHostPort,
+} from '#libs/common';
 
 export interface ClientTls {
   /** Client certificate and key (mutual TLS) for calls that need an identity. */
@@ -64,7 +72,10 @@ export class ApiClient {
           path,
           agent: this.agent,
           timeout: 30_000,
-          headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+          headers: {
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -100,7 +111,9 @@ export class ApiClient {
       );
     }
     if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET') {
-      return new ConnectionProblemError(`cannot reach the proxy at ${this.addr} (${err.code}); is the cluster running and the address right?`);
+      return new ConnectionProblemError(
+        `cannot reach the proxy at ${this.addr} (${err.code}); is the cluster running and the address right?`,
+      );
     }
     return new ConnectionProblemError(`request to the proxy at ${this.addr} failed: ${err.message}`);
   }

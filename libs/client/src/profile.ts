@@ -41,7 +41,11 @@ export function loadCurrentProfile(home = tshHome()): Profile | undefined {
   const name = readFileSync(current, 'utf8').trim();
   const meta = join(home, `${name}.yaml`);
   if (!existsSync(meta)) return undefined;
-  const { web_proxy_addr, user, cluster } = parseYaml(readFileSync(meta, 'utf8')) as { web_proxy_addr: string; user: string; cluster: string };
+  const { web_proxy_addr, user, cluster } = parseYaml(readFileSync(meta, 'utf8')) as {
+    web_proxy_addr: string;
+    user: string;
+    cluster: string;
+  };
   const keyFile = join(home, 'keys', name, `${user}.pem`);
   if (!existsSync(keyFile)) return undefined;
   return { proxyAddr: web_proxy_addr, user, cluster, identity: parseIdentityFile(readFileSync(keyFile, 'utf8')) };

@@ -19,9 +19,7 @@ export function parseDuration(text: string): number {
   while (PART.lastIndex < input.length) {
     const match = PART.exec(input);
     if (!match) {
-      throw new BadParameterError(
-        `invalid duration "${text}": use a number with a unit (ms, s, m, h), like 30m, 12h or 1h30m`,
-      );
+      throw new BadParameterError(`invalid duration "${text}": use a number with a unit (ms, s, m, h), like 30m, 12h or 1h30m`);
     }
     total += Number(match[1]) * UNIT_MS[match[2]!]!;
   }

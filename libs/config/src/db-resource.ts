@@ -30,7 +30,10 @@ export const DbResourceSchema = z
           })
           .strict()
           .optional(),
-        admin_user: z.object({ name: z.string().min(1), default_database: z.string().optional() }).strict().optional(),
+        admin_user: z
+          .object({ name: z.string().min(1), default_database: z.string().optional() })
+          .strict()
+          .optional(),
         aws: z
           .object({ region: z.string().optional(), assume_role_arn: z.string().optional(), external_id: z.string().optional() })
           .strict()

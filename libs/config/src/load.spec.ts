@@ -13,7 +13,9 @@ function file(text: string): string {
 describe('loadConfig', () => {
   it('reads the guide-style keys and embeds NATS by default', () => {
     const config = loadConfig(
-      file(`teleport:\n  data_dir: /tmp/x\nauth_service:\n  enabled: "yes"\n  cluster_name: "test"\n  listen_addr: 0.0.0.0:3025\nproxy_service:\n  enabled: "yes"\n  web_listen_addr: 0.0.0.0:3080\n  public_addr: teleport.example.com:3080\nssh_service:\n  enabled: "no"\n`),
+      file(
+        `teleport:\n  data_dir: /tmp/x\nauth_service:\n  enabled: "yes"\n  cluster_name: "test"\n  listen_addr: 0.0.0.0:3025\nproxy_service:\n  enabled: "yes"\n  web_listen_addr: 0.0.0.0:3080\n  public_addr: teleport.example.com:3080\nssh_service:\n  enabled: "no"\n`,
+      ),
       {},
     );
     expect(config.dataDir).toBe('/tmp/x');

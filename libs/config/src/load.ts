@@ -48,7 +48,9 @@ export function readConfigFile(file: string): FileConfig {
     raw = parseYaml(text) ?? {};
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
-    throw new BadParameterError(`${file}: malformed YAML${where}: ${(err as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '')}`);
+    throw new BadParameterError(
+      `${file}: malformed YAML${where}: ${(err as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '')}`,
+    );
   }
   const result = FileConfigSchema.safeParse(raw);
   if (!result.success) throw new BadParameterError(`${file}: ${formatZodError(result.error)}`);
@@ -58,15 +60,17 @@ export function readConfigFile(file: string): FileConfig {
 export function resolveConfig(fc: FileConfig, file: string | undefined, env: NodeJS.ProcessEnv): Config {
   const dataDir = fc.teleport?.data_dir ?? DEFAULT_DATA_DIR;
   const natsListen = fc.teleport?.nats?.listen_addr ?? DEFAULT_NATS_LISTEN_ADDR;
-  const configuredServers = env.NATS_URL ? env.NATS_URL.split(',').map((s) => s.trim()).filter(Boolean) : fc.teleport?.nats?.servers;
+  const configuredServers = env.NATS_URL
+    ? env.NATS_URL.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : fc.teleport?.nats?.servers;
   const embedded = !configuredServers?.length;
   const publicAddrs = [fc.proxy_service?.public_addr ?? []].flat();
   const webListenAddr = fc.proxy_service?.web_listen_addr ?? DEFAULT_WEB_LISTEN_ADDR;
   const proxyEnabled = fc.proxy_service?.enabled ?? true;
   const authEnabled = fc.auth_service?.enabled ?? true;
-  const kek = fc.auth_service?.kek_env
-    ? { env: fc.auth_service.kek_env }
-    : { file: fc.auth_service?.kek_file ?? join(dataDir, 'kek') };
+  const kek = fc.auth_service?.kek_env ? { env: fc.auth_service.kek_env } : { file: fc.auth_service?.kek_file ?? join(dataDir, 'kek') };
   const remote = fc.teleport?.proxy_server ?? fc.teleport?.auth_server ?? fc.teleport?.auth_servers?.[0];
   const proxyAddr = remote ?? publicAddrs[0] ?? formatHostPort(dialable(parseHostPort(webListenAddr, 3080)));
   return {

@@ -18,8 +18,7 @@ describe('createCa', () => {
 
   it('names the cluster and its type in the subject', () => {
     expect(opensslX509(ca.certPem, ['-subject', '-issuer', '-nameopt', 'RFC2253'])).toBe(
-      'subject=OU=db_client,O=root.example.com,CN=root.example.com\n' +
-        'issuer=OU=db_client,O=root.example.com,CN=root.example.com\n',
+      'subject=OU=db_client,O=root.example.com,CN=root.example.com\n' + 'issuer=OU=db_client,O=root.example.com,CN=root.example.com\n',
     );
     expect(issuerCaType(ca.certPem)).toBe('db_client');
     expect(ca).toMatchObject({ type: 'db_client', clusterName: 'root.example.com' });
@@ -67,8 +66,6 @@ describe('generateKeyPair', () => {
 describe('caPin / issuerCaType', () => {
   it('refuse text that is not a certificate', () => {
     expect(() => caPin('hello')).toThrow(BadParameterError);
-    expect(() => issuerCaType('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')).toThrow(
-      BadParameterError,
-    );
+    expect(() => issuerCaType('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')).toThrow(BadParameterError);
   });
 });

@@ -29,13 +29,7 @@ beforeAll(async () => {
 describe('formatIdentityFile', () => {
   it('writes plain PEM: the key, the certificate, then the CAs by type', () => {
     const text = formatIdentityFile(id);
-    expect(decodePemBlocks(text).map((b) => b.type)).toEqual([
-      'PRIVATE KEY',
-      'CERTIFICATE',
-      'CERTIFICATE',
-      'CERTIFICATE',
-      'CERTIFICATE',
-    ]);
+    expect(decodePemBlocks(text).map((b) => b.type)).toEqual(['PRIVATE KEY', 'CERTIFICATE', 'CERTIFICATE', 'CERTIFICATE', 'CERTIFICATE']);
     expect(text).toBe(key.privateKeyPem + id.certPem + cas.user.certPem + cas.host.certPem + cas.db.certPem);
   });
 });
@@ -76,8 +70,6 @@ describe('parseIdentityFile', () => {
   it('refuses a trusted certificate that names no CA type', () => {
     const server = signDbServerCert(cas.db, key.publicKeyPem, { hosts: ['db.example.com'], ttlMs: HOUR });
     const text = formatIdentityFile(id) + server;
-    expect(() => parseIdentityFile(text)).toThrow(
-      'CA certificate "db.example.com" in the identity file does not name its CA type',
-    );
+    expect(() => parseIdentityFile(text)).toThrow('CA certificate "db.example.com" in the identity file does not name its CA type');
   });
 });

@@ -1,11 +1,5 @@
 export { CA_TYPES, caPin, createCa, issuerCaType, type CaType, type CertificateAuthority } from './ca.js';
-export {
-  parseHostIdentity,
-  parseUserIdentity,
-  type DbRoute,
-  type HostIdentity,
-  type UserIdentity,
-} from './identity.js';
+export { parseHostIdentity, parseUserIdentity, type DbRoute, type HostIdentity, type UserIdentity } from './identity.js';
 export { formatIdentityFile, parseIdentityFile, type IdentityFile } from './identity-file.js';
 export { inspectCert, verifyChain, type CertSummary } from './inspect.js';
 export { generateKeyPair, type KeyPair } from './keys.js';

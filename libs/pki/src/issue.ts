@@ -88,7 +88,7 @@ function altName(host: string): { type: number; value: string } {
 // A positive 128-bit serial with a minimal DER encoding (no leading zero byte).
 function serialNumber(): string {
   const serial = randomBytes(16);
-  serial[0] = (serial[0]! & 0x7f) || 1;
+  serial[0] = serial[0]! & 0x7f || 1;
   return serial.toString('hex');
 }
 

@@ -67,12 +67,9 @@ describe('signHostCert', () => {
 
   it('names the host id and system role, with DNS and IP SANs', () => {
     expect(subject(cert)).toBe('subject=O=Proxy,CN=5f1c3c1e-proxy\n');
-    expect(extension(cert, 'extendedKeyUsage')).toContain(
-      'TLS Web Server Authentication, TLS Web Client Authentication',
-    );
+    expect(extension(cert, 'extendedKeyUsage')).toContain('TLS Web Server Authentication, TLS Web Client Authentication');
     expect(extension(cert, 'subjectAltName')).toContain(
-      'DNS:proxy.example.com, DNS:localhost, ' +
-        'IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:2001:DB8:0:0:0:0:0:5',
+      'DNS:proxy.example.com, DNS:localhost, ' + 'IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:2001:DB8:0:0:0:0:0:5',
     );
     expect(inspectCert(cert)).toMatchObject({
       dnsNames: ['proxy.example.com', 'localhost'],
@@ -100,9 +97,7 @@ describe('signDbServerCert', () => {
 
   it('has CN = the first host and every host as a SAN, for server auth only', () => {
     expect(subject(cert)).toBe('subject=CN=db.example.com\n');
-    expect(extension(cert, 'subjectAltName')).toContain(
-      'DNS:db.example.com, IP Address:10.1.2.3, IP Address:FD00:0:0:0:0:0:0:7',
-    );
+    expect(extension(cert, 'subjectAltName')).toContain('DNS:db.example.com, IP Address:10.1.2.3, IP Address:FD00:0:0:0:0:0:0:7');
     expect(extension(cert, 'extendedKeyUsage')).toMatch(/Extended Key Usage:\s+TLS Web Server Authentication\n$/);
     expectValidity(cert, 2190 * HOUR);
   });

@@ -13,10 +13,7 @@ export function signUserCert(
   ttlMs: number,
 ): string {
   requireCa(ca, 'user');
-  return issueCertificate(
-    { publicKeyPem, subject: userSubject(identity), ttlMs, extensions: leafExtensions({ clientAuth: true }) },
-    ca,
-  );
+  return issueCertificate({ publicKeyPem, subject: userSubject(identity), ttlMs, extensions: leafExtensions({ clientAuth: true }) }, ca);
 }
 
 /** A cluster process's certificate (host CA): CN = host id, O = system role, SANs when it serves TLS. */
@@ -47,11 +44,7 @@ export function signHostCert(
 }
 
 /** A database server's certificate (db CA), as `tctl auth sign --format=db --host=a,b` writes it. */
-export function signDbServerCert(
-  ca: CertificateAuthority,
-  publicKeyPem: string,
-  opts: { hosts: string[]; ttlMs: number },
-): string {
+export function signDbServerCert(ca: CertificateAuthority, publicKeyPem: string, opts: { hosts: string[]; ttlMs: number }): string {
   requireCa(ca, 'db');
   const [first] = opts.hosts;
   if (!first) throw new BadParameterError('a database server certificate needs at least one host (--host)');
@@ -67,11 +60,7 @@ export function signDbServerCert(
 }
 
 /** What the Database Service presents to PostgreSQL (db_client CA): `cert` auth maps CN to the database user. */
-export function signDbClientCert(
-  ca: CertificateAuthority,
-  publicKeyPem: string,
-  opts: { dbUser: string; ttlMs: number },
-): string {
+export function signDbClientCert(ca: CertificateAuthority, publicKeyPem: string, opts: { dbUser: string; ttlMs: number }): string {
   requireCa(ca, 'db_client');
   if (!opts.dbUser) throw new BadParameterError('a database client certificate needs a database user');
   return issueCertificate(

@@ -18,7 +18,11 @@ const fromYaml = (text: string): Role => parseRole(parse(text));
 
 const denied = { allowed: false, message: ACCESS_DENIED_MESSAGE };
 const prod = { env: 'prod' };
-const request = (dbUser: string, dbName: string, dbLabels: Record<string, string> = prod): DbAccessRequest => ({ dbLabels, dbUser, dbName });
+const request = (dbUser: string, dbName: string, dbLabels: Record<string, string> = prod): DbAccessRequest => ({
+  dbLabels,
+  dbUser,
+  dbName,
+});
 
 describe('decideDbAccess', () => {
   const everything = role('everything', { db_labels: { '*': '*' }, db_users: ['*'], db_names: ['*'] });
@@ -151,7 +155,7 @@ spec:
       expect(decideDbAccess([developer], {}, request(dbUser, dbName, { environment })).allowed).toBe(allowed);
     });
 
-    it('developer with the guide\'s deny section as written: its deny labels deny the whole dev and prod databases', () => {
+    it("developer with the guide's deny section as written: its deny labels deny the whole dev and prod databases", () => {
       // given: deny labels match on their own, so this role denies every db user and name there
       const asWritten = fromYaml(`
 kind: role
@@ -262,7 +266,9 @@ version: v7
     });
 
     it('reads the db_permissions role', () => {
-      expect(readAllTables.spec.allow.db_permissions).toEqual([{ match: { object_kind: 'table', schema: 'public' }, permissions: ['SELECT'] }]);
+      expect(readAllTables.spec.allow.db_permissions).toEqual([
+        { match: { object_kind: 'table', schema: 'public' }, permissions: ['SELECT'] },
+      ]);
       expect(decideDbAccess([readAllTables], {}, { ...request('alice', 'main'), autoCreateUser: true }).allowed).toBe(true);
     });
 
@@ -326,7 +332,12 @@ describe('canSeeDb', () => {
     ['allow labels match', [role('a', { db_labels: { env: 'prod' } })], prod, true],
     ['allow labels do not match', [role('a', { db_labels: { env: 'dev' } })], prod, false],
     ['a role with no db_labels', [role('a', { db_users: ['*'] })], prod, false],
-    ['deny labels of another role match', [role('a', { db_labels: { '*': '*' } }), role('b', {}, { db_labels: { env: 'prod' } })], prod, false],
+    [
+      'deny labels of another role match',
+      [role('a', { db_labels: { '*': '*' } }), role('b', {}, { db_labels: { env: 'prod' } })],
+      prod,
+      false,
+    ],
     ['deny users do not hide a database', [role('a', { db_labels: { '*': '*' } }, { db_users: ['*'] })], prod, true],
   ])('%s: %s', (_case, roles, labels, expected) => {
     expect(canSeeDb(roles, {}, labels)).toBe(expected);
@@ -380,7 +391,10 @@ describe('allowedDbRoles', () => {
   });
 
   it('removes deny db_roles', () => {
-    const roles = [provisioning('readers', { db_labels: { '*': '*' }, db_roles: ['reader', 'writer'] }), role('no-writer', {}, { db_roles: ['writer'] })];
+    const roles = [
+      provisioning('readers', { db_labels: { '*': '*' }, db_roles: ['reader', 'writer'] }),
+      role('no-writer', {}, { db_roles: ['writer'] }),
+    ];
     expect(allowedDbRoles(roles, {}, prod)).toEqual(['reader']);
   });
 

@@ -81,9 +81,7 @@ function allowedValues(
   const denied = new Set(expanded.flatMap((role) => role.spec.deny[field] ?? []));
   if (denied.has(WILDCARD)) return [];
   const allowed = new Set(
-    expanded
-      .filter((role) => contributes(role) && allowLabelsMatch(role, dbLabels))
-      .flatMap((role) => role.spec.allow[field] ?? []),
+    expanded.filter((role) => contributes(role) && allowLabelsMatch(role, dbLabels)).flatMap((role) => role.spec.allow[field] ?? []),
   );
   return [...allowed].filter((value) => !denied.has(value)).sort();
 }

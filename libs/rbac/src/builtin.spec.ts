@@ -19,14 +19,18 @@ describe('BUILTIN_ROLES', () => {
   it('access: the db users and names of the user traits on every database', () => {
     const traits = { db_users: ['alice'], db_names: ['main'] };
     expect(decideDbAccess([builtin('access')], traits, { dbLabels: {}, dbUser: 'alice', dbName: 'main' }).allowed).toBe(true);
-    expect(decideDbAccess([builtin('access')], traits, { dbLabels: { env: 'prod' }, dbUser: 'alice', dbName: 'other' }).allowed).toBe(false);
+    expect(decideDbAccess([builtin('access')], traits, { dbLabels: { env: 'prod' }, dbUser: 'alice', dbName: 'other' }).allowed).toBe(
+      false,
+    );
     expect(checkRule([builtin('access')], 'role', 'read')).toBe(false);
   });
 
   it('editor: every resource and verb, impersonates Db, reaches no database', () => {
     expect(checkRule([builtin('editor')], 'role', 'delete')).toBe(true);
     expect(canImpersonateRole([builtin('editor')], {}, 'Db')).toBe(true);
-    expect(decideDbAccess([builtin('editor')], { db_users: ['*'], db_names: ['*'] }, { dbLabels: {}, dbUser: 'alice', dbName: 'main' }).allowed).toBe(false);
+    expect(
+      decideDbAccess([builtin('editor')], { db_users: ['*'], db_names: ['*'] }, { dbLabels: {}, dbUser: 'alice', dbName: 'main' }).allowed,
+    ).toBe(false);
   });
 
   it('auditor: lists and reads sessions and events only', () => {

@@ -6,7 +6,7 @@ function builtin(name: string, description: string, allow: Role['spec']['allow']
 
 /** Roles every cluster starts with; `tctl users add --roles=access` refers to them by name. */
 export const BUILTIN_ROLES: Role[] = [
-  builtin('access', 'Connect to every database as the db users and db names in the user\'s traits', {
+  builtin('access', "Connect to every database as the db users and db names in the user's traits", {
     db_labels: { '*': '*' },
     db_names: ['{{internal.db_names}}'],
     db_users: ['{{internal.db_users}}'],

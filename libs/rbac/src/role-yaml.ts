@@ -20,9 +20,32 @@ function conditions(c: RoleConditions): Record<string, unknown> {
     ['db_names', c.db_names],
     ['db_users', c.db_users],
     ['db_roles', c.db_roles],
-    ['db_permissions', c.db_permissions?.map((p) => ordered([['match', sorted(p.match)], ['permissions', p.permissions]]))],
-    ['impersonate', c.impersonate && ordered([['users', c.impersonate.users], ['roles', c.impersonate.roles]])],
-    ['rules', c.rules?.map((r) => ordered([['resources', r.resources], ['verbs', r.verbs]]))],
+    [
+      'db_permissions',
+      c.db_permissions?.map((p) =>
+        ordered([
+          ['match', sorted(p.match)],
+          ['permissions', p.permissions],
+        ]),
+      ),
+    ],
+    [
+      'impersonate',
+      c.impersonate &&
+        ordered([
+          ['users', c.impersonate.users],
+          ['roles', c.impersonate.roles],
+        ]),
+    ],
+    [
+      'rules',
+      c.rules?.map((r) =>
+        ordered([
+          ['resources', r.resources],
+          ['verbs', r.verbs],
+        ]),
+      ),
+    ],
   ]);
 }
 
@@ -33,7 +56,14 @@ export function roleToYaml(role: Role): string {
     ordered([
       ['kind', role.kind],
       ['version', role.version],
-      ['metadata', ordered([['name', metadata.name], ['description', metadata.description], ['labels', sorted(metadata.labels)]])],
+      [
+        'metadata',
+        ordered([
+          ['name', metadata.name],
+          ['description', metadata.description],
+          ['labels', sorted(metadata.labels)],
+        ]),
+      ],
       [
         'spec',
         ordered([

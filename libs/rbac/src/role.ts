@@ -114,8 +114,7 @@ export const RoleSchema: z.ZodType<Role> = z
     }),
     metadata: z.strictObject({
       name: z.string().regex(ROLE_NAME, {
-        error: (iss) =>
-          `${JSON.stringify(iss.input)} is not a valid role name: use 1 to 64 letters, digits, ".", "_", "@" or "-"`,
+        error: (iss) => `${JSON.stringify(iss.input)} is not a valid role name: use 1 to 64 letters, digits, ".", "_", "@" or "-"`,
       }),
       description: z.string().optional(),
       labels: z.record(z.string(), z.string()).optional(),

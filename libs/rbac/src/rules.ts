@@ -8,8 +8,7 @@ type Rule = { resources: string[]; verbs: string[] };
 function grants(rules: Rule[] | undefined, resource: string, verb: Verb): boolean {
   return (rules ?? []).some(
     (rule) =>
-      (rule.resources.includes(resource) || rule.resources.includes('*')) &&
-      (rule.verbs.includes(verb) || rule.verbs.includes('*')),
+      (rule.resources.includes(resource) || rule.resources.includes('*')) && (rule.verbs.includes(verb) || rule.verbs.includes('*')),
   );
 }
 

@@ -69,11 +69,10 @@ class LocalNatsServer implements NatsServer {
   /** Starts on `port`; false if another process had bound it. */
   async launch(port: number): Promise<boolean> {
     this.port = port;
-    const proc = new ServerProcess(
-      this.bin,
-      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', this.storeDir],
-      { cwd: this.baseDir, logFile: join(this.baseDir, 'nats-server.log') },
-    );
+    const proc = new ServerProcess(this.bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', this.storeDir], {
+      cwd: this.baseDir,
+      logFile: join(this.baseDir, 'nats-server.log'),
+    });
     this.proc = proc;
     const outcome = await awaitStart(proc, {
       name: `nats-server on 127.0.0.1:${port}`,

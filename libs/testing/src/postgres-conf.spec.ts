@@ -2,12 +2,7 @@ import { confString, harnessConf, PG_HBA } from './postgres-conf.js';
 
 describe('PG_HBA', () => {
   it('trusts only the unix socket and requires a client certificate on every TCP connection', () => {
-    expect(PG_HBA.split('\n')).toEqual([
-      'local all all trust',
-      'hostssl all all ::/0 cert',
-      'hostssl all all 0.0.0.0/0 cert',
-      '',
-    ]);
+    expect(PG_HBA.split('\n')).toEqual(['local all all trust', 'hostssl all all ::/0 cert', 'hostssl all all 0.0.0.0/0 cert', '']);
   });
 });
 

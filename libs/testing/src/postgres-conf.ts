@@ -36,6 +36,4 @@ export function harnessConf(c: HarnessConf): string {
  * The superuser over the unix socket without a password; every TCP client must present a client
  * certificate whose CN is the database user (hostssl ... cert), so TCP without one is refused.
  */
-export const PG_HBA = ['local all all trust', 'hostssl all all ::/0 cert', 'hostssl all all 0.0.0.0/0 cert', ''].join(
-  '\n',
-);
+export const PG_HBA = ['local all all trust', 'hostssl all all ::/0 cert', 'hostssl all all 0.0.0.0/0 cert', ''].join('\n');

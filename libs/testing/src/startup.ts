@@ -24,9 +24,7 @@ export async function awaitStart(
     if (await opts.ready()) return 'ready';
     if (Date.now() > deadline) {
       await proc.stop('SIGKILL', 0);
-      throw new ServerStartError(
-        `${opts.name} was not ready within ${opts.timeoutMs / 1000} s; log tail:\n${proc.logTail()}`,
-      );
+      throw new ServerStartError(`${opts.name} was not ready within ${opts.timeoutMs / 1000} s; log tail:\n${proc.logTail()}`);
     }
     await sleep(POLL_MS);
   }

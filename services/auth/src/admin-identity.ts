@@ -23,6 +23,10 @@ export async function writeAdminIdentity(dataDir: string, cas: CertAuthorities):
   const certPem = signHostCert(cas.get('host'), keys.publicKeyPem, { hostId: 'admin', systemRole: 'Admin', ttlMs: TTL_MS });
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, formatIdentityFile({ privateKeyPem: keys.privateKeyPem, certPem, cas: { host: cas.certs('host'), user: cas.certs('user') } }), { mode: 0o600 });
+  writeFileSync(
+    tmp,
+    formatIdentityFile({ privateKeyPem: keys.privateKeyPem, certPem, cas: { host: cas.certs('host'), user: cas.certs('user') } }),
+    { mode: 0o600 },
+  );
   renameSync(tmp, path);
 }

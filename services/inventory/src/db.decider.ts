@@ -8,9 +8,7 @@ export interface DbState {
   origin?: 'dynamic' | 'config';
 }
 
-export type DbCommand =
-  | { type: 'upsert'; resource: DbResource; mustNotExist: boolean }
-  | { type: 'delete'; name: string };
+export type DbCommand = { type: 'upsert'; resource: DbResource; mustNotExist: boolean } | { type: 'delete'; name: string };
 
 export const dbDecider: Decider<DbCommand, DbState, DbEvents> = {
   initialState: () => ({}),

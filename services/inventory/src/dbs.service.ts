@@ -33,7 +33,9 @@ export class DbsService {
 
   async list(): Promise<DbResource[]> {
     await this.projection.sync();
-    return [...this.view.dbs.values()].flatMap((s) => (s.resource ? [s.resource] : [])).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    return [...this.view.dbs.values()]
+      .flatMap((s) => (s.resource ? [s.resource] : []))
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   }
 
   async get(name: string): Promise<DbResource> {

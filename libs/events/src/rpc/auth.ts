@@ -14,7 +14,12 @@ export interface PingReply {
 export const CasExportRequest = z.object({ type: z.enum(['user', 'host', 'db', 'db_client']) }).strict();
 
 export const UsersCreateRequest = z
-  .object({ actor: ActorSchema, name: NameSchema, roles: z.array(NameSchema).min(1, 'at least one role is required (--roles)'), traits: TraitsSchema })
+  .object({
+    actor: ActorSchema,
+    name: NameSchema,
+    roles: z.array(NameSchema).min(1, 'at least one role is required (--roles)'),
+    traits: TraitsSchema,
+  })
   .strict();
 export interface PasswordLinkReply {
   user: string;
@@ -86,7 +91,11 @@ export const SignHostRequest = z
   .strict();
 
 export const SignDbServerRequest = z
-  .object({ hosts: z.array(z.string().min(1)).min(1, 'at least one host is required (--host)'), public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema })
+  .object({
+    hosts: z.array(z.string().min(1)).min(1, 'at least one host is required (--host)'),
+    public_key: PublicKeyPemSchema,
+    ttl_ms: TtlMsSchema,
+  })
   .strict();
 
 /** A client certificate for a database user, signed by the db_client CA: what the Database Service presents to PostgreSQL. */

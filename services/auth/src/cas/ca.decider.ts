@@ -22,5 +22,10 @@ export const caDecider: Decider<CaCommand, CaState, CertAuthorityEvents> = {
   decide: (command, state) =>
     state.certPem
       ? []
-      : [{ type: 'ca.created', data: { type: command.caType, cluster_name: command.clusterName, cert_pem: command.certPem, sealed_key: command.sealedKey } }],
+      : [
+          {
+            type: 'ca.created',
+            data: { type: command.caType, cluster_name: command.clusterName, cert_pem: command.certPem, sealed_key: command.sealedKey },
+          },
+        ],
 };

@@ -21,7 +21,9 @@ export class CertAuthorities {
   async ensure(configuredClusterName: string): Promise<void> {
     const clusterName = this.view.cas.get('host')?.clusterName ?? configuredClusterName;
     if (clusterName !== configuredClusterName) {
-      this.logger.warn(`cluster name is "${clusterName}" (set when the cluster was created); ignoring auth_service.cluster_name "${configuredClusterName}"`);
+      this.logger.warn(
+        `cluster name is "${clusterName}" (set when the cluster was created); ignoring auth_service.cluster_name "${configuredClusterName}"`,
+      );
     }
     await Promise.all(
       CA_TYPES.filter((type) => !this.view.cas.get(type)?.certPem).map(async (type) => {

@@ -10,8 +10,12 @@ const upserted: RoleEvents = { type: 'role.upserted', data: { role, builtin: fal
 describe('role decider', () => {
   it('creates, and refuses to create twice without -f', () => {
     expect(roleDecider.decide({ type: 'upsert', role, builtin: false, mustNotExist: true }, fold(roleDecider, []))).toHaveLength(1);
-    expect(() => roleDecider.decide({ type: 'upsert', role, builtin: false, mustNotExist: true }, fold(roleDecider, [upserted]))).toThrow(AlreadyExistsError);
-    expect(roleDecider.decide({ type: 'upsert', role, builtin: false, mustNotExist: false }, fold(roleDecider, [upserted]))).toHaveLength(1);
+    expect(() => roleDecider.decide({ type: 'upsert', role, builtin: false, mustNotExist: true }, fold(roleDecider, [upserted]))).toThrow(
+      AlreadyExistsError,
+    );
+    expect(roleDecider.decide({ type: 'upsert', role, builtin: false, mustNotExist: false }, fold(roleDecider, [upserted]))).toHaveLength(
+      1,
+    );
   });
 
   it('seeds a built-in role once and keeps later edits', () => {
@@ -19,8 +23,12 @@ describe('role decider', () => {
   });
 
   it('refuses to delete a role that users hold, or one that does not exist', () => {
-    expect(() => roleDecider.decide({ type: 'delete', name: 'db', usedBy: ['alice'] }, fold(roleDecider, [upserted]))).toThrow(BadParameterError);
+    expect(() => roleDecider.decide({ type: 'delete', name: 'db', usedBy: ['alice'] }, fold(roleDecider, [upserted]))).toThrow(
+      BadParameterError,
+    );
     expect(() => roleDecider.decide({ type: 'delete', name: 'db', usedBy: [] }, fold(roleDecider, []))).toThrow(NotFoundError);
-    expect(roleDecider.decide({ type: 'delete', name: 'db', usedBy: [] }, fold(roleDecider, [upserted]))).toEqual([{ type: 'role.deleted', data: {} }]);
+    expect(roleDecider.decide({ type: 'delete', name: 'db', usedBy: [] }, fold(roleDecider, [upserted]))).toEqual([
+      { type: 'role.deleted', data: {} },
+    ]);
   });
 });

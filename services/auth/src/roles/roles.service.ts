@@ -37,7 +37,9 @@ export class RolesService {
 
   async list(): Promise<Role[]> {
     await this.projection.sync();
-    return [...this.view.roles.values()].flatMap((s) => (s.role ? [s.role] : [])).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    return [...this.view.roles.values()]
+      .flatMap((s) => (s.role ? [s.role] : []))
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   }
 
   async get(name: string): Promise<Role> {

@@ -9,9 +9,7 @@ export interface TokenState {
   expires: string;
 }
 
-export type TokenCommand =
-  | { type: 'create'; roles: string[]; sealedToken: string; expires: string }
-  | { type: 'delete' };
+export type TokenCommand = { type: 'create'; roles: string[]; sealedToken: string; expires: string } | { type: 'delete' };
 
 export const tokenDecider: Decider<TokenCommand, TokenState, TokenEvents> = {
   initialState: () => ({ exists: false, roles: [], sealedToken: '', expires: '' }),

@@ -6,9 +6,20 @@ import { LOCK_DURATION_MS, MAX_LOGIN_ATTEMPTS, lockedUntil, userDecider, type Us
 const given = (...events: UserEvents[]) => fold(userDecider, events);
 const when = (state: ReturnType<typeof given>, command: UserCommand) => userDecider.decide(command, state);
 
-const created: UserEvents = { type: 'user.created', data: { name: 'alice', roles: ['access'], traits: { db_users: ['*'] }, created_by: 'admin' } };
+const created: UserEvents = {
+  type: 'user.created',
+  data: { name: 'alice', roles: ['access'], traits: { db_users: ['*'] }, created_by: 'admin' },
+};
 const invite: UserEvents = { type: 'user.token.issued', data: { kind: 'invite', token_hash: 'h1', expires: '2030-01-01T00:00:00.000Z' } };
-const create: UserCommand = { type: 'create', name: 'alice', roles: ['access'], traits: {}, by: 'admin', tokenHash: 'h1', tokenExpires: '2030-01-01T00:00:00.000Z' };
+const create: UserCommand = {
+  type: 'create',
+  name: 'alice',
+  roles: ['access'],
+  traits: {},
+  by: 'admin',
+  tokenHash: 'h1',
+  tokenExpires: '2030-01-01T00:00:00.000Z',
+};
 
 describe('user decider', () => {
   it('creates a user with an invite link', () => {
@@ -32,9 +43,15 @@ describe('user decider', () => {
     const ok = when(state, { type: 'set-password', tokenHash: 'h1', passwordHash: 'x', now: '2029-01-01T00:00:00.000Z' });
     expect(ok).toEqual([{ type: 'user.password.set', data: { password_hash: 'x', token_hash: 'h1' } }]);
     const spent = fold(userDecider, [created, invite, ...ok]);
-    expect(() => when(spent, { type: 'set-password', tokenHash: 'h1', passwordHash: 'y', now: '2029-01-01T00:00:00.000Z' })).toThrow(NotFoundError);
-    expect(() => when(state, { type: 'set-password', tokenHash: 'h1', passwordHash: 'y', now: '2031-01-01T00:00:00.000Z' })).toThrow(/expired/);
-    expect(() => when(state, { type: 'set-password', tokenHash: 'other', passwordHash: 'y', now: '2029-01-01T00:00:00.000Z' })).toThrow(NotFoundError);
+    expect(() => when(spent, { type: 'set-password', tokenHash: 'h1', passwordHash: 'y', now: '2029-01-01T00:00:00.000Z' })).toThrow(
+      NotFoundError,
+    );
+    expect(() => when(state, { type: 'set-password', tokenHash: 'h1', passwordHash: 'y', now: '2031-01-01T00:00:00.000Z' })).toThrow(
+      /expired/,
+    );
+    expect(() => when(state, { type: 'set-password', tokenHash: 'other', passwordHash: 'y', now: '2029-01-01T00:00:00.000Z' })).toThrow(
+      NotFoundError,
+    );
   });
 
   it('locks the account after repeated failures, for a while', () => {
@@ -53,7 +70,10 @@ describe('user decider', () => {
   });
 
   it('a new password unlocks the account', () => {
-    const failures: UserEvents[] = Array.from({ length: MAX_LOGIN_ATTEMPTS }, () => ({ type: 'user.login.failed', data: { at: new Date().toISOString() } }));
+    const failures: UserEvents[] = Array.from({ length: MAX_LOGIN_ATTEMPTS }, () => ({
+      type: 'user.login.failed',
+      data: { at: new Date().toISOString() },
+    }));
     const state = given(created, ...failures, { type: 'user.password.set', data: { password_hash: 'x', token_hash: 'h' } });
     expect(lockedUntil(state, new Date())).toBeUndefined();
   });

@@ -74,9 +74,7 @@ export const userDecider: Decider<UserCommand, UserState, UserEvents> = {
     switch (command.type) {
       case 'create':
         if (!USER_NAME.test(command.name)) {
-          throw new BadParameterError(
-            `invalid user name "${command.name}": use 1-128 letters, digits and . _ @ + -`,
-          );
+          throw new BadParameterError(`invalid user name "${command.name}": use 1-128 letters, digits and . _ @ + -`);
         }
         if (state.exists) throw new AlreadyExistsError(`user "${command.name}" already exists`);
         return [

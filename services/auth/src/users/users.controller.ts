@@ -4,7 +4,6 @@ import { ZodPipe } from '#libs/bus';
 import { AuthRpc, Rpc } from '#libs/events';
 import { UsersService } from './users.service.js';
 
-
 @Controller()
 export class UsersController {
   constructor(private readonly users: UsersService) {}

@@ -48,7 +48,10 @@ export class UsersService {
 
   async list(): Promise<AuthRpc.UserView[]> {
     await this.projection.sync();
-    return [...this.view.users.values()].filter((u) => u.exists).map(toView).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.view.users.values()]
+      .filter((u) => u.exists)
+      .map(toView)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async get(name: string): Promise<AuthRpc.UserView> {

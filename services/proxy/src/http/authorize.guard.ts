@@ -32,7 +32,8 @@ export class AuthorizeGuard implements CanActivate {
     if (!rule) return true;
     const req = context.switchToHttp().getRequest<AuthorizedRequest>();
     const caller = callerOf(req);
-    if (!caller) throw new AccessDeniedError("this needs credentials: run 'tsh login', or use 'tctl' on the auth host or with -i <identity file>");
+    if (!caller)
+      throw new AccessDeniedError("this needs credentials: run 'tsh login', or use 'tctl' on the auth host or with -i <identity file>");
     req.caller = caller;
     if (caller.kind === 'builtin') {
       if (caller.systemRole === 'Admin') return true;
@@ -41,7 +42,9 @@ export class AuthorizeGuard implements CanActivate {
     const all = await this.control.auth.call<unknown[]>(Rpc.Auth.RolesList, {});
     req.callerRoles = all.map((r) => parseRole(r)).filter((r) => caller.roles.includes(r.metadata.name));
     if (rule.resource && rule.verb && !checkRule(req.callerRoles, rule.resource, rule.verb)) {
-      throw new AccessDeniedError(`access denied to perform action "${rule.verb}" on "${rule.resource}": user "${caller.name}" has roles ${caller.roles.join(', ')}`);
+      throw new AccessDeniedError(
+        `access denied to perform action "${rule.verb}" on "${rule.resource}": user "${caller.name}" has roles ${caller.roles.join(', ')}`,
+      );
     }
     return true;
   }

@@ -23,9 +23,13 @@ export function callerOf(req: IncomingMessage): Caller | undefined {
   if (!socket.authorized) {
     const reason = String(socket.authorizationError ?? '');
     if (reason === 'CERT_HAS_EXPIRED') {
-      throw new AccessDeniedError("your credentials have expired: run 'tsh login' again (or issue a new identity file with 'tctl auth sign')");
+      throw new AccessDeniedError(
+        "your credentials have expired: run 'tsh login' again (or issue a new identity file with 'tctl auth sign')",
+      );
     }
-    throw new AccessDeniedError(`the client certificate is not trusted by this cluster (${reason || 'unknown issuer'}); log in again with 'tsh login'`);
+    throw new AccessDeniedError(
+      `the client certificate is not trusted by this cluster (${reason || 'unknown issuer'}); log in again with 'tsh login'`,
+    );
   }
   const pem = derToPem(peer.raw);
   switch (issuerCaType(pem)) {

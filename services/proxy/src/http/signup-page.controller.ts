@@ -10,7 +10,10 @@ export class SignupPageController {
   @Header('Referrer-Policy', 'no-referrer')
   page(@Res() res: Response): void {
     const nonce = randomBytes(16).toString('base64');
-    res.setHeader('Content-Security-Policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'`);
+    res.setHeader(
+      'Content-Security-Policy',
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'`,
+    );
     res.type('html').send(signupPage(nonce));
   }
 }

@@ -25,20 +25,34 @@ export function proxySans(publicHosts: string[]): { dns_names: string[]; ip_addr
 }
 
 /** Asks auth for a Proxy host certificate, waiting for auth to come up (it may start after us). */
-export async function obtainProxyCredentials(control: ControlPlane, hostId: string, publicHosts: string[], waitMs = 60_000): Promise<HostCredentials> {
+export async function obtainProxyCredentials(
+  control: ControlPlane,
+  hostId: string,
+  publicHosts: string[],
+  waitMs = 60_000,
+): Promise<HostCredentials> {
   const logger = new Logger('proxy');
   const keys = await generateKeyPair();
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      const signed = await control.auth.call<SignedCert>(Rpc.Auth.SignHost, {
-        host_id: hostId,
-        system_role: 'Proxy',
-        public_key: keys.publicKeyPem,
-        ...proxySans(publicHosts),
-        ttl_ms: PROXY_CERT_TTL_MS,
-      }, 5_000);
-      return { privateKeyPem: keys.privateKeyPem, certPem: signed.cert, cas: signed.cas, expires: new Date(Date.now() + PROXY_CERT_TTL_MS) };
+      const signed = await control.auth.call<SignedCert>(
+        Rpc.Auth.SignHost,
+        {
+          host_id: hostId,
+          system_role: 'Proxy',
+          public_key: keys.publicKeyPem,
+          ...proxySans(publicHosts),
+          ttl_ms: PROXY_CERT_TTL_MS,
+        },
+        5_000,
+      );
+      return {
+        privateKeyPem: keys.privateKeyPem,
+        certPem: signed.cert,
+        cas: signed.cas,
+        expires: new Date(Date.now() + PROXY_CERT_TTL_MS),
+      };
     } catch (err) {
       const retryable = err instanceof ConnectionProblemError || (err instanceof DomainError && /not initialized/.test(err.message));
       if (!retryable || Date.now() > deadline) throw err;
