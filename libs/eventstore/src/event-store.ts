@@ -104,9 +104,11 @@ export class EventStore {
     subject: string,
     decider: Decider<Command, State, Event>,
     command: Command,
+    /** The aggregate as the caller already loaded it, used for the first attempt. */
+    loaded?: LoadedAggregate<Event>,
   ): Promise<{ previous: State; state: State; events: Event[]; version: number }> {
     for (let attempt = 0; ; attempt++) {
-      const { events: past, version } = await this.load<Event>(subject);
+      const { events: past, version } = attempt === 0 && loaded ? loaded : await this.load<Event>(subject);
       const state = fold(decider, past);
       const events = decider.decide(command, state);
       if (events.length === 0) return { previous: state, state, events, version };

@@ -110,7 +110,12 @@ export class UsersService {
     const until = lockedUntil(user, new Date());
     if (until) throw accountLocked(user.name, until);
     const ok = await verifyPassword(req.password, user.passwordHash);
-    const { state } = await this.store.handle(subject(req.user), userDecider, { type: 'record-login', ok, now: new Date().toISOString() });
+    const { state } = await this.store.handle(
+      subject(req.user),
+      userDecider,
+      { type: 'record-login', ok, now: new Date().toISOString() },
+      loaded,
+    );
     if (!ok) {
       const lockedNow = lockedUntil(state, new Date());
       throw lockedNow ? accountLocked(user.name, lockedNow) : new AccessDeniedError(INVALID_CREDENTIALS);
