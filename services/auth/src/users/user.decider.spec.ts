@@ -34,6 +34,13 @@ describe('user decider', () => {
     expect(when(given(created, { type: 'user.deleted', data: {} }), create)).toHaveLength(2);
   });
 
+  it('names the missing user when there is none', () => {
+    expect(() => when(given(), { type: 'delete', name: 'zoe' })).toThrow(new NotFoundError('user "zoe" not found'));
+    expect(() =>
+      when(given(created, { type: 'user.deleted', data: {} }), { type: 'reset', name: 'alice', tokenHash: 'h', tokenExpires: 'x' }),
+    ).toThrow(new NotFoundError('user "alice" not found'));
+  });
+
   it('refuses names that cannot be a user', () => {
     expect(() => when(given(), { ...create, name: 'a b' })).toThrow(BadParameterError);
   });
@@ -63,10 +70,12 @@ describe('user decider', () => {
     const state = given(created, ...failures);
     const justAfter = new Date(t0 + MAX_LOGIN_ATTEMPTS * 1000);
     expect(lockedUntil(state, justAfter)).toBeDefined();
-    expect(() => when(state, { type: 'record-login', ok: true, now: justAfter.toISOString() })).toThrow(LimitExceededError);
+    expect(() => when(state, { type: 'record-login', name: 'alice', ok: true, now: justAfter.toISOString() })).toThrow(LimitExceededError);
     const later = new Date(t0 + (MAX_LOGIN_ATTEMPTS - 1) * 1000 + LOCK_DURATION_MS + 1);
     expect(lockedUntil(state, later)).toBeUndefined();
-    expect(when(state, { type: 'record-login', ok: true, now: later.toISOString() })).toEqual([{ type: 'user.login.succeeded', data: {} }]);
+    expect(when(state, { type: 'record-login', name: 'alice', ok: true, now: later.toISOString() })).toEqual([
+      { type: 'user.login.succeeded', data: {} },
+    ]);
   });
 
   it('a new password unlocks the account', () => {
@@ -79,6 +88,6 @@ describe('user decider', () => {
   });
 
   it('records nothing for a clean successful login', () => {
-    expect(when(given(created), { type: 'record-login', ok: true, now: new Date().toISOString() })).toEqual([]);
+    expect(when(given(created), { type: 'record-login', name: 'alice', ok: true, now: new Date().toISOString() })).toEqual([]);
   });
 });

@@ -24,11 +24,11 @@ export interface UserState {
 
 export type UserCommand =
   | { type: 'create'; name: string; roles: string[]; traits: Traits; by: string; tokenHash: string; tokenExpires: string }
-  | { type: 'update'; roles?: string[]; traits?: Traits }
-  | { type: 'delete' }
-  | { type: 'reset'; tokenHash: string; tokenExpires: string }
+  | { type: 'update'; name: string; roles?: string[]; traits?: Traits }
+  | { type: 'delete'; name: string }
+  | { type: 'reset'; name: string; tokenHash: string; tokenExpires: string }
   | { type: 'set-password'; tokenHash: string; passwordHash: string; now: string }
-  | { type: 'record-login'; ok: boolean; now: string };
+  | { type: 'record-login'; name: string; ok: boolean; now: string };
 
 export function lockedUntil(state: UserState, now: Date): Date | undefined {
   const recent = state.failures.filter((t) => now.getTime() - Date.parse(t) < ATTEMPT_WINDOW_MS);
@@ -37,8 +37,8 @@ export function lockedUntil(state: UserState, now: Date): Date | undefined {
   return until > now ? until : undefined;
 }
 
-function requireExists(state: UserState, name?: string): void {
-  if (!state.exists) throw new NotFoundError(`user "${name ?? state.name}" not found`);
+function requireExists(state: UserState, name: string): void {
+  if (!state.exists) throw new NotFoundError(`user "${name}" not found`);
 }
 
 export const userDecider: Decider<UserCommand, UserState, UserEvents> = {
@@ -82,13 +82,13 @@ export const userDecider: Decider<UserCommand, UserState, UserEvents> = {
           { type: 'user.token.issued', data: { kind: 'invite', token_hash: command.tokenHash, expires: command.tokenExpires } },
         ];
       case 'update':
-        requireExists(state);
+        requireExists(state, command.name);
         return [{ type: 'user.updated', data: { roles: command.roles ?? state.roles, traits: command.traits ?? state.traits } }];
       case 'delete':
-        requireExists(state);
+        requireExists(state, command.name);
         return [{ type: 'user.deleted', data: {} }];
       case 'reset':
-        requireExists(state);
+        requireExists(state, command.name);
         return [{ type: 'user.token.issued', data: { kind: 'reset', token_hash: command.tokenHash, expires: command.tokenExpires } }];
       case 'set-password':
         if (!state.exists || state.token?.hash !== command.tokenHash || state.token.expires <= command.now) {
@@ -98,7 +98,7 @@ export const userDecider: Decider<UserCommand, UserState, UserEvents> = {
         }
         return [{ type: 'user.password.set', data: { password_hash: command.passwordHash, token_hash: command.tokenHash } }];
       case 'record-login': {
-        requireExists(state);
+        requireExists(state, command.name);
         const until = lockedUntil(state, new Date(command.now));
         if (until) throw accountLocked(state.name, until);
         return command.ok

@@ -63,18 +63,23 @@ export class UsersService {
 
   async update(req: AuthRpc.Infer<Rpc['UsersUpdateRequest']>): Promise<AuthRpc.UserView> {
     if (req.roles) await this.roles.requireExisting(req.roles);
-    const { state } = await this.store.handle(subject(req.name), userDecider, { type: 'update', roles: req.roles, traits: req.traits });
+    const { state } = await this.store.handle(subject(req.name), userDecider, {
+      type: 'update',
+      name: req.name,
+      roles: req.roles,
+      traits: req.traits,
+    });
     return toView(state);
   }
 
   async delete(name: string): Promise<void> {
-    await this.store.handle(subject(name), userDecider, { type: 'delete' });
+    await this.store.handle(subject(name), userDecider, { type: 'delete', name });
   }
 
   async reset(name: string): Promise<AuthRpc.PasswordLinkReply> {
     const token = newToken();
     const expires = new Date(Date.now() + RESET_TTL_MS).toISOString();
-    await this.store.handle(subject(name), userDecider, { type: 'reset', tokenHash: tokenHash(token), tokenExpires: expires });
+    await this.store.handle(subject(name), userDecider, { type: 'reset', name, tokenHash: tokenHash(token), tokenExpires: expires });
     return { user: name, token, expires };
   }
 
@@ -113,7 +118,7 @@ export class UsersService {
     const { state } = await this.store.handle(
       subject(req.user),
       userDecider,
-      { type: 'record-login', ok, now: new Date().toISOString() },
+      { type: 'record-login', name: req.user, ok, now: new Date().toISOString() },
       loaded,
     );
     if (!ok) {
