@@ -4,11 +4,15 @@ import { Command } from 'commander';
 import { VERSION } from '#libs/common';
 import { runCli } from '../shared/run.js';
 import { registerConfigureCommand } from './configure.js';
-import { registerStartCommand } from './start.js';
+import { registerDbConfigureCommand } from './db.js';
+import { registerDbStartCommand, registerStartCommand } from './start.js';
 
 const program = new Command('teleport').description('Run dbaccess cluster services').version(VERSION, '--version');
 registerStartCommand(program);
 registerConfigureCommand(program);
+const db = program.command('db').description('The Database Service');
+registerDbStartCommand(db);
+registerDbConfigureCommand(db);
 program
   .command('version')
   .description('Print the version')

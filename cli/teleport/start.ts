@@ -3,71 +3,125 @@ import type { Command } from 'commander';
 import { Logger } from '@nestjs/common';
 import { ServiceLogger, type RunningService } from '#libs/bus';
 import { BadParameterError } from '#libs/common';
-import { embeddedNatsDir, loadConfig } from '#libs/config';
+import { embeddedNatsDir, loadConfig, type Config } from '#libs/config';
 import { loadKek, startAuth } from '#services/auth';
+import { startBroker } from '#services/broker';
+import { startDatabaseService } from '#services/db';
 import { startInventory } from '#services/inventory';
 import { startProxy } from '#services/proxy';
 import { list } from '../shared/run.js';
+import { addDbFlags, databaseFromFlags, type DbFlags } from './db.js';
 import { startEmbeddedNats } from './embedded-nats.js';
 
 /** Teleport's role names and the services each runs. `auth` is the whole control plane. */
 const ROLE_SERVICES: Record<string, string[]> = {
-  auth: ['auth', 'inventory'],
+  auth: ['auth', 'inventory', 'broker'],
   proxy: ['proxy'],
+  db: ['db'],
   inventory: ['inventory'],
+  broker: ['broker'],
 };
+
+/** Runs the services of `roles` in this process until SIGINT or SIGTERM. */
+export async function runServices(config: Config, roles: string[], extra: { caPin?: string } = {}): Promise<void> {
+  const logger = new Logger('teleport');
+  const unknown = roles.filter((r) => !ROLE_SERVICES[r]);
+  if (unknown.length) throw new BadParameterError(`unknown role ${unknown.join(', ')}: use ${Object.keys(ROLE_SERVICES).join(', ')}`);
+  if (!roles.length) throw new BadParameterError('nothing to run: enable auth_service, proxy_service or db_service, or pass --roles');
+  const services = new Set(roles.flatMap((r) => ROLE_SERVICES[r]!));
+
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const running: RunningService[] = [];
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: stopping`);
+    setTimeout(() => {
+      logger.error('services did not stop within 10s; exiting');
+      process.exit(1);
+    }, 10_000).unref();
+    for (const service of running.reverse()) await service.close().catch((err: Error) => logger.error(`${service.name}: ${err.message}`));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  // A Database Service alone needs no NATS of its own: joining tells it the cluster's.
+  const controlPlaneHere = services.has('auth') || services.has('inventory') || services.has('broker') || services.has('proxy');
+  if (config.nats.embedded && controlPlaneHere) {
+    const nats = await startEmbeddedNats(config.nats.listenAddr, embeddedNatsDir(config.dataDir), (line) => logger.log(line));
+    running.push({ name: 'nats-server', close: () => nats.stop() });
+  }
+  const natsServers = config.nats.servers;
+  if (services.has('auth')) {
+    const kek = loadKek(config.auth.kek, 'file' in config.auth.kek);
+    running.push(await startAuth({ natsServers, clusterName: config.auth.clusterName, dataDir: config.dataDir, kek }));
+  }
+  if (services.has('inventory')) running.push(await startInventory({ natsServers }));
+  if (services.has('broker')) running.push(await startBroker({ natsServers }));
+  if (services.has('proxy')) {
+    const proxy = await startProxy({
+      natsServers,
+      webListenAddr: config.proxy.webListenAddr,
+      publicAddrs: config.proxy.publicAddrs,
+      hostId: config.nodename,
+    });
+    running.push(proxy);
+    const { port } = proxy.address();
+    logger.log(`the cluster is up; web API and Postgres at ${config.proxy.publicAddrs[0] ?? `localhost:${port}`}`);
+  }
+  if (services.has('db')) {
+    running.push(
+      await startDatabaseService({
+        proxyAddr: config.proxyAddr,
+        ...(config.authToken ? { token: config.authToken } : {}),
+        ...(extra.caPin ? { caPin: extra.caPin } : {}),
+        dataDir: config.dataDir,
+        hostId: config.nodename,
+        databases: config.db.databases,
+        listenAddr: config.db.listenAddr,
+        ...(config.db.publicAddr ? { publicAddr: config.db.publicAddr } : {}),
+        ...(config.nats.embedded && !controlPlaneHere ? {} : { natsServers }),
+      }),
+    );
+    logger.log('the Database Service is up');
+  }
+}
 
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('Start the cluster: by default every service of the config in this process')
+    .description('Start cluster services: by default those the config enables, in this process')
     .option('-c, --config <file>', 'teleport.yaml (default /etc/teleport.yaml when it exists)')
-    .option('--roles <roles>', 'comma-separated roles to run: auth, proxy')
+    .option('--roles <roles>', 'comma-separated roles to run: auth, proxy, db')
+    .option('--token <token>', 'join token (or a file holding it) for a Database Service')
     .option('-d, --debug', 'verbose logs')
-    .action(async (opts: { config?: string; roles?: string; debug?: boolean }) => {
+    .action(async (opts: { config?: string; roles?: string; token?: string; debug?: boolean }) => {
       Logger.overrideLogger(new ServiceLogger(opts.debug));
-      const logger = new Logger('teleport');
       const config = loadConfig(opts.config);
-      const roles = opts.roles ? list(opts.roles) : [...(config.auth.enabled ? ['auth'] : []), ...(config.proxy.enabled ? ['proxy'] : [])];
-      const unknown = roles.filter((r) => !ROLE_SERVICES[r]);
-      if (unknown.length) throw new BadParameterError(`unknown role ${unknown.join(', ')}: use ${Object.keys(ROLE_SERVICES).join(', ')}`);
-      if (!roles.length) throw new BadParameterError('nothing to run: enable auth_service or proxy_service, or pass --roles');
-      const services = new Set(roles.flatMap((r) => ROLE_SERVICES[r]!));
+      if (opts.token) config.authToken = opts.token;
+      const roles = opts.roles
+        ? list(opts.roles)
+        : [...(config.auth.enabled ? ['auth'] : []), ...(config.proxy.enabled ? ['proxy'] : []), ...(config.db.enabled ? ['db'] : [])];
+      await runServices(config, roles);
+    });
+}
 
-      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-      const running: RunningService[] = [];
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.log(`${signal}: stopping`);
-        for (const service of running.reverse())
-          await service.close().catch((err: Error) => logger.error(`${service.name}: ${err.message}`));
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-
-      if (config.nats.embedded) {
-        const nats = await startEmbeddedNats(config.nats.listenAddr, embeddedNatsDir(config.dataDir), (line) => logger.log(line));
-        running.push({ name: 'nats-server', close: () => nats.stop() });
-      }
-      const natsServers = config.nats.servers;
-      if (services.has('auth')) {
-        const kek = loadKek(config.auth.kek, 'file' in config.auth.kek);
-        running.push(await startAuth({ natsServers, clusterName: config.auth.clusterName, dataDir: config.dataDir, kek }));
-      }
-      if (services.has('inventory')) running.push(await startInventory({ natsServers }));
-      if (services.has('proxy')) {
-        const proxy = await startProxy({
-          natsServers,
-          webListenAddr: config.proxy.webListenAddr,
-          publicAddrs: config.proxy.publicAddrs,
-          hostId: config.nodename,
-        });
-        running.push(proxy);
-        const { port } = proxy.address();
-        logger.log(`the cluster is up; web API at https://${config.proxy.publicAddrs[0] ?? `localhost:${port}`}`);
-      }
+export function registerDbStartCommand(db: Command): void {
+  addDbFlags(db.command('start').description('Start a Database Service for one database, without a config file'))
+    .option('-c, --config <file>', 'teleport.yaml to start from (flags add a database to it)')
+    .option('--data-dir <dir>', 'where the joined identity is kept')
+    .option('-d, --debug', 'verbose logs')
+    .action(async (flags: DbFlags & { config?: string; debug?: boolean }) => {
+      Logger.overrideLogger(new ServiceLogger(flags.debug));
+      const config = loadConfig(flags.config);
+      const proxy = flags.proxy ?? flags.authServer;
+      if (proxy) config.proxyAddr = proxy;
+      else if (!flags.config) throw new BadParameterError('--proxy is required: the address of the cluster proxy');
+      if (flags.token) config.authToken = flags.token;
+      if (flags.dataDir) config.dataDir = flags.dataDir;
+      if (flags.name) config.db.databases = [...config.db.databases, databaseFromFlags(flags)];
+      await runServices(config, ['db'], flags.caPin ? { caPin: flags.caPin } : {});
     });
 }

@@ -4,3 +4,4 @@ export * from './rpc-exception.filter.js';
 export * from './zod.pipe.js';
 export * from './running-service.js';
 export * from './service-logger.js';
+export * from './buckets.js';

@@ -4,6 +4,49 @@ const YesNo = z
   .union([z.boolean(), z.enum(['yes', 'no', 'true', 'false', 'on', 'off'])])
   .transform((v) => v === true || v === 'yes' || v === 'true' || v === 'on');
 
+/** One entry of `db_service.databases` (TELEPORT-FACTS.md section 7). */
+export const DatabaseSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lower case letters, digits and dashes'),
+    description: z.string().optional(),
+    protocol: z.literal('postgres', { message: 'only protocol "postgres" is supported' }),
+    uri: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port'),
+    tls: z
+      .object({
+        mode: z.enum(['verify-full', 'verify-ca', 'insecure']).optional(),
+        server_name: z.string().optional(),
+        ca_cert_file: z.string().optional(),
+        trust_system_cert_pool: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    admin_user: z
+      .object({ name: z.string().min(1), default_database: z.string().optional() })
+      .strict()
+      .optional(),
+    aws: z
+      .object({ region: z.string().optional(), assume_role_arn: z.string().optional(), external_id: z.string().optional() })
+      .strict()
+      .optional(),
+    static_labels: z.record(z.string(), z.string()).optional(),
+    /** The older spelling of static_labels, as in early guides. */
+    labels: z.record(z.string(), z.string()).optional(),
+    dynamic_labels: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            command: z.array(z.string()).min(1),
+            period: z.string().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+  })
+  .strict();
+
+export type DatabaseConfig = z.infer<typeof DatabaseSchema>;
+
 /** `teleport.yaml`, the keys of the guides plus `teleport.nats`. Unknown keys are errors, not silently ignored. */
 export const FileConfigSchema = z
   .object({
@@ -53,6 +96,17 @@ export const FileConfigSchema = z
       .strict()
       .optional(),
     ssh_service: z.object({ enabled: YesNo.optional() }).strict().optional(),
+    db_service: z
+      .object({
+        enabled: YesNo.optional(),
+        /** Where this Database Service accepts session streams from proxies (mutual TLS). */
+        listen_addr: z.string().optional(),
+        /** How proxies reach listen_addr, when it differs (e.g. listen on 0.0.0.0, advertise a host name). */
+        public_addr: z.string().optional(),
+        databases: z.array(DatabaseSchema).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -49,3 +49,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig('/nonexistent/teleport.yaml', {})).toThrow(/cannot read config file \/nonexistent\/teleport.yaml: ENOENT/);
   });
 });
+
+describe('db_service', () => {
+  it('reads databases as teleport db configure create writes them', () => {
+    const config = loadConfig(
+      file(
+        `teleport:\n  auth_token: /tmp/token\n  proxy_server: teleport.example.com:3080\n` +
+          `db_service:\n  enabled: "yes"\n  databases:\n  - name: example-postgres\n    protocol: postgres\n    uri: postgres.example.com:5432\n` +
+          `    static_labels:\n      env: dev\n    tls:\n      mode: verify-full\n      ca_cert_file: /var/lib/teleport/db.ca\n` +
+          `    dynamic_labels:\n    - name: hostname\n      command: [hostname]\n      period: 1m\n` +
+          `auth_service:\n  enabled: "no"\nproxy_service:\n  enabled: "no"\n`,
+      ),
+      {},
+    );
+    expect(config.authToken).toBe('/tmp/token');
+    expect(config.proxyAddr).toBe('teleport.example.com:3080');
+    expect(config.auth.enabled).toBe(false);
+    expect(config.db).toMatchObject({ enabled: true, listenAddr: '127.0.0.1:0' });
+    expect(config.db.databases[0]).toMatchObject({
+      name: 'example-postgres',
+      uri: 'postgres.example.com:5432',
+      static_labels: { env: 'dev' },
+    });
+  });
+
+  it('refuses a database with an unknown field or a bad uri', () => {
+    expect(() =>
+      loadConfig(file(`db_service:\n  databases:\n  - name: a\n    protocol: postgres\n    uri: h:1\n    urx: x\n`), {}),
+    ).toThrow(/db_service\.databases\.0\.urx: unknown field/);
+    expect(() => loadConfig(file(`db_service:\n  databases:\n  - name: a\n    protocol: postgres\n    uri: nohost\n`), {})).toThrow(
+      /db_service\.databases\.0\.uri: must be host:port/,
+    );
+  });
+});

@@ -3,13 +3,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { BadParameterError, dialable, formatHostPort, parseHostPort } from '#libs/common';
-import { FileConfigSchema, type FileConfig } from './file-config.js';
+import { FileConfigSchema, type DatabaseConfig, type FileConfig } from './file-config.js';
 import { formatZodError } from './zod-error.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/teleport.yaml';
 export const DEFAULT_DATA_DIR = '/var/lib/teleport';
 export const DEFAULT_WEB_LISTEN_ADDR = '0.0.0.0:3080';
 export const DEFAULT_NATS_LISTEN_ADDR = '127.0.0.1:4222';
+/** The Database Service's listener for proxies: loopback on a free port unless configured. */
+export const DEFAULT_DB_LISTEN_ADDR = '127.0.0.1:0';
 
 export interface Config {
   /** The file read, if any. */
@@ -27,6 +29,14 @@ export interface Config {
   proxy: { enabled: boolean; webListenAddr: string; publicAddrs: string[] };
   /** Where this host's tools reach the cluster's proxy. */
   proxyAddr: string;
+  /** `teleport.auth_token`: a join token, or the path of a file holding one. */
+  authToken?: string;
+  db: {
+    enabled: boolean;
+    listenAddr: string;
+    publicAddr?: string;
+    databases: DatabaseConfig[];
+  };
 }
 
 /** Reads `teleport.yaml` (the one named, or /etc/teleport.yaml if it exists, or none) and applies defaults and NATS_URL. */
@@ -85,5 +95,12 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
     auth: { enabled: authEnabled, clusterName: fc.auth_service?.cluster_name ?? hostname(), kek },
     proxy: { enabled: proxyEnabled, webListenAddr, publicAddrs },
     proxyAddr,
+    ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),
+    db: {
+      enabled: fc.db_service?.enabled ?? false,
+      listenAddr: fc.db_service?.listen_addr ?? DEFAULT_DB_LISTEN_ADDR,
+      ...(fc.db_service?.public_addr ? { publicAddr: fc.db_service.public_addr } : {}),
+      databases: fc.db_service?.databases ?? [],
+    },
   };
 }

@@ -4,14 +4,40 @@ export const AuditEvent = {
   DbCreate: 'db.create',
   DbUpdate: 'db.update',
   DbDelete: 'db.delete',
+  SessionStart: 'db.session.start',
+  SessionEnd: 'db.session.end',
+  Query: 'db.session.query',
+  QueryFailed: 'db.session.query.failed',
+  Result: 'db.session.result',
+  MalformedPacket: 'db.session.malformed_packet',
+  Parse: 'db.session.postgres.statements.parse',
+  Bind: 'db.session.postgres.statements.bind',
+  Execute: 'db.session.postgres.statements.execute',
+  Close: 'db.session.postgres.statements.close',
+  Function: 'db.session.postgres.function',
 } as const;
 export type AuditEvent = (typeof AuditEvent)[keyof typeof AuditEvent];
 
+/** Codes of events that succeeded (or of events with one code). */
 export const AuditCode: Record<AuditEvent, string> = {
   [AuditEvent.DbCreate]: 'TDB03I',
   [AuditEvent.DbUpdate]: 'TDB04I',
   [AuditEvent.DbDelete]: 'TDB05I',
+  [AuditEvent.SessionStart]: 'TDB00I',
+  [AuditEvent.SessionEnd]: 'TDB01I',
+  [AuditEvent.Query]: 'TDB02I',
+  [AuditEvent.QueryFailed]: 'TDB02W',
+  [AuditEvent.Result]: 'TDB10I',
+  [AuditEvent.MalformedPacket]: 'TDB06I',
+  [AuditEvent.Parse]: 'TPG00I',
+  [AuditEvent.Bind]: 'TPG01I',
+  [AuditEvent.Execute]: 'TPG02I',
+  [AuditEvent.Close]: 'TPG03I',
+  [AuditEvent.Function]: 'TPG04I',
 };
+
+/** A denied or failed session start. */
+export const SESSION_START_FAILED_CODE = 'TDB00W';
 
 /** Fields every audit event carries. */
 export interface AuditEventBase {
@@ -30,4 +56,22 @@ export interface DbResourceAuditEvent extends AuditEventBase {
   db_protocol: string;
   db_uri: string;
   db_labels: Record<string, string>;
+}
+
+/** What every event of one database session shares. */
+export interface SessionMetadata {
+  cluster_name: string;
+  sid: string;
+  user: string;
+  server_id: string;
+  'addr.remote': string;
+  db_service: string;
+  db_protocol: 'postgres';
+  db_uri: string;
+  db_name: string;
+  db_user: string;
+  db_roles: string[];
+  db_type: string;
+  db_origin: string;
+  user_agent?: string;
 }

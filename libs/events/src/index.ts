@@ -5,3 +5,4 @@ export * from './audit-events.js';
 export * from './rpc/common.js';
 export * as AuthRpc from './rpc/auth.js';
 export * as InventoryRpc from './rpc/inventory.js';
+export * as DataPlane from './rpc/data-plane.js';

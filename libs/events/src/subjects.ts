@@ -73,17 +73,33 @@ export const Rpc = {
     SignDbServer: 'auth.certs.sign-db',
     SignDbClient: 'auth.certs.sign-db-client',
     SignUser: 'auth.certs.sign-user',
+    SignUserDb: 'auth.certs.sign-user-db',
   },
   Inventory: {
     DbsUpsert: 'inventory.dbs.upsert',
     DbsList: 'inventory.dbs.list',
     DbsGet: 'inventory.dbs.get',
     DbsDelete: 'inventory.dbs.delete',
+    /** A database and the live Database Services that serve it. */
+    DbServers: 'inventory.dbs.servers',
   },
+  Broker: {
+    Authorize: 'broker.sessions.authorize',
+  },
+} as const;
+
+/** Core NATS (not JetStream): a CancelRequest, sent to every Database Service; the one holding the key acts. */
+export const CANCEL_SUBJECT = 'db.cancel';
+
+/** JetStream KV buckets. */
+export const Buckets = {
+  /** Live Database Services, key `<db name>.<host id>`, renewed by heartbeats. */
+  DbServers: 'DB_SERVERS',
 } as const;
 
 /** NATS queue groups: replicas of one service share its requests. */
 export const QueueGroup = {
   Auth: 'auth',
   Inventory: 'inventory',
+  Broker: 'broker',
 } as const;

@@ -3,6 +3,6 @@ export { parseHostIdentity, parseUserIdentity, type DbRoute, type HostIdentity, 
 export { formatIdentityFile, parseIdentityFile, type IdentityFile } from './identity-file.js';
 export { inspectCert, verifyChain, type CertSummary } from './inspect.js';
 export { generateKeyPair, type KeyPair } from './keys.js';
-export { splitPemCerts } from './pem.js';
+export { certificatePem, splitPemCerts } from './pem.js';
 export { newKek, openPrivateKey, sealPrivateKey } from './seal.js';
 export { signDbClientCert, signDbServerCert, signHostCert, signUserCert } from './sign.js';

@@ -39,3 +39,8 @@ export function splitPemCerts(pem: string): string[] {
     .filter((b) => b.type === 'CERTIFICATE')
     .map((b) => encodePem('CERTIFICATE', b.der));
 }
+
+/** A certificate as a TLS peer presents it (DER) in PEM form. */
+export function certificatePem(der: Buffer): string {
+  return encodePem('CERTIFICATE', der);
+}

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { ZodPipe } from '#libs/bus';
-import { InventoryRpc, Rpc } from '#libs/events';
+import { DataPlane, InventoryRpc, Rpc } from '#libs/events';
 import type { z } from 'zod';
 import { DbsService } from './dbs.service.js';
 
@@ -28,5 +28,10 @@ export class DbsController {
   async delete(@Payload(new ZodPipe(InventoryRpc.DbsDeleteRequest)) req: z.infer<typeof InventoryRpc.DbsDeleteRequest>) {
     await this.dbs.delete(req.actor, req.name);
     return {};
+  }
+
+  @MessagePattern(Rpc.Inventory.DbServers)
+  servers(@Payload(new ZodPipe(DataPlane.DbServersRequest)) req: z.infer<typeof DataPlane.DbServersRequest>) {
+    return this.dbs.serversOf(req.name);
   }
 }

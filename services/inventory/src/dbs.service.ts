@@ -4,6 +4,7 @@ import { NotFoundError } from '#libs/common';
 import { Aggregate, AuditCode, AuditEvent, auditSubject, clusterSubject, NO_SESSION, type DbResourceAuditEvent } from '#libs/events';
 import type { EventStore, Projection } from '#libs/eventstore';
 import { dbDecider } from './db.decider.js';
+import type { DbServersView } from './db-servers.js';
 import type { InventoryView } from './inventory.view.js';
 import { parseDbResource, type DbResource } from '#libs/config';
 
@@ -13,6 +14,7 @@ export class DbsService {
     private readonly js: JetStreamClient,
     private readonly view: InventoryView,
     private readonly projection: Projection,
+    private readonly serving: DbServersView,
   ) {}
 
   async upsert(actor: string, input: unknown, mustNotExist: boolean): Promise<{ resource: DbResource; created: boolean }> {
@@ -31,11 +33,31 @@ export class DbsService {
     await this.audit(AuditEvent.DbDelete, actor, previous.resource!);
   }
 
+  /** Dynamic databases and those live Database Services serve; a served one wins over a dynamic one of the same name. */
   async list(): Promise<DbResource[]> {
     await this.projection.sync();
-    return [...this.view.dbs.values()]
-      .flatMap((s) => (s.resource ? [s.resource] : []))
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    const byName = new Map<string, DbResource>();
+    for (const state of this.view.dbs.values()) if (state.resource) byName.set(state.resource.metadata.name, state.resource);
+    for (const server of this.serving.live()) {
+      const resource = server.resource as DbResource;
+      byName.set(resource.metadata.name, resource);
+    }
+    return [...byName.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  }
+
+  /** A database and the live Database Services serving it. */
+  async serversOf(
+    name: string,
+  ): Promise<{ resource: DbResource; origin: 'config' | 'dynamic'; servers: Array<{ host_id: string; addr: string }> }> {
+    const live = this.serving.live().filter((s) => (s.resource as DbResource).metadata.name === name);
+    if (live.length) {
+      return {
+        resource: live[0]!.resource as DbResource,
+        origin: 'config',
+        servers: live.map((s) => ({ host_id: s.host_id, addr: s.addr })),
+      };
+    }
+    return { resource: await this.get(name), origin: 'dynamic', servers: [] };
   }
 
   async get(name: string): Promise<DbResource> {

@@ -1,9 +1,10 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { jetstream } from '@nats-io/jetstream';
-import { connectNats, listenRpc, type RunningService } from '#libs/bus';
+import { connectNats, listenRpc, openDbServersBucket, type RunningService } from '#libs/bus';
 import { clusterFilter, QueueGroup, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { DbsController } from './dbs.controller.js';
+import { DbServersView } from './db-servers.js';
 import { DbsService } from './dbs.service.js';
 import { InventoryView } from './inventory.view.js';
 
@@ -21,7 +22,8 @@ export async function startInventory(options: { natsServers: string[] }): Promis
   await EventStore.open(nc, Streams.Audit);
   const view = new InventoryView();
   const projection = await store.follow(clusterFilter(), (subject, commit) => view.apply(subject, commit));
-  const dbs = new DbsService(store, jetstream(nc), view, projection);
+  const serving = await DbServersView.follow(await openDbServersBucket(nc));
+  const dbs = new DbsService(store, jetstream(nc), view, projection, serving);
   const app = await listenRpc(InventoryModule.register(dbs), options.natsServers, QueueGroup.Inventory);
   new Logger('inventory').log('inventory service ready');
   return {
@@ -29,6 +31,7 @@ export async function startInventory(options: { natsServers: string[] }): Promis
     async close() {
       await app.close();
       projection.stop();
+      serving.stop();
       await nc.close();
     },
   };

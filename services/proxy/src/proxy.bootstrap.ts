@@ -1,9 +1,10 @@
-import { createServer, type Server } from 'node:https';
+import { createServer as createHttpServer } from 'node:http';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import type { RunningService } from '#libs/bus';
+import { connectNats, type RunningService } from '#libs/bus';
 import { formatHostPort, parseHostPort } from '#libs/common';
 import { ControlPlane } from './clients.js';
 import { AdminController } from './http/admin.controller.js';
@@ -11,7 +12,10 @@ import { AuthorizeGuard } from './http/authorize.guard.js';
 import { HttpErrorFilter } from './http/http-exception.filter.js';
 import { ProxySettings } from './http/public-url.js';
 import { SignupPageController } from './http/signup-page.controller.js';
+import { UserDbController } from './http/user-db.controller.js';
 import { WebApiController } from './http/web-api.controller.js';
+import { createIngress } from './pg/ingress.js';
+import { handlePgClient } from './pg/pg-session.js';
 import { obtainProxyCredentials, PROXY_CERT_TTL_MS, type HostCredentials } from './tls/host-credentials.js';
 
 export interface ProxyOptions {
@@ -28,7 +32,7 @@ class ProxyHttpModule {
   static register(control: ControlPlane, settings: ProxySettings): DynamicModule {
     return {
       module: ProxyHttpModule,
-      controllers: [WebApiController, AdminController, SignupPageController],
+      controllers: [WebApiController, AdminController, SignupPageController, UserDbController],
       providers: [
         { provide: ControlPlane, useValue: control },
         { provide: ProxySettings, useValue: settings },
@@ -54,16 +58,29 @@ function tlsOptions(creds: HostCredentials) {
 export async function startProxy(options: ProxyOptions): Promise<RunningService & { address(): { host: string; port: number } }> {
   const logger = new Logger('proxy');
   const control = ControlPlane.connect(options.natsServers);
+  const nc = await connectNats(options.natsServers, 'proxy');
   const publicHosts = options.publicAddrs.map((a) => parseHostPort(a, 443).host);
   const hostId = options.hostId ?? randomUUID();
-  const creds = await obtainProxyCredentials(control, hostId, publicHosts);
+  let creds = await obtainProxyCredentials(control, hostId, publicHosts);
+  let secureContext = createSecureContext(tlsOptions(creds));
 
-  const app = await NestFactory.create(ProxyHttpModule.register(control, new ProxySettings(options.publicAddrs[0])), new ExpressAdapter());
+  const settings = new ProxySettings(options.publicAddrs[0], options.natsServers);
+  const app = await NestFactory.create(ProxyHttpModule.register(control, settings), new ExpressAdapter());
   app.useGlobalFilters(new HttpErrorFilter());
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   await app.init();
 
-  const server: Server = createServer(tlsOptions(creds), app.getHttpAdapter().getInstance());
+  // One port: Postgres (SSLRequest, or TLS with ALPN "postgresql") and HTTPS.
+  const pgDeps = { control, nc, credentials: () => creds };
+  const httpServer = createHttpServer(app.getHttpAdapter().getInstance());
+  const tlsServer = createTlsServer({ ...tlsOptions(creds), ALPNProtocols: ['http/1.1', 'postgresql'] });
+  tlsServer.on('secureConnection', (socket) => {
+    if (socket.alpnProtocol === 'postgresql')
+      void handlePgClient(socket, pgDeps).catch((err: Error) => logger.warn(`postgres session: ${err.message}`));
+    else httpServer.emit('connection', socket);
+  });
+  tlsServer.on('tlsClientError', () => undefined);
+  const { server, destroyConnections } = createIngress(tlsServer, () => secureContext, pgDeps);
   const listen = parseHostPort(options.webListenAddr, 3080);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -74,7 +91,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   // Renew the host certificate at half its life; new connections get the new one.
   const renew = setInterval(() => {
     obtainProxyCredentials(control, hostId, publicHosts)
-      .then((next) => server.setSecureContext(tlsOptions(next)))
+      .then((next) => {
+        creds = next;
+        secureContext = createSecureContext(tlsOptions(next));
+        tlsServer.setSecureContext(tlsOptions(next));
+      })
       .catch((err: Error) => logger.error(`renewing the proxy certificate failed: ${err.message}`));
   }, PROXY_CERT_TTL_MS / 2);
   renew.unref();
@@ -86,10 +107,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     address: () => ({ host: bound.address, port: bound.port }),
     async close() {
       clearInterval(renew);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      destroyConnections();
+      await closed;
       await app.close();
       await control.close();
+      await nc.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActorSchema, NameSchema, PublicKeyPemSchema, TraitsSchema, TtlMsSchema } from './common.js';
+import { ActorSchema, NameSchema, PublicKeyPemSchema, TraitsSchema, TtlMsSchema, type SignedCert } from './common.js';
 
 // Payloads of the auth service's request/reply subjects (Rpc.Auth). Replies are plain JSON.
 
@@ -102,5 +102,45 @@ export const SignDbServerRequest = z
 export const SignDbClientRequest = z.object({ db_user: z.string().min(1), public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema }).strict();
 
 export const SignUserRequest = z.object({ user: NameSchema, public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema }).strict();
+
+/** Where a user's database certificate routes (TELEPORT-FACTS.md section 6). */
+export const DbRouteSchema = z
+  .object({
+    service_name: NameSchema,
+    protocol: z.literal('postgres'),
+    username: z.string().min(1).optional(),
+    database: z.string().min(1).optional(),
+    roles: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+/**
+ * A user's certificate for one database: the identity of the user's current certificate (as the proxy
+ * read it) plus the route, expiring with that certificate.
+ */
+export const SignUserDbRequest = z
+  .object({
+    user: NameSchema,
+    roles: z.array(NameSchema),
+    traits: TraitsSchema,
+    expires: z.iso.datetime(),
+    route: DbRouteSchema,
+    public_key: PublicKeyPemSchema,
+  })
+  .strict();
+export interface SignedUserCert extends SignedCert {
+  expires: string;
+}
+
+/** The body of the proxy's `POST /v1/webapi/certs/db` (`tsh db login`); the caller is the user. */
+export const UserDbCertRequest = z
+  .object({
+    service_name: NameSchema,
+    username: z.string().min(1).optional(),
+    database: z.string().min(1).optional(),
+    roles: z.array(z.string().min(1)).optional(),
+    public_key: PublicKeyPemSchema,
+  })
+  .strict();
 
 export type Infer<T extends z.ZodType> = z.infer<T>;

@@ -1,14 +1,18 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { ZodPipe } from '#libs/bus';
-import { VERSION } from '#libs/common';
+import { AccessDeniedError, VERSION } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
-import { signDbClientCert, signDbServerCert, signHostCert } from '#libs/pki';
+import { parseUserIdentity, signDbClientCert, signDbServerCert, signHostCert, signUserCert } from '#libs/pki';
 import { CertAuthorities } from '../cas/cert-authorities.js';
+import { UsersService } from '../users/users.service.js';
 
 @Controller()
 export class CertsController {
-  constructor(private readonly cas: CertAuthorities) {}
+  constructor(
+    private readonly cas: CertAuthorities,
+    private readonly users: UsersService,
+  ) {}
 
   @MessagePattern(Rpc.Auth.Ping)
   ping(@Payload(new ZodPipe(AuthRpc.PingRequest)) _req: AuthRpc.Infer<typeof AuthRpc.PingRequest>): AuthRpc.PingReply {
@@ -45,5 +49,37 @@ export class CertsController {
   signDbClient(@Payload(new ZodPipe(AuthRpc.SignDbClientRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignDbClientRequest>): SignedCert {
     const cert = signDbClientCert(this.cas.get('db_client'), req.public_key, { dbUser: req.db_user, ttlMs: req.ttl_ms });
     return { cert, cas: { db: this.cas.certs('db') } };
+  }
+
+  /**
+   * `tsh db login` (through the proxy): the identity of the user's current certificate plus the route to
+   * one database, expiring when that certificate does, so a database login never outlives `tsh login`.
+   */
+  @MessagePattern(Rpc.Auth.SignUserDb)
+  async signUserDb(
+    @Payload(new ZodPipe(AuthRpc.SignUserDbRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignUserDbRequest>,
+  ): Promise<AuthRpc.SignedUserCert> {
+    await this.users.get(req.user);
+    const ttlMs = Date.parse(req.expires) - Date.now();
+    if (ttlMs <= 0) throw new AccessDeniedError("your credentials have expired: run 'tsh login'");
+    const { route } = req;
+    const cert = signUserCert(
+      this.cas.get('user'),
+      req.public_key,
+      {
+        username: req.user,
+        roles: req.roles,
+        traits: req.traits,
+        dbRoute: {
+          serviceName: route.service_name,
+          protocol: route.protocol,
+          ...(route.username !== undefined ? { username: route.username } : {}),
+          ...(route.database !== undefined ? { database: route.database } : {}),
+          ...(route.roles?.length ? { roles: route.roles } : {}),
+        },
+      },
+      ttlMs,
+    );
+    return { cert, cas: this.cas.allCerts(), expires: parseUserIdentity(cert).expires.toISOString() };
   }
 }

@@ -1,16 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { AccessDeniedError } from '#libs/common';
-import { issuerCaType, parseHostIdentity, parseUserIdentity } from '#libs/pki';
+import { certificatePem, issuerCaType, parseHostIdentity, parseUserIdentity } from '#libs/pki';
 
 export type Caller =
   | { kind: 'user'; name: string; roles: string[]; traits: Record<string, string[]>; expires: Date }
   | { kind: 'builtin'; name: string; systemRole: string; expires: Date };
-
-function derToPem(der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
-}
 
 /**
  * The caller named by the TLS client certificate: a user (signed by the user CA) or a cluster
@@ -31,7 +26,7 @@ export function callerOf(req: IncomingMessage): Caller | undefined {
       `the client certificate is not trusted by this cluster (${reason || 'unknown issuer'}); log in again with 'tsh login'`,
     );
   }
-  const pem = derToPem(peer.raw);
+  const pem = certificatePem(peer.raw);
   switch (issuerCaType(pem)) {
     case 'user': {
       const id = parseUserIdentity(pem);

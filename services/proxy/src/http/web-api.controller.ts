@@ -2,11 +2,15 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestj
 import { BadParameterError } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
 import { ControlPlane } from '../clients.js';
+import { ProxySettings } from './public-url.js';
 
 /** Endpoints that need no client certificate: discovery, password login, signup links, joining, public CA certificates. */
 @Controller('v1/webapi')
 export class WebApiController {
-  constructor(private readonly control: ControlPlane) {}
+  constructor(
+    private readonly control: ControlPlane,
+    private readonly settings: ProxySettings,
+  ) {}
 
   @Get('ping')
   ping() {
@@ -43,7 +47,10 @@ export class WebApiController {
   /** A process exchanges a join token for a host certificate (`teleport db start --token`). */
   @Post('host/join')
   @HttpCode(200)
-  join(@Body() body: unknown) {
-    return this.control.auth.call<SignedCert>(Rpc.Auth.Join, body);
+  async join(@Body() body: unknown) {
+    const signed = await this.control.auth.call<SignedCert>(Rpc.Auth.Join, body);
+    const ping = await this.control.auth.call<AuthRpc.PingReply>(Rpc.Auth.Ping, {});
+    // The Database Service publishes audit events on the cluster's NATS unless told otherwise.
+    return { ...signed, cluster_name: ping.cluster_name, nats_servers: this.settings.natsServers };
   }
 }

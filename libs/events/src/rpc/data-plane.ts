@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { NameSchema, TraitsSchema } from './common.js';
+
+/** A Database Service's registration of one database, renewed every heartbeat. */
+export const DbServerSchema = z.object({
+  host_id: z.string(),
+  /** host:port where proxies open session streams (mutual TLS). */
+  addr: z.string(),
+  /** The database as configured, in `kind: db` resource form, labels including dynamic ones. */
+  resource: z.unknown(),
+  expires: z.string(),
+});
+export type DbServer = z.infer<typeof DbServerSchema>;
+
+export const DbServersRequest = z.object({ name: NameSchema }).strict();
+
+/** What the proxy asks the broker before a session starts. */
+export const AuthorizeRequest = z
+  .object({
+    user: NameSchema,
+    roles: z.array(z.string()),
+    traits: TraitsSchema,
+    db_service: NameSchema,
+    db_user: z.string().min(1),
+    db_name: z.string().min(1),
+    client_addr: z.string(),
+  })
+  .strict();
+export interface AuthorizeReply {
+  sid: string;
+  cluster_name: string;
+  server: { host_id: string; addr: string };
+  /** The Teleport roles that granted access. */
+  matched_roles: string[];
+  db_uri: string;
+  db_type: string;
+  db_origin: string;
+}
+
+/**
+ * The first frame of a session stream from the proxy to a Database Service (int32 length, then this
+ * JSON): who connects, to what, authorized by the broker. The stream then carries the client's frames.
+ */
+export const SessionHeaderSchema = z
+  .object({
+    sid: z.string(),
+    cluster_name: z.string(),
+    user: z.string(),
+    roles: z.array(z.string()),
+    matched_roles: z.array(z.string()),
+    /** Expiry of the user's certificate: the session ends then, and the database certificate lives no longer. */
+    expires: z.string(),
+    db_service: z.string(),
+    db_user: z.string(),
+    db_name: z.string(),
+    /** StartupMessage parameters other than user and database (application_name, options, ...). */
+    parameters: z.record(z.string(), z.string()),
+    client_addr: z.string(),
+  })
+  .strict();
+export type SessionHeader = z.infer<typeof SessionHeaderSchema>;
+
+/** The header is small; a longer one is not a proxy speaking. */
+export const MAX_SESSION_HEADER = 64 * 1024;
+
+/** The first frame of a session stream: int32 length, then the header's JSON. */
+export function encodeSessionHeader(header: SessionHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(json.length);
+  return Buffer.concat([length, json]);
+}
+
+export const CancelMessageSchema = z.object({ process_id: z.number().int(), secret_key: z.number().int() }).strict();

@@ -1,0 +1,1 @@
+export { startBroker } from './broker.bootstrap.js';

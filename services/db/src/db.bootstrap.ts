@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createServer, type TLSSocket } from 'node:tls';
+import { Logger } from '@nestjs/common';
+import { connectNats, openDbServersBucket, RpcClient, type RunningService } from '#libs/bus';
+import { BadParameterError, formatHostPort, parseHostPort } from '#libs/common';
+import type { DatabaseConfig, DbResource } from '#libs/config';
+import { CANCEL_SUBJECT, DataPlane, Rpc, Streams, type SignedCert } from '#libs/events';
+import { EventStore } from '#libs/eventstore';
+import { jetstream } from '@nats-io/jetstream';
+import { certificatePem, generateKeyPair, issuerCaType, parseHostIdentity } from '#libs/pki';
+import { AuditEmitter } from './audit-emitter.js';
+import { DynamicLabels } from './dynamic-labels.js';
+import { joinCluster } from './join.js';
+import { CancelKeys } from './postgres/cancel-keys.js';
+import { PostgresSession } from './postgres/session.js';
+import { cancelUpstream } from './postgres/upstream.js';
+import { readSessionHeader } from './session-header.js';
+
+export const HEARTBEAT_MS = 10_000;
+/** A registration not renewed for this long is gone: a stopped service's databases leave `tsh db ls`. */
+export const REGISTRATION_TTL_MS = 3 * HEARTBEAT_MS;
+export const DEFAULT_MAX_FRAME_LENGTH = 128 * 1024 * 1024;
+
+export interface DatabaseServiceOptions {
+  proxyAddr: string;
+  token?: string;
+  caPin?: string;
+  dataDir: string;
+  hostId: string;
+  databases: DatabaseConfig[];
+  listenAddr: string;
+  publicAddr?: string;
+  /** Configured NATS servers; without them, the ones the cluster named when this service joined. */
+  natsServers?: string[];
+}
+
+function toResource(db: DatabaseConfig, dynamic: Record<string, string>): DbResource {
+  return {
+    kind: 'db',
+    version: 'v3',
+    metadata: {
+      name: db.name,
+      ...(db.description ? { description: db.description } : {}),
+      labels: { ...db.labels, ...db.static_labels, ...dynamic },
+    },
+    spec: {
+      protocol: db.protocol,
+      uri: db.uri,
+      ...(db.tls
+        ? { tls: { ...(db.tls.mode ? { mode: db.tls.mode } : {}), ...(db.tls.server_name ? { server_name: db.tls.server_name } : {}) } }
+        : {}),
+      ...(db.admin_user ? { admin_user: db.admin_user } : {}),
+      ...(db.aws ? { aws: db.aws } : {}),
+    },
+  };
+}
+
+/** The Database Service (`teleport db start`): serves the configured databases to the cluster's proxies. */
+export async function startDatabaseService(options: DatabaseServiceOptions): Promise<RunningService> {
+  const logger = new Logger('db');
+  if (!options.databases.length)
+    throw new BadParameterError('no databases to serve: pass --name, --protocol and --uri, or list db_service.databases');
+  const joined = await joinCluster(options);
+  const natsServers = options.natsServers?.length ? options.natsServers : joined.natsServers;
+  const nc = await connectNats(natsServers, `db-${options.hostId}`);
+  await EventStore.open(nc, Streams.Audit);
+  const auth = new RpcClient(natsServers, `db-${options.hostId}-auth`);
+  const emitter = new AuditEmitter(jetstream(nc));
+  const cancelKeys = new CancelKeys();
+  const labels = new DynamicLabels(options.databases);
+  const dbClientKey = await generateKeyPair();
+  const caFiles = new Map(
+    options.databases.map((db) => [db.name, db.tls?.ca_cert_file ? readFileSync(db.tls.ca_cert_file, 'utf8') : undefined]),
+  );
+  const { identity } = joined;
+
+  const deps = {
+    hostId: options.hostId,
+    emitter,
+    cancelKeys,
+    maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
+  };
+
+  const server = createServer({
+    key: identity.privateKeyPem,
+    cert: identity.certPem,
+    ca: identity.cas.host ?? [],
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    socket.setNoDelay(true);
+    socket.on('error', () => socket.destroy());
+    const peer = socket.getPeerCertificate(true);
+    const pem = peer?.raw ? certificatePem(peer.raw) : '';
+    if (!pem || issuerCaType(pem) !== 'host' || parseHostIdentity(pem).systemRole !== 'Proxy') return void socket.destroy();
+    void readSessionHeader(socket)
+      .then((header) => {
+        const db = options.databases.find((d) => d.name === header.db_service);
+        if (!db) return void socket.destroy();
+        const session = new PostgresSession(
+          socket,
+          header,
+          { ...db, db_type: db.aws?.region ? 'rds' : 'self-hosted' },
+          {
+            ...deps,
+            clientCertificate: async (dbUser: string, ttlMs: number) => {
+              const signed = await auth.call<SignedCert>(Rpc.Auth.SignDbClient, {
+                db_user: dbUser,
+                public_key: dbClientKey.publicKeyPem,
+                ttl_ms: ttlMs,
+              });
+              const ca = caFiles.get(db.name);
+              return { certPem: signed.cert, privateKeyPem: dbClientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
+            },
+          },
+        );
+        return session.run();
+      })
+      .catch((err: Error) => {
+        logger.warn(`session stream refused: ${err.message}`);
+        socket.destroy();
+      });
+  });
+  const listen = parseHostPort(options.listenAddr, 0);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const bound = server.address() as { port: number };
+  const addr =
+    options.publicAddr ??
+    formatHostPort({ host: listen.host === '0.0.0.0' || listen.host === '::' ? hostname() : listen.host, port: bound.port });
+
+  const bucket = await openDbServersBucket(nc);
+  const keyOf = (db: DatabaseConfig) => `${db.name}.${options.hostId}`;
+  const heartbeat = async () => {
+    const expires = new Date(Date.now() + REGISTRATION_TTL_MS).toISOString();
+    for (const db of options.databases) {
+      const entry: DataPlane.DbServer = { host_id: options.hostId, addr, resource: toResource(db, labels.of(db.name)), expires };
+      await bucket.put(keyOf(db), JSON.stringify(entry));
+    }
+  };
+  await heartbeat();
+  const beat = setInterval(() => void heartbeat().catch((err: Error) => logger.warn(`heartbeat failed: ${err.message}`)), HEARTBEAT_MS);
+
+  const cancels = nc.subscribe(CANCEL_SUBJECT, {
+    callback: (_err, msg) => {
+      const parsed = DataPlane.CancelMessageSchema.safeParse(msg.json());
+      const target = parsed.success ? cancelKeys.lookup(parsed.data.process_id, parsed.data.secret_key) : undefined;
+      if (target)
+        void cancelUpstream(target.uri, target.processId, target.secretKey).catch((err: Error) =>
+          logger.warn(`cancel failed: ${err.message}`),
+        );
+    },
+  });
+
+  logger.log(`Database Service ${options.hostId} serving ${options.databases.map((d) => d.name).join(', ')} for proxies at ${addr}`);
+  return {
+    name: 'db',
+    async close() {
+      clearInterval(beat);
+      labels.stop();
+      cancels.unsubscribe();
+      await Promise.all(options.databases.map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
+      server.close();
+      await emitter.drain();
+      await auth.close();
+      await nc.close();
+    },
+  };
+}

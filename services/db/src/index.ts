@@ -1,0 +1,1 @@
+export { startDatabaseService, type DatabaseServiceOptions } from './db.bootstrap.js';

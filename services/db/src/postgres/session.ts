@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { Logger } from '@nestjs/common';
+import { DomainError } from '#libs/common';
+import type { DatabaseConfig } from '#libs/config';
+import { AuditCode, AuditEvent, SESSION_START_FAILED_CODE, type DataPlane, type SessionMetadata } from '#libs/events';
+import {
+  backend,
+  BackendType,
+  FrameScanner,
+  FrameTooLargeError,
+  FrontendType,
+  formatParameters,
+  parseCommandComplete,
+  parseErrorFields,
+  parseFrontendMessage,
+  ProtocolViolationError,
+  type ErrorFields,
+  type ScannedFrame,
+} from '#libs/pg-wire';
+import type { AuditEmitter } from '../audit-emitter.js';
+import type { CancelKeys } from './cancel-keys.js';
+import { relay } from './relay.js';
+import { connectUpstream, UpstreamRefusedError, type UpstreamTls } from './upstream.js';
+
+const AUDITED_CLIENT = new Set<number>([
+  FrontendType.Query,
+  FrontendType.Parse,
+  FrontendType.Bind,
+  FrontendType.Execute,
+  FrontendType.Close,
+  FrontendType.FunctionCall,
+]);
+const AUDITED_SERVER = new Set<number>([BackendType.CommandComplete, BackendType.ErrorResponse]);
+/** Server frames are read only for their small command tags and errors; their size is the database's business. */
+const SERVER_MAX_FRAME = 0x7fffffff;
+
+export interface SessionDeps {
+  hostId: string;
+  emitter: AuditEmitter;
+  cancelKeys: CancelKeys;
+  /** A db_client certificate for the database user, valid for `ttlMs`. */
+  clientCertificate(dbUser: string, ttlMs: number): Promise<UpstreamTls>;
+  /** The largest client message accepted (bytes). */
+  maxFrameLength: number;
+}
+
+/** One database session: the stream from the proxy on one side, PostgreSQL on the other. */
+export class PostgresSession {
+  private readonly logger = new Logger('db');
+  private ei = 0;
+  private readonly meta: SessionMetadata;
+  private readonly started = new Date();
+  private closed = false;
+
+  constructor(
+    private readonly client: TLSSocket,
+    private readonly header: DataPlane.SessionHeader,
+    private readonly db: DatabaseConfig & { db_type: string },
+    private readonly deps: SessionDeps,
+  ) {
+    this.meta = {
+      cluster_name: header.cluster_name,
+      sid: header.sid,
+      user: header.user,
+      server_id: deps.hostId,
+      'addr.remote': header.client_addr,
+      db_service: header.db_service,
+      db_protocol: 'postgres',
+      db_uri: db.uri,
+      db_name: header.db_name,
+      db_user: header.db_user,
+      db_roles: header.matched_roles,
+      db_type: db.db_type,
+      db_origin: 'config',
+      ...(header.parameters.application_name ? { user_agent: header.parameters.application_name } : {}),
+    };
+  }
+
+  private emit(event: string, code: string, fields: Record<string, unknown>): void {
+    const queued = this.deps.emitter.emit({
+      ...this.meta,
+      ei: this.ei++,
+      event,
+      uid: randomUUID(),
+      code,
+      time: new Date().toISOString(),
+      ...fields,
+    });
+    if (!queued)
+      this.fail({ severity: 'FATAL', code: '53300', message: 'the audit log is unavailable; the session ends rather than run unaudited' });
+  }
+
+  /** Ends the session with an ErrorResponse the client can show. */
+  private fail(fields: ErrorFields): void {
+    if (!this.client.destroyed) this.client.end(backend.errorResponse(fields));
+  }
+
+  async run(): Promise<void> {
+    const ttlMs = Date.parse(this.header.expires) - Date.now();
+    if (!this.deps.emitter.acceptingSessions()) {
+      return this.fail({
+        severity: 'FATAL',
+        code: '53300',
+        message: 'the audit log is unavailable, so new sessions are refused; try again shortly',
+      });
+    }
+    if (ttlMs <= 0)
+      return this.refuse({ severity: 'FATAL', code: '28000', message: "your certificate has expired: run 'tsh login' again" });
+
+    let upstream;
+    try {
+      const tls = await this.deps.clientCertificate(this.header.db_user, ttlMs);
+      upstream = await connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, tls);
+    } catch (err) {
+      if (err instanceof UpstreamRefusedError) return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields);
+      const message = err instanceof DomainError ? err.message : `cannot connect to the database: ${(err as Error).message}`;
+      return this.refuse({ severity: 'FATAL', code: '08006', message });
+    }
+    if (this.client.destroyed) return void upstream.socket.destroy();
+
+    const key = this.deps.cancelKeys.issue({ uri: this.db.uri, processId: upstream.processId, secretKey: upstream.secretKey });
+    this.emit(AuditEvent.SessionStart, AuditCode[AuditEvent.SessionStart], { success: true });
+    this.client.write(
+      Buffer.concat([
+        backend.authenticationOk(),
+        backend.backendKeyData(key.processId, key.secretKey),
+        ...upstream.parameters.map(([name, value]) => backend.parameterStatus(name, value)),
+        backend.readyForQuery(upstream.status),
+      ]),
+    );
+
+    const server = upstream.socket;
+    const fromClient = new FrameScanner({
+      phase: 'regular',
+      maxFrameLength: this.deps.maxFrameLength,
+      inspect: (type) => type !== null && AUDITED_CLIENT.has(type),
+    });
+    const fromServer = new FrameScanner({
+      phase: 'regular',
+      maxFrameLength: SERVER_MAX_FRAME,
+      inspect: (type) => type !== null && AUDITED_SERVER.has(type),
+    });
+
+    const expiry = setTimeout(() => {
+      // Said between two server messages only; mid-message, the close alone has to do.
+      if (!fromServer.midFrame)
+        this.client.write(
+          backend.errorResponse({
+            severity: 'FATAL',
+            code: '57P01',
+            message: "your certificate has expired: run 'tsh login' and connect again",
+          }),
+        );
+      this.close(server);
+    }, ttlMs);
+    expiry.unref();
+
+    const end = () => {
+      clearTimeout(expiry);
+      this.deps.cancelKeys.release(key);
+      this.close(server);
+    };
+    this.client.once('close', end);
+    server.once('close', end);
+    this.client.on('error', () => end());
+    server.on('error', () => end());
+
+    relay(this.client, server, (chunk) => {
+      try {
+        for (const frame of fromClient.push(chunk)) this.onClientFrame(frame);
+      } catch (err) {
+        this.onMalformed(err, server);
+      }
+    });
+    relay(server, this.client, (chunk) => {
+      for (const frame of fromServer.push(chunk)) this.onServerFrame(frame);
+    });
+  }
+
+  private refuse(fields: ErrorFields): void {
+    this.emit(AuditEvent.SessionStart, SESSION_START_FAILED_CODE, { success: false, error: fields.message, message: fields.message });
+    this.fail(fields);
+  }
+
+  private onClientFrame(frame: ScannedFrame): void {
+    if (!frame.payload || frame.type === null) return;
+    const msg = parseFrontendMessage(frame.type, frame.payload);
+    switch (msg.kind) {
+      case 'Query':
+        return this.emit(AuditEvent.Query, AuditCode[AuditEvent.Query], { db_query: msg.sql, success: true });
+      case 'Parse':
+        return this.emit(AuditEvent.Parse, AuditCode[AuditEvent.Parse], { statement_name: msg.statementName, query: msg.sql });
+      case 'Bind':
+        return this.emit(AuditEvent.Bind, AuditCode[AuditEvent.Bind], {
+          statement_name: msg.statementName,
+          portal_name: msg.portalName,
+          parameters: formatParameters(msg.parameterFormats, msg.parameters),
+        });
+      case 'Execute':
+        return this.emit(AuditEvent.Execute, AuditCode[AuditEvent.Execute], { portal_name: msg.portalName });
+      case 'Close':
+        return this.emit(
+          AuditEvent.Close,
+          AuditCode[AuditEvent.Close],
+          msg.target === 'S' ? { statement_name: msg.name } : { portal_name: msg.name },
+        );
+      case 'FunctionCall':
+        return this.emit(AuditEvent.Function, AuditCode[AuditEvent.Function], {
+          function_oid: msg.functionOid,
+          function_args: formatParameters(msg.argumentFormats, msg.arguments),
+        });
+      default:
+        return;
+    }
+  }
+
+  private onServerFrame(frame: ScannedFrame): void {
+    if (!frame.payload) return;
+    if (frame.type === BackendType.CommandComplete) {
+      const { rowCount } = parseCommandComplete(frame.payload);
+      this.emit(AuditEvent.Result, AuditCode[AuditEvent.Result], { affected_records: rowCount ?? 0, success: true });
+    } else if (frame.type === BackendType.ErrorResponse) {
+      const fields = parseErrorFields(frame.payload);
+      this.emit(AuditEvent.Result, AuditCode[AuditEvent.Result], { affected_records: 0, success: false, error: fields.M ?? 'error' });
+    }
+  }
+
+  private onMalformed(err: unknown, server: TLSSocket): void {
+    const tooLarge = err instanceof FrameTooLargeError;
+    if (!tooLarge && !(err instanceof ProtocolViolationError)) throw err;
+    this.emit(AuditEvent.MalformedPacket, AuditCode[AuditEvent.MalformedPacket], { error: (err as Error).message });
+    this.logger.warn(`session ${this.header.sid}: ${(err as Error).message}`);
+    this.fail({ severity: 'FATAL', code: tooLarge ? '54000' : '08P01', message: (err as Error).message });
+    this.close(server);
+  }
+
+  private close(server: TLSSocket): void {
+    if (this.closed) return;
+    this.closed = true;
+    server.destroy();
+    this.client.end();
+    this.emit(AuditEvent.SessionEnd, AuditCode[AuditEvent.SessionEnd], {
+      session_start: this.started.toISOString(),
+      session_stop: new Date().toISOString(),
+    });
+  }
+}

@@ -1,0 +1,86 @@
+import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { ZodPipe } from '#libs/bus';
+import { AccessDeniedError, NotFoundError } from '#libs/common';
+import type { DbView } from '#libs/client';
+import type { DbResource } from '#libs/config';
+import { AuthRpc, Rpc } from '#libs/events';
+import { allowedDbNames, allowedDbRoles, allowedDbUsers, canSeeDb, type Role } from '#libs/rbac';
+import { ControlPlane } from '../clients.js';
+import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
+import type { Caller } from './identity.js';
+
+type UserCaller = Extract<Caller, { kind: 'user' }>;
+
+/** `tsh db ...` for a logged-in user: the databases their roles let them see, and certificates to reach one. */
+@Controller('v1/webapi')
+export class UserDbController {
+  constructor(private readonly control: ControlPlane) {}
+
+  @Get('dbs')
+  @Authorize()
+  async list(@Req() req: AuthorizedRequest): Promise<DbView[]> {
+    const user = userOf(req);
+    const dbs = await this.visibleDbs(req.callerRoles, user);
+    return dbs.map((db) => toView(db, req.callerRoles, user));
+  }
+
+  /** The caller's identity, from its certificate, plus the route; expires with the caller's certificate. */
+  @Post('certs/db')
+  @HttpCode(200)
+  @Authorize()
+  async sign(
+    @Req() req: AuthorizedRequest,
+    @Body(new ZodPipe(AuthRpc.UserDbCertRequest)) body: AuthRpc.Infer<typeof AuthRpc.UserDbCertRequest>,
+  ): Promise<AuthRpc.SignedUserCert> {
+    const user = userOf(req);
+    const db = (await this.visibleDbs(req.callerRoles, user)).find((d) => d.metadata.name === body.service_name);
+    if (!db) throw new NotFoundError(`database "${body.service_name}" not found`);
+    const request: AuthRpc.Infer<typeof AuthRpc.SignUserDbRequest> = {
+      user: user.name,
+      roles: user.roles,
+      traits: user.traits,
+      expires: user.expires.toISOString(),
+      route: {
+        service_name: db.metadata.name,
+        protocol: db.spec.protocol,
+        ...(body.username !== undefined ? { username: body.username } : {}),
+        ...(body.database !== undefined ? { database: body.database } : {}),
+        ...(body.roles !== undefined ? { roles: body.roles } : {}),
+      },
+      public_key: body.public_key,
+    };
+    return this.control.auth.call<AuthRpc.SignedUserCert>(Rpc.Auth.SignUserDb, request);
+  }
+
+  private async visibleDbs(roles: Role[], user: UserCaller): Promise<DbResource[]> {
+    const dbs = await this.control.inventory.call<DbResource[]>(Rpc.Inventory.DbsList, {});
+    return dbs
+      .filter((db) => canSeeDb(roles, user.traits, db.metadata.labels ?? {}))
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  }
+}
+
+/** Database access belongs to users; cluster processes and the local admin identity have no roles to check. */
+function userOf(req: AuthorizedRequest): UserCaller {
+  if (req.caller.kind !== 'user') {
+    throw new AccessDeniedError(
+      `database access is for users; a ${req.caller.systemRole} identity cannot list or log in to databases: run 'tsh login' as a user`,
+    );
+  }
+  return req.caller;
+}
+
+function toView(db: DbResource, roles: Role[], user: UserCaller): DbView {
+  const labels = db.metadata.labels ?? {};
+  return {
+    name: db.metadata.name,
+    description: db.metadata.description ?? '',
+    protocol: db.spec.protocol,
+    type: db.spec.aws?.region ? 'rds' : 'self-hosted',
+    uri: db.spec.uri,
+    labels,
+    allowed_users: allowedDbUsers(roles, user.traits, labels),
+    allowed_names: allowedDbNames(roles, user.traits, labels),
+    allowed_roles: allowedDbRoles(roles, user.traits, labels),
+  };
+}

@@ -1,0 +1,93 @@
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
+import { Logger } from '@nestjs/common';
+import { backend, parseStartupFrame } from '#libs/pg-wire';
+import { broadcastCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
+import { readStartupFrame } from './startup-reader.js';
+
+/** First byte of a TLS handshake record: the client speaks TLS at once (PostgreSQL 17's sslnegotiation=direct, or HTTPS). */
+const TLS_HANDSHAKE = 0x16;
+
+/**
+ * The proxy's one public port. A Postgres client starts with SSLRequest (answered 'S', then TLS),
+ * GSSENCRequest (answered 'N'), or a CancelRequest (broadcast, then closed); TLS from the first byte
+ * goes to `tlsServer`, which routes ALPN "postgresql" to Postgres and everything else to HTTPS.
+ */
+export function createIngress(
+  tlsServer: TlsServer,
+  secureContext: () => SecureContext,
+  deps: PgIngressDeps,
+): { server: Server; destroyConnections(): void } {
+  const logger = new Logger('proxy');
+  const startPostgresTls = (socket: Socket) => {
+    const tls = new TLSSocket(socket, { isServer: true, secureContext: secureContext(), requestCert: true, rejectUnauthorized: false });
+    tls.once('secure', () => void handlePgClient(tls, deps).catch((err: Error) => logger.warn(`postgres session: ${err.message}`)));
+    tls.on('error', () => tls.destroy());
+  };
+  const sniff = async (socket: Socket): Promise<void> => {
+    for (;;) {
+      const first = await peekByte(socket);
+      if (first === TLS_HANDSHAKE) return void tlsServer.emit('connection', socket);
+      const frame = parseStartupFrame(await readStartupFrame(socket));
+      switch (frame.kind) {
+        case 'SSLRequest':
+          // Bytes sent before the TLS handshake would be plaintext passed off as encrypted (CVE-2021-23214).
+          if (socket.readableLength > 0) return void socket.destroy();
+          socket.write(backend.sslAnswer(true));
+          return startPostgresTls(socket);
+        case 'GSSENCRequest':
+          socket.write(backend.sslAnswer(false));
+          continue;
+        case 'CancelRequest':
+          broadcastCancel(deps.nc, frame.processId, frame.secretKey);
+          return void socket.end();
+        case 'StartupMessage':
+          return void socket.end(
+            backend.errorResponse({
+              severity: 'FATAL',
+              code: '28000',
+              message:
+                "this proxy accepts TLS only: connect with sslmode=verify-full and the certificate from 'tsh db login', or through 'tsh proxy db'",
+            }),
+          );
+      }
+    }
+  };
+  const open = new Set<Socket>();
+  const server = createNetServer({ pauseOnConnect: true }, (socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    socket.on('error', () => socket.destroy());
+    sniff(socket).catch(() => socket.destroy());
+  });
+  return {
+    server,
+    /** Ends every connection, sessions included: server.close() alone waits for them. */
+    destroyConnections: () => {
+      for (const socket of open) socket.destroy();
+    },
+  };
+}
+
+function peekByte(socket: Socket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onReadable = () => {
+      const chunk = socket.read(1) as Buffer | null;
+      if (chunk === null) return;
+      cleanup();
+      socket.unshift(chunk);
+      resolve(chunk[0]!);
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error('closed'));
+    };
+    const cleanup = () => {
+      socket.off('readable', onReadable);
+      socket.off('end', onEnd);
+    };
+    socket.on('readable', onReadable);
+    socket.once('end', onEnd);
+    onReadable();
+  });
+}
