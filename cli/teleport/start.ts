@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Logger } from '@nestjs/common';
 import { ServiceLogger, type RunningService } from '#libs/bus';
 import { BadParameterError } from '#libs/common';
-import { embeddedNatsDir, loadConfig, type Config } from '#libs/config';
+import { embeddedNatsDir, hostUuid, loadConfig, type Config } from '#libs/config';
 import { loadKek, startAuth } from '#services/auth';
 import { startBroker } from '#services/broker';
 import { startDatabaseService } from '#services/db';
@@ -31,6 +31,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
   const services = new Set(roles.flatMap((r) => ROLE_SERVICES[r]!));
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const hostId = hostUuid(config.dataDir);
   const running: RunningService[] = [];
   let stopping = false;
   const stop = async (signal: string) => {
@@ -65,7 +66,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
       natsServers,
       webListenAddr: config.proxy.webListenAddr,
       publicAddrs: config.proxy.publicAddrs,
-      hostId: config.nodename,
+      hostId,
     });
     running.push(proxy);
     const { port } = proxy.address();
@@ -78,7 +79,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
         ...(config.authToken ? { token: config.authToken } : {}),
         ...(extra.caPin ? { caPin: extra.caPin } : {}),
         dataDir: config.dataDir,
-        hostId: config.nodename,
+        hostId,
         databases: config.db.databases,
         listenAddr: config.db.listenAddr,
         ...(config.db.publicAddr ? { publicAddr: config.db.publicAddr } : {}),

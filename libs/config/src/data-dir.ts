@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Layout of `teleport.data_dir`.
@@ -10,4 +12,14 @@ export function adminIdentityPath(dataDir: string): string {
 /** JetStream store of the embedded NATS server. */
 export function embeddedNatsDir(dataDir: string): string {
   return join(dataDir, 'nats');
+}
+
+/** This host's id, as Teleport keeps it: a UUID created on first start and kept in the data dir. */
+export function hostUuid(dataDir: string): string {
+  const path = join(dataDir, 'host_uuid');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const id = randomUUID();
+  writeFileSync(path, `${id}\n`, { mode: 0o600 });
+  return id;
 }

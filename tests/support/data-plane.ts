@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClientConfig } from 'pg';
+import { RpcClient } from '#libs/bus';
+import { Rpc, type SignedCert } from '#libs/events';
+import { generateKeyPair } from '#libs/pki';
+import { startPostgres, type PostgresCluster } from '#libs/testing';
+import { BIN, stopChild, type TestCluster } from './cluster.js';
+
+/**
+ * A PostgreSQL 15 set up as guide 000 says: its server certificate from `tctl auth sign --format=db`
+ * for localhost and 127.0.0.1, ssl on, client certificates only.
+ */
+export async function startClusterPostgres(cluster: TestCluster): Promise<PostgresCluster> {
+  const dir = mkdtempSync(join(cluster.dir, 'pg-'));
+  const out = join(dir, 'server');
+  const signed = await cluster.tctl(['auth', 'sign', '--format=db', '--host=localhost,127.0.0.1', `--out=${out}`, '--ttl=2190h']);
+  if (signed.code !== 0) throw new Error(signed.stderr);
+  return startPostgres({ tls: { certFile: `${out}.crt`, keyFile: `${out}.key`, caFile: `${out}.cas` } });
+}
+
+export interface DbServiceProcess {
+  process: ChildProcess;
+  logs(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `teleport db start` as a user types it: a fresh join token, the proxy's address, one database. */
+export async function startDbService(
+  cluster: TestCluster,
+  db: { name: string; uri: string; labels?: string; description?: string },
+): Promise<DbServiceProcess> {
+  const token = await cluster.tctl(['tokens', 'add', '--type=db', '--format=text']);
+  if (token.code !== 0) throw new Error(token.stderr);
+  const dataDir = mkdtempSync(join(cluster.dir, 'db-service-'));
+  const args = [
+    'db',
+    'start',
+    `--token=${token.stdout.trim()}`,
+    `--proxy=${cluster.proxyAddr}`,
+    `--name=${db.name}`,
+    '--protocol=postgres',
+    `--uri=${db.uri}`,
+    `--data-dir=${dataDir}`,
+  ];
+  if (db.labels) args.push(`--labels=${db.labels}`);
+  if (db.description) args.push(`--description=${db.description}`);
+  const child = spawn(process.execPath, [BIN.teleport, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!log.includes('the Database Service is up')) {
+    if (child.exitCode !== null) throw new Error(`teleport db start exited with ${child.exitCode}:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`teleport db start did not come up:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { process: child, logs: () => log, stop: (signal = 'SIGTERM') => stopChild(child, 10_000, signal) };
+}
+
+/** Creates a user with the given tctl flags and logs them in with tsh (TELEPORT_HOME of the cluster). */
+export async function loginUser(cluster: TestCluster, name: string, flags: string[]): Promise<void> {
+  const password = `${name}-password-123`;
+  await cluster.createUser(name, password, flags);
+  const login = await cluster.tsh(['login', '--insecure', `--proxy=${cluster.proxyAddr}`, `--user=${name}`], { input: `${password}\n` });
+  if (login.code !== 0) throw new Error(login.stderr);
+}
+
+/**
+ * node-postgres settings for a direct connection to `pg` as `dbUser`, with a client certificate from
+ * the cluster's db_client CA: the baseline that sessions through the proxy are compared with.
+ */
+export async function directConnection(
+  cluster: TestCluster,
+  pg: PostgresCluster,
+  dbUser: string,
+  database = 'postgres',
+): Promise<ClientConfig> {
+  const rpc = new RpcClient([cluster.nats.url], 'test-direct');
+  try {
+    const keys = await generateKeyPair();
+    const signed = await rpc.call<SignedCert>(Rpc.Auth.SignDbClient, { db_user: dbUser, public_key: keys.publicKeyPem, ttl_ms: 3_600_000 });
+    return {
+      host: '127.0.0.1',
+      port: pg.port,
+      user: dbUser,
+      database,
+      ssl: { ca: signed.cas.db ?? [], cert: signed.cert, key: keys.privateKeyPem, servername: 'localhost' },
+    };
+  } finally {
+    await rpc.close();
+  }
+}
+
+/**
+ * node-postgres settings for a session through the proxy with the files `tsh db login` saved,
+ * read from the service file section `[<cluster>-<db>]`.
+ */
+export function proxyConnection(serviceFile: string, section: string, overrides: Partial<ClientConfig> = {}): ClientConfig {
+  const text = readFileSync(serviceFile, 'utf8');
+  const body = text.split(`[${section}]`)[1]?.split(/^\[/m)[0] ?? '';
+  const entry = Object.fromEntries(
+    body
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  ) as Record<string, string>;
+  return {
+    host: entry.host,
+    port: Number(entry.port),
+    user: entry.user,
+    database: entry.dbname,
+    ssl: {
+      ca: readFileSync(entry.sslrootcert!, 'utf8'),
+      cert: readFileSync(entry.sslcert!, 'utf8'),
+      key: readFileSync(entry.sslkey!, 'utf8'),
+    },
+    ...overrides,
+  };
+}
+
+export function tempDir(cluster: TestCluster, prefix: string): string {
+  const dir = mkdtempSync(join(cluster.dir, prefix));
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
