@@ -5,6 +5,7 @@ import { ApiClient, loadCurrentProfile, removeProfiles, saveProfile } from '#lib
 import type { AuthRpc, SignedCert } from '#libs/events';
 import { generateKeyPair, parseUserIdentity } from '#libs/pki';
 import { readSecret } from '../shared/prompt.js';
+import { forgetDbLogins } from './db-login.js';
 import { activeIdentity, type TshGlobals } from './identity.js';
 import { formatStatus } from './status.js';
 
@@ -55,6 +56,7 @@ export function registerLoginCommands(program: Command, globals: () => TshGlobal
         public_key: keys.publicKeyPem,
         ...(ttl ? { ttl_ms: ttl } : {}),
       });
+      forgetDbLogins({ proxyHost: parseHostPort(api.addr, 443).host, user });
       const profile = {
         proxyAddr: api.addr,
         user,
@@ -76,6 +78,7 @@ export function registerLoginCommands(program: Command, globals: () => TshGlobal
     .command('logout')
     .description('Delete your credentials')
     .action(() => {
+      forgetDbLogins();
       const removed = removeProfiles();
       process.stdout.write(removed.length ? removed.map((u) => `Logged out ${u}.\n`).join('') : 'You are not logged in.\n');
     });

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { VERSION } from '#libs/common';
 import { runCli } from '../shared/run.js';
+import { registerDbCommands } from './db-commands.js';
 import type { TshGlobals } from './identity.js';
 import { registerLoginCommands } from './login.js';
 
@@ -15,5 +16,6 @@ const program = new Command('tsh')
   .option('-d, --debug', 'print stack traces of unexpected errors');
 
 registerLoginCommands(program, () => program.opts<TshGlobals>());
+registerDbCommands(program, () => program.opts<TshGlobals>());
 
 await runCli(program);

@@ -23,7 +23,9 @@ afterAll(async () => {
 
 it('runs a query through the proxy as the database user of the certificate', async () => {
   const serviceFile = join(cluster.dir, 'pg_service.conf');
-  const login = await cluster.tsh(['db', 'login', '--db-user=alice', '--db-name=postgres', 'example'], { env: { PGSERVICEFILE: serviceFile } });
+  const login = await cluster.tsh(['db', 'login', '--db-user=alice', '--db-name=postgres', 'example'], {
+    env: { PGSERVICEFILE: serviceFile },
+  });
   expect(login.code).toBe(0);
   const client = new pg.Client(proxyConnection(serviceFile, 'smoke-example'));
   await client.connect();

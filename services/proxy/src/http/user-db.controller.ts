@@ -63,9 +63,7 @@ export class UserDbController {
 /** Database access belongs to users; cluster processes and the local admin identity have no roles to check. */
 function userOf(req: AuthorizedRequest): UserCaller {
   if (req.caller.kind !== 'user') {
-    throw new AccessDeniedError(
-      `database access is for users; a ${req.caller.systemRole} identity cannot list or log in to databases: run 'tsh login' as a user`,
-    );
+    throw new AccessDeniedError(`database access is for users, not for the ${req.caller.systemRole} identity: run 'tsh login' as a user`);
   }
   return req.caller;
 }
