@@ -7,6 +7,7 @@ import { dbConnect } from './db-connect.js';
 import { dbContext, pickLogin } from './db-context.js';
 import { matchesSelector, parseLabelSelector } from './db-labels.js';
 import { dbLogin, dbLogout, loginMessage, type DbRouteFlags } from './db-login.js';
+import { dbProxy } from './db-proxy.js';
 import { dbTable } from './db-ls.js';
 import { requireFresh, type TshGlobals } from './identity.js';
 
@@ -59,6 +60,20 @@ export function registerDbCommands(program: Command, globals: () => TshGlobals):
     .argument('<db>', 'the database, as tsh db ls names it')
     .action(async (name: string, opts: DbRouteFlags) => {
       process.exitCode = await dbConnect(await dbContext(globals()), name, opts);
+    });
+
+  routeOptions(
+    program
+      .command('proxy')
+      .description('Local proxies')
+      .command('db')
+      .description('Start a local proxy to a database for clients without certificates'),
+  )
+    .argument('<db>', 'the database, as tsh db ls names it')
+    .option('--port <port>', 'local port to listen on (default: a free one)')
+    .option('--tunnel', 'authenticate with your database certificate, so local clients need none')
+    .action(async (name: string, opts: DbRouteFlags & { port?: string; tunnel?: boolean }) => {
+      await dbProxy(await dbContext(globals()), name, opts);
     });
 
   db.command('logout')

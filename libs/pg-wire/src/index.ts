@@ -7,3 +7,4 @@ export { formatParameters } from './frontend/parameters.js';
 export { backend, type ErrorFields, type TransactionStatus } from './backend/serialize.js';
 export { BackendType } from './backend/types.js';
 export { parseCommandComplete, parseErrorFields } from './backend/read.js';
+export { readStartupFrame } from './stream/read-startup.js';

@@ -1,9 +1,8 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import { Logger } from '@nestjs/common';
-import { backend, parseStartupFrame } from '#libs/pg-wire';
+import { backend, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
 import { broadcastCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
-import { readStartupFrame } from './startup-reader.js';
 
 /** First byte of a TLS handshake record: the client speaks TLS at once (PostgreSQL 17's sslnegotiation=direct, or HTTPS). */
 const TLS_HANDSHAKE = 0x16;

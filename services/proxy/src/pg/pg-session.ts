@@ -3,11 +3,10 @@ import { Logger } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AccessDeniedError, ConnectionProblemError, DomainError, NotFoundError } from '#libs/common';
 import { CANCEL_SUBJECT, DataPlane, Rpc } from '#libs/events';
-import { backend, parseStartupFrame, type ErrorFields } from '#libs/pg-wire';
+import { backend, type ErrorFields, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
 import { certificatePem, inspectCert, issuerCaType, parseUserIdentity, verifyChain } from '#libs/pki';
 import type { ControlPlane } from '../clients.js';
 import type { HostCredentials } from '../tls/host-credentials.js';
-import { readStartupFrame } from './startup-reader.js';
 
 export interface PgIngressDeps {
   control: ControlPlane;

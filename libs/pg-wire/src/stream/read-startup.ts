@@ -1,14 +1,15 @@
-import type { Socket } from 'node:net';
-import { ProtocolViolationError } from '#libs/pg-wire';
+import type { Duplex } from 'node:stream';
+import { ProtocolViolationError } from '../errors.js';
 
 /** Startup-phase frames are tiny; a bigger "length" is not PostgreSQL speaking. */
 const MAX_STARTUP = 10_000;
 
 /**
- * Reads one startup-phase frame (int32 length including itself, then the payload) and pauses the
- * socket; bytes after it are put back for whoever reads next.
+ * Reads one startup-phase frame (int32 length including itself, then the payload) from a stream and
+ * pauses it; bytes after the frame are put back for whoever reads next. The only stream helper here:
+ * startup frames are the one place where a reader must stop exactly at a frame's end.
  */
-export function readStartupFrame(socket: Socket, timeoutMs = 30_000): Promise<Buffer> {
+export function readStartupFrame(socket: Duplex, timeoutMs = 30_000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let buffered: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => done(new ProtocolViolationError('no startup message within 30s')), timeoutMs);
