@@ -64,14 +64,16 @@ async function main(): Promise<void> {
   }
 
   let postgres: PostgresCluster | undefined;
+  let dbService: ChildProcess | undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nStopping the demo cluster...\n');
-    if (teleport.exitCode === null) {
-      const exited = new Promise((r) => teleport.once('exit', r));
-      teleport.kill('SIGTERM');
+    for (const child of [dbService, teleport]) {
+      if (!child || child.exitCode !== null) continue;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
       await exited;
     }
     await postgres?.stop();
@@ -96,15 +98,34 @@ async function main(): Promise<void> {
   postgres = await startPostgres({
     tls: { certFile: join(pgDir, 'server.crt'), keyFile: join(pgDir, 'server.key'), caFile: join(pgDir, 'server.cas') },
   });
-  await postgres.psql('CREATE USER alice; CREATE DATABASE demo OWNER alice;');
-  const dbYaml = join(DIR, 'demo-postgres.yaml');
-  writeFileSync(
-    dbYaml,
-    `kind: db\nversion: v3\nmetadata:\n  name: demo-postgres\n  description: Demo PostgreSQL 15\n  labels:\n    env: demo\n` +
-      `spec:\n  protocol: postgres\n  uri: localhost:${postgres.port}\n`,
+  await postgres.psql("CREATE TABLE greetings(id serial, text text); INSERT INTO greetings(text) VALUES ('hello from dbaccess');");
+  const joinToken = (await tctl('tokens', 'add', '--type=db', '--format=text')).trim();
+  step(
+    `teleport db start --token=... --proxy=${proxyAddr} --name=demo-postgres --protocol=postgres --uri=localhost:${postgres.port} --labels=env=demo`,
   );
-  step('tctl create demo-postgres.yaml');
-  await tctl('create', dbYaml);
+  dbService = spawn(
+    process.execPath,
+    [
+      bin('teleport'),
+      'db',
+      'start',
+      `--token=${joinToken}`,
+      `--proxy=${proxyAddr}`,
+      '--name=demo-postgres',
+      '--description=Demo PostgreSQL 15',
+      '--protocol=postgres',
+      `--uri=localhost:${postgres.port}`,
+      '--labels=env=demo',
+      `--data-dir=${join(DIR, 'db')}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  dbService.stdout!.on('data', append);
+  dbService.stderr!.on('data', append);
+  while (!log.includes('the Database Service is up')) {
+    if (dbService.exitCode !== null) throw new Error(`teleport db start failed:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 
   step("tctl users add admin --roles=editor,access,auditor --db-users='*' --db-names='*'");
   const added = await tctl('users', 'add', 'admin', '--roles=editor,access,auditor', '--db-users=*', '--db-names=*');
@@ -123,14 +144,16 @@ async function main(): Promise<void> {
     `\nThe dbaccess demo cluster "demo" is running.\n\n` +
       `  Proxy (web API):   https://${proxyAddr}\n` +
       `  Admin user:        admin   password: ${password}\n` +
-      `  Demo PostgreSQL:   127.0.0.1:${postgres.port}, registered as database "demo-postgres" (env=demo)\n` +
+      `  Demo PostgreSQL:   127.0.0.1:${postgres.port}, served as database "demo-postgres" (env=demo)\n` +
       `  State and logs:    ${DIR}\n\n` +
       `In another terminal:\n\n` +
-      `  export PATH="${join(DIR, 'bin')}:$PATH" TELEPORT_HOME="${join(DIR, 'tsh')}"\n` +
+      `  export PATH="${join(DIR, 'bin')}:$PATH" TELEPORT_HOME="${join(DIR, 'tsh')}" PGSERVICEFILE="${join(DIR, 'pg_service.conf')}"\n` +
       `  tsh login --insecure --proxy=${proxyAddr} --user=admin\n` +
       `  tsh status\n` +
       `  tctl status\n` +
-      `  tctl get db --format=text\n\n` +
+      `  tsh db ls\n` +
+      `  tsh db connect --db-user=postgres --db-name=postgres demo-postgres\n\n` +
+      `psql then reaches PostgreSQL through the proxy; try: select * from greetings;\n` +
       `(--insecure: the demo proxy's certificate is signed by the cluster's own CA; compare the CA pin of 'tctl status'.)\n` +
       `Press Ctrl-C to stop everything.\n`,
   );

@@ -61,9 +61,9 @@ describe('npm run demo', () => {
   });
 
   it('prints next steps that work as printed, and Ctrl-C stops every process it started', async () => {
-    const exportLine = /^ {2}export PATH="([^"]+):\$PATH" TELEPORT_HOME="([^"]+)"$/m.exec(output);
+    const exportLine = /^ {2}export PATH="([^"]+):\$PATH" TELEPORT_HOME="([^"]+)" PGSERVICEFILE="([^"]+)"$/m.exec(output);
     expect(exportLine).not.toBeNull();
-    const env = { PATH: `${exportLine![1]}:${process.env.PATH}`, TELEPORT_HOME: exportLine![2] };
+    const env = { PATH: `${exportLine![1]}:${process.env.PATH}`, TELEPORT_HOME: exportLine![2], PGSERVICEFILE: exportLine![3] };
     const password = /password: (\S+)/.exec(output)![1]!;
     const login = /^ {2}(tsh login .*)$/m.exec(output)![1]!;
 
@@ -78,16 +78,21 @@ describe('npm run demo', () => {
     expect(tctlStatus).toMatchObject({ code: 0 });
     expect(tctlStatus.out).toMatch(/^Cluster  demo\n/);
 
-    const dbs = sh('tctl get db --format=text', env);
-    expect(dbs.out).toMatch(/demo-postgres postgres localhost:\d+ env=demo/);
+    const dbs = sh('tsh db ls', env);
+    expect(dbs.out).toMatch(/^Name +Description +Labels\n-+ -+ -+\ndemo-postgres Demo PostgreSQL 15 env=demo\n$/);
 
-    // teleport and nats-server name the demo's dir on their command lines; PostgreSQL is found by its port.
+    const connect = /^ {2}(tsh db connect .*)$/m.exec(output)![1]!;
+    const session = sh(connect, env, 'select text from greetings;\n');
+    expect(session).toMatchObject({ code: 0 });
+    expect(session.out).toContain('hello from dbaccess');
+
+    // teleport, its nats-server and the Database Service name the demo's dir on their command lines; PostgreSQL is found by its port.
     const pids = () =>
       execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
         .split('\n')
         .filter((l) => l.includes(dir) && !l.includes('ps -eo'));
     const pgPort = Number(/Demo PostgreSQL: +127\.0\.0\.1:(\d+)/.exec(output)![1]);
-    expect(pids().length).toBe(2);
+    expect(pids().length).toBe(3);
     await expect(listening(pgPort)).resolves.toBe(true);
 
     await stopChild(demo, 20_000, 'SIGINT');
