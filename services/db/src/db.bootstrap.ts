@@ -66,7 +66,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const nc = await connectNats(natsServers, `db-${options.hostId}`);
   await EventStore.open(nc, Streams.Audit);
   const auth = new RpcClient(natsServers, `db-${options.hostId}-auth`);
-  const emitter = new AuditEmitter(jetstream(nc));
+  const emitter = new AuditEmitter(jetstream(nc), undefined, () => nc.info?.max_payload ?? 1024 * 1024);
   const cancelKeys = new CancelKeys();
   const labels = new DynamicLabels(options.databases);
   const dbClientKey = await generateKeyPair();

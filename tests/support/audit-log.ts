@@ -1,0 +1,48 @@
+import { readStream } from './cluster-stream.js';
+
+/** One message of the AUDIT stream: where JetStream stored it and the event it carries. */
+export interface AuditMessage {
+  seq: number;
+  subject: string;
+  event: Record<string, any>;
+}
+
+/** Every audit event stored so far, in stream order, read straight from NATS. */
+export async function readAudit(natsUrl: string): Promise<AuditMessage[]> {
+  return (await readStream(natsUrl, 'AUDIT')).map((m) => ({ seq: m.seq, subject: m.subject, event: JSON.parse(m.body) }));
+}
+
+export interface SessionLog {
+  sid: string;
+  /** The session's messages (subject `audit.<sid>.>`) in stream order, duplicates included. */
+  messages: AuditMessage[];
+}
+
+/**
+ * Waits, within `timeoutMs`, for the one session whose `db.session.start` matches `isStart` to be
+ * completely stored: its `db.session.end` is there and so is every event index before it. Fails with
+ * what is stored so far otherwise.
+ */
+export async function waitForSession(
+  natsUrl: string,
+  isStart: (start: Record<string, any>) => boolean,
+  timeoutMs = 20_000,
+): Promise<SessionLog> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no matching db.session.start';
+  for (;;) {
+    const all = await readAudit(natsUrl);
+    const starts = all.filter((m) => m.event.event === 'db.session.start' && isStart(m.event));
+    if (starts.length > 1) throw new Error(`${starts.length} sessions match: ${JSON.stringify(starts.map((s) => s.event))}`);
+    if (starts.length === 1) {
+      const sid = starts[0]!.event.sid as string;
+      const messages = all.filter((m) => m.subject.startsWith(`audit.${sid}.`));
+      const end = messages.find((m) => m.event.event === 'db.session.end');
+      const indexes = new Set(messages.map((m) => m.event.ei as number));
+      if (end && indexes.size === (end.event.ei as number) + 1 && [...indexes].every((i) => i <= end.event.ei)) return { sid, messages };
+      last = `session ${sid} so far: ${JSON.stringify(messages.map((m) => [m.event.ei, m.event.event]))}`;
+    }
+    if (Date.now() > deadline) throw new Error(`the audit log did not complete within ${timeoutMs} ms: ${last}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
