@@ -144,7 +144,11 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
     }
   };
   await heartbeat();
-  const beat = setInterval(() => void heartbeat().catch((err: Error) => logger.warn(`heartbeat failed: ${err.message}`)), HEARTBEAT_MS);
+  // Stopping waits for a heartbeat in flight, so none re-registers a database after it was removed.
+  let beating: Promise<void> = Promise.resolve();
+  const beat = setInterval(() => {
+    beating = heartbeat().catch((err: Error) => logger.warn(`heartbeat failed: ${err.message}`));
+  }, HEARTBEAT_MS);
 
   const cancels = nc.subscribe(CANCEL_SUBJECT, {
     callback: (_err, msg) => {
@@ -162,6 +166,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
     name: 'db',
     async close() {
       clearInterval(beat);
+      await beating;
       labels.stop();
       cancels.unsubscribe();
       await Promise.all(options.databases.map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
