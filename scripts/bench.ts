@@ -1,0 +1,488 @@
+// `npm run bench`: pgbench -S through three paths to the same PostgreSQL, all on this machine:
+//   direct     pgbench -> PostgreSQL (TLS, db_client certificate)
+//   ours       pgbench -> our proxy (TLS, user certificate) -> Database Service (mTLS) -> PostgreSQL, audited
+//   pgbouncer  pgbench -> PgBouncer (TLS) -> PostgreSQL (TLS verify-full, db_client certificate)
+// Every process runs on free loopback ports and is stopped at the end, also on Ctrl-C.
+// Flags: --duration SECONDS (or BENCH_DURATION), per pgbench run; default 10.
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import type pg from 'pg';
+import { RpcClient } from '#libs/bus';
+import { Rpc, type SignedCert } from '#libs/events';
+import { generateKeyPair } from '#libs/pki';
+import { freePort, pgBinDir, startPostgres, type NatsServer, type PostgresCluster } from '#libs/testing';
+import { BenchCluster } from './bench/cluster.js';
+import { measureConnect, type ConnectStats } from './bench/connect.js';
+import { conninfo, runPgbench, type PgbenchResult } from './bench/pgbench.js';
+import { ensurePgbouncer, startPgbouncer } from './bench/pgbouncer.js';
+import { cleanEnv, cpuSeconds, LongRunning, machineBusySeconds, runCommand, sleep, tail, treeCpuSeconds } from './bench/procs.js';
+
+const CLUSTER = 'bench';
+const DB = 'pg';
+const DB_USER = 'bench';
+const SCALE = 10;
+const CLIENTS = [1, 8, 32];
+const MODES = ['simple', 'prepared'] as const;
+const PATHS = ['direct', 'ours', 'pgbouncer'] as const;
+const CONNECTIONS = 50;
+const POOL_MODE = 'session';
+type Mode = (typeof MODES)[number];
+type PathName = (typeof PATHS)[number];
+
+interface BenchPath {
+  name: PathName;
+  conninfo: string;
+  env: NodeJS.ProcessEnv;
+  pgConfig: pg.ClientConfig;
+}
+
+interface Cell {
+  path: PathName;
+  mode: Mode;
+  clients: number;
+  result?: PgbenchResult;
+  error?: string;
+  /** % of one core used by each process during the run. */
+  cpu: Record<string, number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress and cleanup
+
+const t0 = Date.now();
+function say(line: string): void {
+  const s = Math.round((Date.now() - t0) / 1000);
+  process.stdout.write(`[bench ${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
+}
+
+const cleanups: { name: string; run: () => Promise<void> }[] = [];
+const runningCommands = new Set<ChildProcess>();
+let stopping: Promise<void> | undefined;
+
+function onStop(name: string, run: () => Promise<void>): void {
+  cleanups.push({ name, run });
+}
+
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    for (const child of runningCommands) child.kill('SIGTERM');
+    // pgbouncer, the Database Service, teleport start: the last started first
+    for (const proc of [...LongRunning.started].reverse()) {
+      try {
+        await proc.stop('SIGTERM', 10_000);
+      } catch (err) {
+        process.stderr.write(`bench: stopping ${proc.name} failed: ${(err as Error).message}\n`);
+      }
+    }
+    for (const { name, run } of cleanups.reverse()) {
+      try {
+        await run();
+      } catch (err) {
+        process.stderr.write(`bench: stopping ${name} failed: ${(err as Error).message}\n`);
+      }
+    }
+  })();
+  return stopping;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    process.stdout.write(`\n`);
+    say(`${signal}: stopping everything this run started`);
+    void stopAll().then(() => process.exit(130));
+  });
+}
+
+function track(child: ChildProcess): void {
+  runningCommands.add(child);
+  child.once('exit', () => runningCommands.delete(child));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function parseDuration(): number {
+  const args = process.argv.slice(2);
+  let value = process.env.BENCH_DURATION;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--duration') value = args[++i];
+    else if (a.startsWith('--duration=')) value = a.slice('--duration='.length);
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write('usage: npm run bench [-- --duration SECONDS]   (or BENCH_DURATION=SECONDS; default 10)\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (usage: --duration SECONDS)`);
+  }
+  if (value === undefined || value === '') return 10;
+  const seconds = Number(value.replace(/s$/, ''));
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new Error(`--duration / BENCH_DURATION must be a whole number of seconds, not "${value}"`);
+  return seconds;
+}
+
+function readServiceSection(file: string, section: string): Record<string, string> {
+  const body = readFileSync(file, 'utf8').split(`[${section}]`)[1]?.split(/^\[/m)[0] ?? '';
+  const entries = body
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.includes('=') && !l.startsWith('#'))
+    .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]);
+  if (!entries.length) throw new Error(`no [${section}] section in ${file}`);
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/** The nats-server listening on `port`, found in /proc (the harness does not expose its pid). */
+function natsPid(port: number): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.endsWith('nats-server') && cmd.includes(String(port))) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  return 0;
+}
+
+async function main(): Promise<void> {
+  Logger.overrideLogger(false); // the NATS client of RpcClient logs its close through Nest
+  const seconds = parseDuration();
+  const pgbench = join(pgBinDir(), 'pgbench');
+  say(
+    `dbaccess benchmark: pgbench -S, scale ${SCALE}, ${seconds} s per run, ${MODES.length * CLIENTS.length * PATHS.length} runs ` +
+      `(about ${Math.ceil((MODES.length * CLIENTS.length * PATHS.length * (seconds + 1) + 75) / 60)} min)`,
+  );
+  const load = loadavg()[0]!;
+  if (load > 0.5)
+    say(
+      `note: load average ${load.toFixed(2)} before starting: other processes on this machine skew the numbers (see 'others' in the CPU table)`,
+    );
+  const pgbouncerBin = await ensurePgbouncer(say);
+  const pgbouncerVersion = (await runCommand(pgbouncerBin, ['--version'])).stdout.split('\n')[0]?.trim() ?? 'PgBouncer';
+
+  const dir = mkdtempSync(join(tmpdir(), 'dbaccess-bench-'));
+  chmodSync(dir, 0o711); // pgbouncer runs as postgres when we are root and needs to reach its own dir
+  onStop('the work dir', async () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
+
+  // --- our cluster
+  say('starting nats-server (JetStream) and teleport start (auth, inventory, broker, proxy)');
+  let nats: NatsServer | undefined;
+  onStop('nats-server', async () => nats?.stop());
+  const cluster = await BenchCluster.start(dir, CLUSTER, (n) => (nats = n));
+  say(`  cluster "${CLUSTER}" is up: proxy at ${cluster.proxyAddr}, NATS at ${cluster.nats.url}`);
+
+  // --- PostgreSQL with our certificates
+  say('starting PostgreSQL (ssl on, client certificates only) with a server certificate from tctl auth sign --format=db');
+  mkdirSync(join(dir, 'pg'));
+  await cluster.tctl('auth', 'sign', '--format=db', '--host=localhost,127.0.0.1', `--out=${join(dir, 'pg', 'server')}`, '--ttl=2190h');
+  let postgres: PostgresCluster | undefined;
+  onStop('PostgreSQL', async () => postgres?.stop());
+  postgres = await startPostgres({
+    tls: { certFile: join(dir, 'pg', 'server.crt'), keyFile: join(dir, 'pg', 'server.key'), caFile: join(dir, 'pg', 'server.cas') },
+    extraConf: 'max_connections = 300',
+  });
+  const pgPort = postgres.port;
+  say(`  PostgreSQL on 127.0.0.1:${pgPort}; pgbench -i -s ${SCALE} as the superuser`);
+  const init = await runCommand(
+    pgbench,
+    ['-i', '-q', '-s', String(SCALE), '-h', postgres.socketDir, '-p', String(pgPort), '-U', 'postgres', 'postgres'],
+    {
+      env: cleanEnv(),
+      onSpawn: track,
+    },
+  );
+  if (init.code !== 0) throw new Error(`pgbench -i failed:\n${tail(init.stderr)}`);
+  await postgres.psql(`CREATE USER ${DB_USER}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${DB_USER}; ANALYZE;`);
+
+  // --- the Database Service and a logged-in user
+  say(`starting teleport db start --name=${DB} --uri=localhost:${pgPort}`);
+  const dbService = await cluster.startDbService({ name: DB, uri: `localhost:${pgPort}` });
+  say(
+    `tctl users add ${DB_USER} --roles=access --db-users=${DB_USER}; tsh login; tsh db login --db-user=${DB_USER} --db-name=postgres ${DB}`,
+  );
+  await cluster.loginUser(DB_USER, ['--roles=access', `--db-users=${DB_USER}`, '--db-names=*']);
+  const serviceFile = join(dir, 'pg_service.conf');
+  await cluster.tsh(['db', 'login', `--db-user=${DB_USER}`, '--db-name=postgres', DB], { env: { PGSERVICEFILE: serviceFile } });
+  const section = readServiceSection(serviceFile, `${CLUSTER}-${DB}`);
+
+  // --- a db_client certificate for the direct path and PgBouncer's server side
+  say(`signing a db_client certificate for ${DB_USER} over NATS (${Rpc.Auth.SignDbClient})`);
+  const rpc = new RpcClient([cluster.nats.url], 'bench-direct');
+  const keys = await generateKeyPair();
+  const signed = await rpc.call<SignedCert>(Rpc.Auth.SignDbClient, { db_user: DB_USER, public_key: keys.publicKeyPem, ttl_ms: 3_600_000 });
+  await rpc.close();
+  const dbCa = (signed.cas.db ?? []).join('\n');
+  if (!dbCa) throw new Error('the signing answer carries no db CA');
+  const directDir = join(dir, 'direct');
+  mkdirSync(directDir, { mode: 0o700 });
+  const caFile = join(directDir, 'db-ca.pem');
+  const certFile = join(directDir, 'client.crt');
+  const keyFile = join(directDir, 'client.key');
+  writeFileSync(caFile, dbCa, { mode: 0o600 });
+  writeFileSync(certFile, signed.cert, { mode: 0o600 });
+  writeFileSync(keyFile, keys.privateKeyPem, { mode: 0o600 });
+
+  // --- PgBouncer
+  const pgbDir = join(dir, 'pgbouncer');
+  mkdirSync(pgbDir);
+  await cluster.tctl('auth', 'sign', '--format=db', '--host=localhost,127.0.0.1', `--out=${join(pgbDir, 'tls')}`, '--ttl=24h');
+  const pgbPort = await freePort();
+  say(`starting ${pgbouncerVersion} on 127.0.0.1:${pgbPort} (pool_mode=${POOL_MODE}, client TLS require, server TLS verify-full)`);
+  const pgbouncer = await startPgbouncer({
+    bin: pgbouncerBin,
+    dir: join(pgbDir, 'run'),
+    port: pgbPort,
+    server: { host: '127.0.0.1', port: pgPort, caPem: dbCa, certPem: signed.cert, keyPem: keys.privateKeyPem },
+    client: { certPem: readFileSync(join(pgbDir, 'tls.crt'), 'utf8'), keyPem: readFileSync(join(pgbDir, 'tls.key'), 'utf8') },
+    dbUser: DB_USER,
+    poolMode: POOL_MODE,
+    poolSize: Math.max(...CLIENTS) + 8,
+  });
+
+  // --- the three paths
+  const home = join(dir, 'home'); // no ~/.postgresql client certificate of this machine's user sneaks in
+  mkdirSync(home);
+  const libpq = (port: number, extra: Record<string, string>) =>
+    conninfo({
+      host: 'localhost',
+      hostaddr: '127.0.0.1',
+      port,
+      user: DB_USER,
+      dbname: 'postgres',
+      sslmode: 'verify-full',
+      ...extra,
+      gssencmode: 'disable',
+    });
+  const paths: BenchPath[] = [
+    {
+      name: 'direct',
+      conninfo: libpq(pgPort, { sslrootcert: caFile, sslcert: certFile, sslkey: keyFile }),
+      env: { HOME: home },
+      pgConfig: {
+        host: '127.0.0.1',
+        port: pgPort,
+        user: DB_USER,
+        database: 'postgres',
+        ssl: { ca: dbCa, cert: signed.cert, key: keys.privateKeyPem, servername: 'localhost' },
+      },
+    },
+    {
+      name: 'ours',
+      conninfo: `service=${CLUSTER}-${DB}`,
+      env: { HOME: home, PGSERVICEFILE: serviceFile },
+      pgConfig: {
+        host: section.host,
+        port: Number(section.port),
+        user: section.user,
+        database: section.dbname,
+        ssl: {
+          ca: readFileSync(section.sslrootcert!, 'utf8'),
+          cert: readFileSync(section.sslcert!, 'utf8'),
+          key: readFileSync(section.sslkey!, 'utf8'),
+        },
+      },
+    },
+    {
+      name: 'pgbouncer',
+      conninfo: libpq(pgbPort, { sslrootcert: caFile }),
+      env: { HOME: home },
+      pgConfig: { host: '127.0.0.1', port: pgbPort, user: DB_USER, database: 'postgres', ssl: { ca: dbCa, servername: 'localhost' } },
+    },
+  ];
+
+  // --- connection setup
+  say(`connection setup: ${CONNECTIONS} sequential connections per path (node-postgres: connect, TLS, auth, SELECT 1)`);
+  const connect = new Map<PathName, ConnectStats>();
+  for (const path of paths) {
+    const stats = await measureConnect(path.pgConfig, CONNECTIONS);
+    connect.set(path.name, stats);
+    say(`  ${path.name.padEnd(9)} mean ${stats.meanMs.toFixed(2)} ms (p50 ${stats.p50Ms.toFixed(2)}, p95 ${stats.p95Ms.toFixed(2)})`);
+  }
+
+  // --- warm-up (JIT of our Node processes, PostgreSQL's caches, PgBouncer's pool), not reported
+  const warm = Math.min(3, seconds);
+  say(`warm-up: ${warm} s of pgbench -S -M prepared -c 8 on each path (not reported)`);
+  for (const path of paths) {
+    await runPgbench(pgbench, { conninfo: path.conninfo, env: path.env, mode: 'prepared', clients: 8, seconds: warm }, track);
+  }
+
+  // --- the grid
+  const pids = {
+    postgres: Number(readFileSync(join(postgres.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
+    'teleport start': cluster.process!.pid,
+    'db service': dbService.pid,
+    nats: natsPid(cluster.nats.port),
+    pgbouncer: pgbouncer.pid,
+  };
+  const sampleCpu = (): Record<string, number> => {
+    const ours: Record<string, number> = {
+      pgbench: cpuSeconds('self', true) - cpuSeconds('self'),
+      ...Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid ? treeCpuSeconds(pid) : 0])),
+    };
+    const mine = Object.values(ours).reduce((a, b) => a + b, 0) + cpuSeconds('self');
+    return { ...ours, others: machineBusySeconds() - mine };
+  };
+  const cells: Cell[] = [];
+  const total = MODES.length * CLIENTS.length * PATHS.length;
+  for (const mode of MODES) {
+    for (const clients of CLIENTS) {
+      for (const path of paths) {
+        const cell: Cell = { path: path.name, mode, clients, cpu: {} };
+        const label = `[${String(cells.length + 1).padStart(2)}/${total}] ${path.name.padEnd(9)} -M ${mode.padEnd(8)} -c ${String(clients).padStart(2)}`;
+        const before = sampleCpu();
+        const start = Date.now();
+        try {
+          cell.result = await runPgbench(pgbench, { conninfo: path.conninfo, env: path.env, mode, clients, seconds }, track);
+          const r = cell.result;
+          say(
+            `${label}: ${fmt(r.tps, 0).padStart(6)} tps, ${fmt(r.latencyMs, 3).padStart(7)} ms (pgbench connected in ${fmt(r.connectMs, 0)} ms)`,
+          );
+        } catch (err) {
+          if (stopping) return;
+          cell.error = (err as Error).message;
+          say(`${label}: FAILED: ${cell.error}`);
+        }
+        await sleep(250); // the backends of closed sessions exit and are reaped into the postmaster's times
+        const wall = (Date.now() - start) / 1000;
+        const after = sampleCpu();
+        for (const name of Object.keys(after)) cell.cpu[name] = Math.max(0, ((after[name]! - before[name]!) / wall) * 100);
+        cells.push(cell);
+      }
+    }
+  }
+
+  printReport({ cells, connect, seconds, pgbouncerVersion });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+function fmt(n: number | undefined, digits: number): string {
+  return n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`;
+}
+
+function table(header: string[], rows: string[][], leftColumns = 2): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function printReport(r: { cells: Cell[]; connect: Map<PathName, ConnectStats>; seconds: number; pgbouncerVersion: string }): void {
+  const find = (path: PathName, mode: Mode, clients: number) =>
+    r.cells.find((c) => c.path === path && c.mode === mode && c.clients === clients)?.result;
+  const out: string[] = [];
+  out.push('');
+  out.push(`Throughput: pgbench -n -S -M <mode> -c N -j min(N,2) -T ${r.seconds} (scale ${SCALE}); tps without initial connection time`);
+  out.push(`  direct     pgbench -> PostgreSQL 15 (TLS verify-full, db_client certificate)`);
+  out.push(`  ours       pgbench -> proxy (TLS, user certificate) -> Database Service (mTLS) -> PostgreSQL (TLS); audit on`);
+  out.push(
+    `  pgbouncer  pgbench -> ${r.pgbouncerVersion} (client TLS require, auth trust, pool_mode=${POOL_MODE}) -> PostgreSQL (TLS verify-full)`,
+  );
+  out.push(`             (session pooling: PgBouncer 1.18 cannot carry -M prepared in transaction mode)`);
+  out.push('');
+  const rows: string[][] = [];
+  for (const mode of MODES) {
+    for (const clients of CLIENTS) {
+      const [d, o, b] = PATHS.map((p) => find(p, mode, clients));
+      rows.push([
+        mode,
+        String(clients),
+        fmt(d?.tps, 0),
+        fmt(d?.latencyMs, 3),
+        fmt(o?.tps, 0),
+        fmt(o?.latencyMs, 3),
+        fmt(b?.tps, 0),
+        fmt(b?.latencyMs, 3),
+        ratio(o?.tps, d?.tps),
+        ratio(o?.latencyMs, d?.latencyMs),
+        ratio(o?.tps, b?.tps),
+        ratio(o?.latencyMs, b?.latencyMs),
+      ]);
+    }
+  }
+  out.push(
+    table(
+      [
+        'mode',
+        'clients',
+        'direct tps',
+        'lat ms',
+        'ours tps',
+        'lat ms',
+        'pgbouncer tps',
+        'lat ms',
+        'ours/direct tps',
+        'lat',
+        'ours/pgbouncer tps',
+        'lat',
+      ],
+      rows,
+    ),
+  );
+  const failed = r.cells.filter((c) => c.error);
+  for (const c of failed) out.push(`FAILED ${c.path} -M ${c.mode} -c ${c.clients}: ${c.error!.split('\n').slice(0, 3).join(' | ')}`);
+  const withFailures = r.cells.filter((c) => c.result && c.result.failed > 0);
+  for (const c of withFailures) out.push(`note: ${c.path} -M ${c.mode} -c ${c.clients}: ${c.result!.failed} failed transactions`);
+
+  out.push('');
+  out.push(`Connection setup: mean of ${CONNECTIONS} sequential node-postgres connections (TCP + TLS + authentication + SELECT 1), ms`);
+  const d = r.connect.get('direct');
+  const o = r.connect.get('ours');
+  const b = r.connect.get('pgbouncer');
+  out.push(
+    table(
+      ['path', 'mean', 'p50', 'p95', 'min', 'max'],
+      PATHS.map((p) => {
+        const s = r.connect.get(p);
+        return [p, fmt(s?.meanMs, 2), fmt(s?.p50Ms, 2), fmt(s?.p95Ms, 2), fmt(s?.minMs, 2), fmt(s?.maxMs, 2)];
+      }),
+      1,
+    ),
+  );
+  out.push(
+    `ours/direct ${ratio(o?.meanMs, d?.meanMs)}, ours/pgbouncer ${ratio(o?.meanMs, b?.meanMs)} (pgbouncer reuses its pooled server connections)`,
+  );
+
+  out.push('');
+  out.push(
+    `CPU used during each run, % of one core (${availableParallelism()} cores: ${availableParallelism() * 100}% is the whole machine);`,
+  );
+  out.push('teleport start = proxy, auth, inventory and broker in one process; others = every process this benchmark did not start');
+  const names = Object.keys(r.cells[0]?.cpu ?? {});
+  out.push(
+    table(
+      ['path', 'mode', 'clients', ...names],
+      r.cells.map((c) => [c.path, c.mode, String(c.clients), ...names.map((n) => fmt(c.cpu[n], 0))]),
+      3,
+    ),
+  );
+  out.push('');
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main()
+  .then(async () => {
+    if (stopping) return;
+    say('stopping pgbouncer, the Database Service, teleport, PostgreSQL and nats-server');
+    await stopAll();
+    say('done');
+    process.exit(0);
+  })
+  .catch(async (err: Error) => {
+    if (stopping) return;
+    process.stderr.write(`ERROR: ${err.message}\n`);
+    await stopAll();
+    process.exit(1);
+  });
