@@ -5,11 +5,12 @@ import { Logger } from '@nestjs/common';
 import { connectNats, openDbServersBucket, RpcClient, type RunningService } from '#libs/bus';
 import { BadParameterError, formatHostPort, parseHostPort } from '#libs/common';
 import type { DatabaseConfig, DbResource } from '#libs/config';
-import { CANCEL_SUBJECT, DataPlane, Rpc, Streams, type SignedCert } from '#libs/events';
+import { CANCEL_SUBJECT, DataPlane, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { jetstream } from '@nats-io/jetstream';
 import { certificatePem, generateKeyPair, issuerCaType, parseHostIdentity } from '#libs/pki';
 import { AuditEmitter } from './audit-emitter.js';
+import { ClientCertificates } from './client-certificates.js';
 import { DynamicLabels } from './dynamic-labels.js';
 import { joinCluster } from './join.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
@@ -70,6 +71,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const cancelKeys = new CancelKeys();
   const labels = new DynamicLabels(options.databases);
   const dbClientKey = await generateKeyPair();
+  const certificates = new ClientCertificates(auth, dbClientKey.publicKeyPem);
   const caFiles = new Map(
     options.databases.map((db) => [db.name, db.tls?.ca_cert_file ? readFileSync(db.tls.ca_cert_file, 'utf8') : undefined]),
   );
@@ -107,13 +109,9 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
           {
             ...deps,
             clientCertificate: async (dbUser: string, ttlMs: number) => {
-              const signed = await auth.call<SignedCert>(Rpc.Auth.SignDbClient, {
-                db_user: dbUser,
-                public_key: dbClientKey.publicKeyPem,
-                ttl_ms: ttlMs,
-              });
+              const signed = await certificates.get(dbUser, ttlMs);
               const ca = caFiles.get(db.name);
-              return { certPem: signed.cert, privateKeyPem: dbClientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
+              return { certPem: signed.certPem, privateKeyPem: dbClientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
             },
           },
         );
