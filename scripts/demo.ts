@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { freePort, startPostgres, type PostgresCluster } from '#libs/testing';
+import { freePort, httpsInsecure, startPostgres, type PostgresCluster } from '#libs/testing';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const DIR = resolve(process.env.DEMO_DIR ?? join(ROOT, '.demo'));
@@ -161,27 +161,8 @@ async function main(): Promise<void> {
 
 /** PUT the password with the cluster's self-signed certificate accepted (a local demo only). */
 async function setPasswordInsecure(port: number, token: string, password: string): Promise<void> {
-  const { request } = await import('node:https');
-  await new Promise<void>((done, fail) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/v1/webapi/users/password/token',
-        method: 'PUT',
-        rejectUnauthorized: false,
-        headers: { 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () =>
-          res.statusCode === 200 ? done() : fail(new Error(`setting the admin password failed: HTTP ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on('error', fail);
-    req.end(JSON.stringify({ token, password }));
-  });
+  const res = await httpsInsecure(`https://127.0.0.1:${port}/v1/webapi/users/password/token`, 'PUT', { token, password });
+  if (res.status !== 200) throw new Error(`setting the admin password failed: HTTP ${res.status} ${res.text}`);
 }
 
 main().catch((err: Error) => {

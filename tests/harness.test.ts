@@ -4,14 +4,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { startNats, startPostgres, type NatsServer, type PostgresCluster, type PostgresTls } from '#libs/testing';
+import { acceptsTcp, startNats, startPostgres, type NatsServer, type PostgresCluster, type PostgresTls } from '#libs/testing';
 
 const run = promisify(execFile);
 // Starting servers takes seconds on a 2-core machine shared by several Jest workers.
@@ -85,17 +84,6 @@ async function makePki(): Promise<TestPki> {
 async function processesMentioning(path: string): Promise<string[]> {
   const { stdout } = await run('ps', ['-eo', 'pid=,args=']);
   return stdout.split('\n').filter((line) => line.includes(path));
-}
-
-function acceptsTcp(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 async function selectOne(cluster: PostgresCluster, ssl: pg.ClientConfig['ssl']): Promise<unknown> {

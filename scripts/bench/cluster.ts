@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, startNats, type NatsServer } from '#libs/testing';
-import { httpsInsecure } from './net.js';
+import { httpsInsecure } from '#libs/testing';
 import { LongRunning, runCommand, type CommandResult } from './procs.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');

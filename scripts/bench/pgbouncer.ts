@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acceptsTcp } from './net.js';
+import { acceptsTcp } from '#libs/testing';
 import { LongRunning, runCommand, tail } from './procs.js';
 
 const SBIN = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin'];

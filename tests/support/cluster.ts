@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startNats, type NatsServer } from '#libs/testing';
+import { freePort, httpsInsecure, startNats, type NatsServer } from '#libs/testing';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = {
@@ -123,8 +123,8 @@ export class TestCluster {
 
   /** Calls the proxy's web API without a client certificate (the proxy's certificate is not verified). */
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const res = await fetchInsecure(`https://${this.proxyAddr}${path}`, method, body);
-    return res;
+    const res = await httpsInsecure(`https://${this.proxyAddr}${path}`, method, body);
+    return { status: res.status, json: res.text ? JSON.parse(res.text) : undefined };
   }
 
   async stop(): Promise<void> {
@@ -142,22 +142,4 @@ export async function stopChild(child: ChildProcess, graceMs: number, signal: No
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-async function fetchInsecure(url: string, method: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const { request } = await import('node:https');
-  return new Promise((done, fail) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      url,
-      { method, rejectUnauthorized: false, headers: payload ? { 'content-type': 'application/json' } : {} },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => done({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
-      },
-    );
-    req.on('error', fail);
-    req.end(payload);
-  });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AdminUserSchema, AwsSchema, DbNameSchema, DbProtocolSchema, DbUriSchema, TlsModeSchema } from './db-resource.js';
 
 const YesNo = z
   .union([z.boolean(), z.enum(['yes', 'no', 'true', 'false', 'on', 'off'])])
@@ -7,27 +8,21 @@ const YesNo = z
 /** One entry of `db_service.databases` (TELEPORT-FACTS.md section 7). */
 export const DatabaseSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lower case letters, digits and dashes'),
+    name: DbNameSchema,
     description: z.string().optional(),
-    protocol: z.literal('postgres', { message: 'only protocol "postgres" is supported' }),
-    uri: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port'),
+    protocol: DbProtocolSchema,
+    uri: DbUriSchema,
     tls: z
       .object({
-        mode: z.enum(['verify-full', 'verify-ca', 'insecure']).optional(),
+        mode: TlsModeSchema.optional(),
         server_name: z.string().optional(),
         ca_cert_file: z.string().optional(),
         trust_system_cert_pool: z.boolean().optional(),
       })
       .strict()
       .optional(),
-    admin_user: z
-      .object({ name: z.string().min(1), default_database: z.string().optional() })
-      .strict()
-      .optional(),
-    aws: z
-      .object({ region: z.string().optional(), assume_role_arn: z.string().optional(), external_id: z.string().optional() })
-      .strict()
-      .optional(),
+    admin_user: AdminUserSchema.optional(),
+    aws: AwsSchema.optional(),
     static_labels: z.record(z.string(), z.string()).optional(),
     /** The older spelling of static_labels, as in early guides. */
     labels: z.record(z.string(), z.string()).optional(),

@@ -3,3 +3,5 @@ export { freePort } from './free-port.js';
 export { startNats, type NatsServer } from './nats-server.js';
 export { pgBinDir } from './postgres-bin.js';
 export { startPostgres, type PostgresCluster, type PostgresTls } from './postgres-cluster.js';
+export { acceptsTcp } from './startup.js';
+export { httpsInsecure } from './https-insecure.js';
