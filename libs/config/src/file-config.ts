@@ -48,6 +48,7 @@ export const FileConfigSchema = z
     version: z.enum(['v1', 'v2', 'v3']).optional(),
     teleport: z
       .object({
+        /** Accepted as Teleport writes it; processes are identified by the host_uuid in data_dir. */
         nodename: z.string().optional(),
         data_dir: z.string().optional(),
         auth_token: z.string().optional(),

@@ -16,7 +16,6 @@ export const DEFAULT_DB_LISTEN_ADDR = '127.0.0.1:0';
 export interface Config {
   /** The file read, if any. */
   file?: string;
-  nodename: string;
   dataDir: string;
   nats: {
     /** Servers to connect to; for the embedded server, its own address. */
@@ -85,7 +84,6 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
   const proxyAddr = remote ?? publicAddrs[0] ?? formatHostPort(dialable(parseHostPort(webListenAddr, 3080)));
   return {
     ...(file ? { file } : {}),
-    nodename: fc.teleport?.nodename ?? hostname(),
     dataDir,
     nats: {
       servers: embedded ? [`nats://${formatHostPort(dialable(parseHostPort(natsListen, 4222)))}`] : configuredServers,
