@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, and only what is missing: nats-server, the
-# PostgreSQL 15 server binaries, psql and openssl from Debian; node_modules with npm ci.
+# PostgreSQL 15 server binaries, psql, openssl and a C++ toolchain (better-sqlite3 builds the audit
+# index's SQLite when no prebuilt binary can be fetched) from Debian; node_modules with npm ci.
 # Silent when nothing is missing. Runs as root in CI; elsewhere uses sudo for apt-get if present.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,6 +35,9 @@ have nats-server || missing+=(nats-server)
   missing+=("postgresql-$PG_MAJOR")
 have psql || missing+=(postgresql-client)
 have openssl || missing+=(openssl)
+have g++ || missing+=(g++)
+have make || missing+=(make)
+have python3 || missing+=(python3)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   for pkg in "${missing[@]}"; do say "installing $pkg (apt-get)"; done

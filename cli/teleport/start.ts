@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { ServiceLogger, type RunningService } from '#libs/bus';
 import { BadParameterError } from '#libs/common';
 import { embeddedNatsDir, hostUuid, loadConfig, type Config } from '#libs/config';
+import { startAudit } from '#services/audit';
 import { loadKek, startAuth } from '#services/auth';
 import { startBroker } from '#services/broker';
 import { startDatabaseService } from '#services/db';
@@ -13,13 +14,14 @@ import { list } from '../shared/run.js';
 import { addDbFlags, databaseFromFlags, type DbFlags } from './db.js';
 import { startEmbeddedNats } from './embedded-nats.js';
 
-/** Teleport's role names and the services each runs. `auth` is the whole control plane. */
+/** Teleport's role names and the services each runs. `auth` is the whole control plane (audit unless disabled). */
 const ROLE_SERVICES: Record<string, string[]> = {
-  auth: ['auth', 'inventory', 'broker'],
+  auth: ['auth', 'inventory', 'broker', 'audit'],
   proxy: ['proxy'],
   db: ['db'],
   inventory: ['inventory'],
   broker: ['broker'],
+  audit: ['audit'],
 };
 
 /** Runs the services of `roles` in this process until SIGINT or SIGTERM. */
@@ -29,6 +31,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
   if (unknown.length) throw new BadParameterError(`unknown role ${unknown.join(', ')}: use ${Object.keys(ROLE_SERVICES).join(', ')}`);
   if (!roles.length) throw new BadParameterError('nothing to run: enable auth_service, proxy_service or db_service, or pass --roles');
   const services = new Set(roles.flatMap((r) => ROLE_SERVICES[r]!));
+  if (!config.audit.enabled && !roles.includes('audit')) services.delete('audit');
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hostId = hostUuid(config.dataDir);
@@ -49,7 +52,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   // A Database Service alone needs no NATS of its own: joining tells it the cluster's.
-  const controlPlaneHere = services.has('auth') || services.has('inventory') || services.has('broker') || services.has('proxy');
+  const controlPlaneHere = ['auth', 'inventory', 'broker', 'audit', 'proxy'].some((s) => services.has(s));
   if (config.nats.embedded && controlPlaneHere) {
     const nats = await startEmbeddedNats(config.nats.listenAddr, embeddedNatsDir(config.dataDir), (line) => logger.log(line));
     running.push({ name: 'nats-server', close: () => nats.stop() });
@@ -61,6 +64,16 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
   }
   if (services.has('inventory')) running.push(await startInventory({ natsServers }));
   if (services.has('broker')) running.push(await startBroker({ natsServers }));
+  if (services.has('audit'))
+    running.push(
+      await startAudit({
+        natsServers,
+        dataDir: config.dataDir,
+        hostId,
+        retentionMs: config.audit.retentionMs,
+        maxBytes: config.audit.maxBytes,
+      }),
+    );
   if (services.has('proxy')) {
     const proxy = await startProxy({
       natsServers,
@@ -95,7 +108,7 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('Start cluster services: by default those the config enables, in this process')
     .option('-c, --config <file>', 'teleport.yaml (default /etc/teleport.yaml when it exists)')
-    .option('--roles <roles>', 'comma-separated roles to run: auth, proxy, db')
+    .option('--roles <roles>', 'comma-separated roles to run: auth, proxy, db (also inventory, broker, audit alone)')
     .option('--token <token>', 'join token (or a file holding it) for a Database Service')
     .option('-d, --debug', 'verbose logs')
     .action(async (opts: { config?: string; roles?: string; token?: string; debug?: boolean }) => {

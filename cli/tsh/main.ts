@@ -5,6 +5,8 @@ import { runCli } from '../shared/run.js';
 import { registerDbCommands } from './db-commands.js';
 import type { TshGlobals } from './identity.js';
 import { registerLoginCommands } from './login.js';
+import { registerPlayCommand } from './play.js';
+import { registerRecordingsCommands } from './recordings.js';
 
 const program = new Command('tsh')
   .description('Log in to a dbaccess cluster and reach its databases')
@@ -17,5 +19,7 @@ const program = new Command('tsh')
 
 registerLoginCommands(program, () => program.opts<TshGlobals>());
 registerDbCommands(program, () => program.opts<TshGlobals>());
+registerPlayCommand(program, () => program.opts<TshGlobals>());
+registerRecordingsCommands(program, () => program.opts<TshGlobals>());
 
 await runCli(program);

@@ -4,6 +4,12 @@ import { ConnectionProblemError, fromErrorBody, InternalError, isErrorBody } fro
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 
+/** The service a request subject belongs to, for messages: `auth.users.get` -> auth, `auditlog.sessions.list` -> audit. */
+function serviceOf(pattern: string): string {
+  const prefix = pattern.split('.')[0]!;
+  return prefix === 'auditlog' ? 'audit' : prefix;
+}
+
 /** Request/reply to another service over NATS (Nest's packet format); replies with an error body become typed errors. */
 export class RpcClient {
   private readonly client: ClientNats;
@@ -18,10 +24,10 @@ export class RpcClient {
     } catch (err) {
       if (isErrorBody(err)) throw fromErrorBody(err);
       if (err instanceof TimeoutError) {
-        throw new ConnectionProblemError(`no answer from ${pattern.split('.')[0]} service within ${timeoutMs / 1000}s; is it running?`);
+        throw new ConnectionProblemError(`no answer from ${serviceOf(pattern)} service within ${timeoutMs / 1000}s; is it running?`);
       }
       if (err instanceof Error && /no responders/i.test(err.message)) {
-        throw new ConnectionProblemError(`the ${pattern.split('.')[0]} service is not running (no responders on ${pattern})`);
+        throw new ConnectionProblemError(`the ${serviceOf(pattern)} service is not running (no responders on ${pattern})`);
       }
       throw new InternalError(`${pattern} failed: ${err instanceof Error ? err.message : JSON.stringify(err)}`, { cause: err });
     }

@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import { request, Agent } from 'node:https';
+import { createInterface } from 'node:readline';
 import { rootCertificates } from 'node:tls';
 import {
   AccessDeniedError,
@@ -60,6 +62,46 @@ export class ApiClient {
     return this.send<T>('DELETE', path);
   }
 
+  /**
+   * A response of JSON lines, yielded as they arrive; a line `{"error": ...}` (the server failing after
+   * it started answering) is thrown. No idle timeout: a followed session may be quiet for a long time.
+   */
+  async *lines<T>(path: string): AsyncGenerator<T> {
+    const res = await this.open(path);
+    if ((res.statusCode ?? 500) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      throw this.failure(res.statusCode, Buffer.concat(chunks).toString('utf8'));
+    }
+    for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
+      if (!line) continue;
+      const value = JSON.parse(line) as { error?: unknown };
+      if (value.error !== undefined && isErrorBody(value.error)) throw fromErrorBody(value.error);
+      yield value as T;
+    }
+    if (!res.complete) throw new ConnectionProblemError(`the proxy at ${this.addr} closed the connection before the answer was complete`);
+  }
+
+  private open(path: string): Promise<IncomingMessage> {
+    const { host, port } = parseHostPort(this.addr);
+    return new Promise((resolve, reject) => {
+      const req = request({ host, port, method: 'GET', path, agent: this.agent, headers: { accept: 'application/x-ndjson' } }, resolve);
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.explain(err)));
+      req.end();
+    });
+  }
+
+  private failure(status: number | undefined, text: string): Error {
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      return new InternalError(`unexpected answer from ${this.addr} (HTTP ${status}); is it a dbaccess proxy?`);
+    }
+    const error = (json as { error?: unknown }).error;
+    return isErrorBody(error) ? fromErrorBody(error) : new InternalError(`HTTP ${status} from ${this.addr}`);
+  }
+
   private send<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { host, port } = parseHostPort(this.addr);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -82,17 +124,12 @@ export class ApiClient {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
+            if ((res.statusCode ?? 500) >= 400) return reject(this.failure(res.statusCode, text));
             try {
-              json = text ? JSON.parse(text) : {};
+              resolve((text ? JSON.parse(text) : {}) as T);
             } catch {
-              return reject(new InternalError(`unexpected answer from ${this.addr} (HTTP ${res.statusCode}); is it a dbaccess proxy?`));
+              reject(new InternalError(`unexpected answer from ${this.addr} (HTTP ${res.statusCode}); is it a dbaccess proxy?`));
             }
-            if ((res.statusCode ?? 500) >= 400) {
-              const error = (json as { error?: unknown }).error;
-              return reject(isErrorBody(error) ? fromErrorBody(error) : new InternalError(`HTTP ${res.statusCode} from ${this.addr}`));
-            }
-            resolve(json as T);
           });
         },
       );

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './duration.js';
 export * from './version.js';
 export * from './addr.js';
+export * from './size.js';

@@ -92,6 +92,17 @@ export const FileConfigSchema = z
       .strict()
       .optional(),
     ssh_service: z.object({ enabled: YesNo.optional() }).strict().optional(),
+    /** The audit service: its index of audit events and how long it keeps them. */
+    audit: z
+      .object({
+        enabled: YesNo.optional(),
+        /** Events older than this are deleted from the index and the AUDIT stream (a duration: 2160h). */
+        retention_period: z.string().optional(),
+        /** The index and the AUDIT stream each stay below this size, oldest events dropped first (512MB, 1GiB). */
+        max_size: z.union([z.string(), z.number()]).optional(),
+      })
+      .strict()
+      .optional(),
     db_service: z
       .object({
         enabled: YesNo.optional(),

@@ -82,3 +82,25 @@ describe('db_service', () => {
     );
   });
 });
+
+describe('audit', () => {
+  it('keeps 90 days within 1 GiB by default, beside auth', () => {
+    expect(loadConfig(file('teleport:\n  data_dir: /tmp/x\n'), {}).audit).toEqual({
+      enabled: true,
+      retentionMs: 90 * 24 * 3_600_000,
+      maxBytes: 1024 ** 3,
+    });
+  });
+
+  it('reads retention_period and max_size', () => {
+    const config = loadConfig(file('audit:\n  retention_period: 720h\n  max_size: 200MB\n'), {});
+    expect(config.audit).toMatchObject({ retentionMs: 720 * 3_600_000, maxBytes: 200e6 });
+  });
+
+  it.each([
+    ['audit:\n  retention_period: 30d\n', /audit\.retention_period: invalid duration "30d"/],
+    ['audit:\n  max_size: huge\n', /audit\.max_size: invalid size "huge"/],
+  ])('names the bad setting in %p', (text, message) => {
+    expect(() => loadConfig(file(text), {})).toThrow(message);
+  });
+});

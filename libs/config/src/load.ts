@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { BadParameterError, dialable, formatHostPort, parseHostPort } from '#libs/common';
+import { BadParameterError, dialable, formatHostPort, parseByteSize, parseDuration, parseHostPort } from '#libs/common';
 import { FileConfigSchema, type DatabaseConfig, type FileConfig } from './file-config.js';
 import { formatZodError } from './zod-error.js';
 
@@ -10,6 +10,9 @@ export const DEFAULT_CONFIG_FILE = '/etc/teleport.yaml';
 export const DEFAULT_DATA_DIR = '/var/lib/teleport';
 export const DEFAULT_WEB_LISTEN_ADDR = '0.0.0.0:3080';
 export const DEFAULT_NATS_LISTEN_ADDR = '127.0.0.1:4222';
+/** Audit events are kept 90 days, within 1 GiB of index (and as much again in the AUDIT stream). */
+export const DEFAULT_AUDIT_RETENTION = '2160h';
+export const DEFAULT_AUDIT_MAX_SIZE = '1GiB';
 /** The Database Service's listener for proxies: loopback on a free port unless configured. */
 export const DEFAULT_DB_LISTEN_ADDR = '127.0.0.1:0';
 
@@ -30,6 +33,7 @@ export interface Config {
   proxyAddr: string;
   /** `teleport.auth_token`: a join token, or the path of a file holding one. */
   authToken?: string;
+  audit: { enabled: boolean; retentionMs: number; maxBytes: number };
   db: {
     enabled: boolean;
     listenAddr: string;
@@ -94,11 +98,30 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
     proxy: { enabled: proxyEnabled, webListenAddr, publicAddrs },
     proxyAddr,
     ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),
+    audit: auditSettings(fc, authEnabled),
     db: {
       enabled: fc.db_service?.enabled ?? false,
       listenAddr: fc.db_service?.listen_addr ?? DEFAULT_DB_LISTEN_ADDR,
       ...(fc.db_service?.public_addr ? { publicAddr: fc.db_service.public_addr } : {}),
       databases: fc.db_service?.databases ?? [],
     },
+  };
+}
+
+function auditSettings(fc: FileConfig, authEnabled: boolean): Config['audit'] {
+  const setting = <T>(key: string, value: string | number, parse: (v: string | number) => T): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new BadParameterError(`audit.${key}: ${(err as Error).message}`);
+    }
+  };
+  const retentionMs = setting('retention_period', fc.audit?.retention_period ?? DEFAULT_AUDIT_RETENTION, (v) => parseDuration(String(v)));
+  if (retentionMs <= 0) throw new BadParameterError('audit.retention_period: must be greater than zero, like 2160h');
+  return {
+    // The audit service runs beside auth unless the section says otherwise.
+    enabled: fc.audit?.enabled ?? authEnabled,
+    retentionMs,
+    maxBytes: setting('max_size', fc.audit?.max_size ?? DEFAULT_AUDIT_MAX_SIZE, parseByteSize),
   };
 }

@@ -1,4 +1,4 @@
-import { clusterSubject, fromSubjectToken, parseClusterSubject, subjectToken } from './subjects.js';
+import { clusterSubject, fromSubjectToken, parseClusterSubject, Rpc, subjectToken } from './subjects.js';
 
 describe('subject tokens', () => {
   it.each(['alice', 'alice@example.com', 'a.b*c>d e', 'ünï', '%2E'])('round-trips %j', (name) => {
@@ -16,5 +16,14 @@ describe('subject tokens', () => {
   it('rejects subjects outside the cluster stream', () => {
     expect(parseClusterSubject('audit.x.y')).toBeUndefined();
     expect(parseClusterSubject('cluster.user')).toBeUndefined();
+  });
+});
+
+describe('request subjects', () => {
+  // A request on a subject a stream captures would be stored, and answered by JetStream with an ack.
+  it('never fall inside a stream', () => {
+    const subjects = Object.values(Rpc).flatMap((service) => Object.values(service));
+    const captured = subjects.filter((s) => s.startsWith('audit.') || s.startsWith('cluster.'));
+    expect(captured).toEqual([]);
   });
 });

@@ -86,6 +86,13 @@ export const Rpc = {
   Broker: {
     Authorize: 'broker.sessions.authorize',
   },
+  /** `auditlog.`, not `audit.`: everything under `audit.>` is stored by the AUDIT stream, requests included. */
+  Audit: {
+    SessionsList: 'auditlog.sessions.list',
+    SessionsGet: 'auditlog.sessions.get',
+    SessionEvents: 'auditlog.sessions.events',
+    EventsSearch: 'auditlog.events.search',
+  },
 } as const;
 
 /** Core NATS (not JetStream): a CancelRequest, sent to every Database Service; the one holding the key acts. */
@@ -102,4 +109,5 @@ export const QueueGroup = {
   Auth: 'auth',
   Inventory: 'inventory',
   Broker: 'broker',
+  Audit: 'audit',
 } as const;

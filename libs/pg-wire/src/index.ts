@@ -6,5 +6,12 @@ export { parseFrontendMessage } from './frontend/parse.js';
 export { formatParameters } from './frontend/parameters.js';
 export { backend, type ErrorFields, type TransactionStatus } from './backend/serialize.js';
 export { BackendType } from './backend/types.js';
-export { parseCommandComplete, parseErrorFields } from './backend/read.js';
+export {
+  parseCommandComplete,
+  parseDataRow,
+  parseErrorFields,
+  parseRowDescription,
+  TRUNCATED,
+  type ColumnDescription,
+} from './backend/read.js';
 export { readStartupFrame } from './stream/read-startup.js';

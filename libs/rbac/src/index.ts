@@ -7,6 +7,7 @@ export {
   RoleSchema,
   parseRole,
   type CreateDbUserMode,
+  type ResultRecording,
   type Role,
   type RoleConditions,
   type RoleVersion,
@@ -21,8 +22,8 @@ export {
   type AccessDecision,
   type DbAccessRequest,
 } from './access.js';
-export { VERBS, checkRule, type Verb } from './rules.js';
+export { VERBS, checkRule, sessionAccess, type Verb } from './rules.js';
 export { canImpersonateRole } from './impersonate.js';
-export { DEFAULT_MAX_SESSION_TTL_MS, createDbUserMode, maxSessionTtlMs } from './options.js';
+export { DEFAULT_MAX_SESSION_TTL_MS, createDbUserMode, maxSessionTtlMs, resultRecording } from './options.js';
 export { BUILTIN_ROLES } from './builtin.js';
 export { roleToYaml } from './role-yaml.js';

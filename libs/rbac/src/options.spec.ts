@@ -1,4 +1,4 @@
-import { createDbUserMode, DEFAULT_MAX_SESSION_TTL_MS, maxSessionTtlMs } from './options.js';
+import { createDbUserMode, DEFAULT_MAX_SESSION_TTL_MS, maxSessionTtlMs, resultRecording } from './options.js';
 import { parseRole, type Role } from './role.js';
 
 const role = (name: string, options: Record<string, unknown>, dbLabels: Record<string, string> = { '*': '*' }): Role =>
@@ -38,5 +38,25 @@ describe('createDbUserMode', () => {
     const roles = [role('team', { create_db_user_mode: 'keep' }, { team: '{{external.team}}' })];
     expect(createDbUserMode(roles, { team: ['payments'] }, { team: 'payments' })).toBe('keep');
     expect(createDbUserMode(roles, {}, { team: 'payments' })).toBe('off');
+  });
+});
+
+describe('resultRecording', () => {
+  it('is off unless a role asks for it', () => {
+    expect(resultRecording([role('a', {}), role('b', { create_db_user_mode: 'keep' })])).toBeUndefined();
+  });
+
+  it('records the most rows and the longest values any role asks for, 256 characters by default', () => {
+    const roles = [
+      role('a', { record_query_results: { max_rows: 5 } }),
+      role('b', { record_query_results: { max_rows: 2, max_value_length: 1000 } }),
+    ];
+    expect(resultRecording(roles)).toEqual({ max_rows: 5, max_value_length: 1000 });
+    expect(resultRecording([roles[0]!])).toEqual({ max_rows: 5, max_value_length: 256 });
+  });
+
+  it('refuses a role that would record unbounded results', () => {
+    expect(() => role('a', { record_query_results: { max_rows: 100_000 } })).toThrow(/at most 1000 rows per result are recorded/);
+    expect(() => role('a', { record_query_results: {} })).toThrow(/spec\.options\.record_query_results\.max_rows: required/);
   });
 });

@@ -1,6 +1,6 @@
 import { parseDuration } from '#libs/common';
 import { evaluateSelector, type Labels } from './labels.js';
-import type { CreateDbUserMode, Role } from './role.js';
+import type { CreateDbUserMode, ResultRecording, Role } from './role.js';
 import { applyTraits, type Traits } from './traits.js';
 
 export const DEFAULT_MAX_SESSION_TTL_MS = 12 * 3_600_000;
@@ -34,4 +34,14 @@ export function createDbUserMode(roles: Role[], traits: Traits, dbLabels: Labels
     if (MODE_RANK[candidate] > MODE_RANK[mode]) mode = candidate;
   }
   return mode;
+}
+
+/** How much of each result the session records: the most any of the roles asks for; none when no role does. */
+export function resultRecording(roles: Role[]): ResultRecording | undefined {
+  const asked = roles.flatMap((role) => (role.spec.options.record_query_results ? [role.spec.options.record_query_results] : []));
+  if (!asked.length) return undefined;
+  return {
+    max_rows: Math.max(...asked.map((r) => r.max_rows)),
+    max_value_length: Math.max(...asked.map((r) => r.max_value_length)),
+  };
 }

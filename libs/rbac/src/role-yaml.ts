@@ -73,6 +73,14 @@ export function roleToYaml(role: Role): string {
               ['create_db_user_mode', spec.options.create_db_user_mode],
               ['max_session_ttl', spec.options.max_session_ttl],
               ['require_session_mfa', spec.options.require_session_mfa],
+              [
+                'record_query_results',
+                spec.options.record_query_results &&
+                  ordered([
+                    ['max_rows', spec.options.record_query_results.max_rows],
+                    ['max_value_length', spec.options.record_query_results.max_value_length],
+                  ]),
+              ],
             ]),
           ],
           ['allow', conditions(spec.allow)],

@@ -20,12 +20,21 @@ export type RoleConditions = {
   impersonate?: { users?: string[]; roles?: string[] };
 };
 
+/** Beyond Teleport: the first rows of each query result go into the audit log, so playback shows them. */
+export type ResultRecording = { max_rows: number; max_value_length: number };
+export const DEFAULT_RECORDED_VALUE_LENGTH = 256;
+
 export type Role = {
   kind: 'role';
   version: RoleVersion;
   metadata: { name: string; description?: string; labels?: Labels };
   spec: {
-    options: { max_session_ttl?: string; create_db_user_mode?: CreateDbUserMode; require_session_mfa?: boolean };
+    options: {
+      max_session_ttl?: string;
+      create_db_user_mode?: CreateDbUserMode;
+      require_session_mfa?: boolean;
+      record_query_results?: ResultRecording;
+    };
     allow: RoleConditions;
     deny: RoleConditions;
   };
@@ -126,6 +135,12 @@ export const RoleSchema: z.ZodType<Role> = z
             max_session_ttl: duration.optional(),
             create_db_user_mode: z.enum(CREATE_DB_USER_MODES, { error: enumError('mode', CREATE_DB_USER_MODES) }).optional(),
             require_session_mfa: z.boolean().optional(),
+            record_query_results: z
+              .strictObject({
+                max_rows: z.number().int().min(1).max(1000, 'at most 1000 rows per result are recorded'),
+                max_value_length: z.number().int().min(1).max(65_536).default(DEFAULT_RECORDED_VALUE_LENGTH),
+              })
+              .optional(),
           }),
         ),
         allow: orEmpty(conditions),

@@ -1,5 +1,5 @@
 import { parseRole, type Role, type RoleConditions } from './role.js';
-import { checkRule } from './rules.js';
+import { checkRule, sessionAccess } from './rules.js';
 
 const role = (name: string, allow: RoleConditions, deny: RoleConditions = {}): Role =>
   parseRole({ kind: 'role', version: 'v7', metadata: { name }, spec: { allow, deny } });
@@ -34,5 +34,21 @@ describe('checkRule', () => {
   it('lets a * deny rule deny everything', () => {
     const lockdown = role('lockdown', {}, { rules: [{ resources: ['*'], verbs: ['*'] }] });
     expect(checkRule([editor, lockdown], 'session', 'list')).toBe(false);
+  });
+});
+
+describe('sessionAccess', () => {
+  const auditor = role('auditor', { rules: [{ resources: ['session', 'event'], verbs: ['list', 'read'] }] });
+  const editor = role('editor', { rules: [{ resources: ['*'], verbs: ['*'] }] });
+  const access = role('access', { db_labels: { '*': '*' } });
+
+  it.each<[string, Role[], 'all' | 'own' | 'none']>([
+    ['auditor', [auditor], 'all'],
+    ['editor', [editor], 'all'],
+    ['a role without rules', [access], 'own'],
+    ['no roles', [], 'own'],
+    ['a deny rule over an auditor', [auditor, role('blind', {}, { rules: [{ resources: ['session'], verbs: ['read'] }] })], 'none'],
+  ])('%s', (_case, roles, expected) => {
+    expect(sessionAccess(roles, 'read')).toBe(expected);
   });
 });

@@ -5,7 +5,7 @@ import type { RpcClient } from '#libs/bus';
 import type { DbResource } from '#libs/config';
 import { AuditEvent, auditSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
 import type { Projection } from '#libs/eventstore';
-import { decideDbAccess } from '#libs/rbac';
+import { decideDbAccess, resultRecording } from '#libs/rbac';
 import type { BrokerView } from './broker.view.js';
 
 type AuthorizeRequest = import('zod').infer<typeof DataPlane.AuthorizeRequest>;
@@ -43,6 +43,8 @@ export class SessionsService {
         `database "${req.db_service}" is not served by any running Database Service; start one with 'teleport db start'`,
       );
     }
+    // An option, like max_session_ttl: any of the user's roles may set it, whichever granted the access.
+    const recording = resultRecording(this.view.resolve(req.roles));
     return {
       sid,
       cluster_name: this.view.clusterName,
@@ -51,6 +53,7 @@ export class SessionsService {
       db_uri: db.resource.spec.uri,
       db_type: dbType(db.resource),
       db_origin: db.origin,
+      ...(recording ? { record_results: recording } : {}),
     };
   }
 

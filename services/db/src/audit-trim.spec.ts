@@ -18,4 +18,14 @@ describe('trimToMaxSize', () => {
     expect(trimmed.db_query as string).not.toMatch(/[\ud800-\udbff]$/);
     expect(Buffer.byteLength(JSON.stringify(trimmed))).toBeLessThanOrEqual(2_000);
   });
+
+  it('drops recorded result rows before anything else', () => {
+    const rows = Array.from({ length: 100 }, (_, i) => [String(i), 'v'.repeat(500)]);
+    const record = { ...base, event: 'db.session.result', result_columns: ['n', 'v'], result_rows: rows, result_rows_truncated: false };
+    const trimmed = trimToMaxSize(record, 10_000);
+    expect(Buffer.byteLength(JSON.stringify(trimmed))).toBeLessThanOrEqual(10_000);
+    expect((trimmed.result_rows as unknown[]).length).toBeGreaterThan(0);
+    expect(trimmed.result_rows).toEqual(rows.slice(0, (trimmed.result_rows as unknown[]).length));
+    expect(trimmed).toMatchObject({ result_rows_truncated: true, result_columns: ['n', 'v'] });
+  });
 });

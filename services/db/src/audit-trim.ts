@@ -21,7 +21,9 @@ function trimString(s: string, maxBytes: number): string {
  * An event that fits in one NATS message of `maxBytes`: if it is bigger, the user-input strings share
  * what is left after the other fields and a 10% margin, each cut to its share (Teleport's TrimToMaxSize).
  */
-export function trimToMaxSize(record: AuditRecord, maxBytes: number): AuditRecord {
+export function trimToMaxSize(original: AuditRecord, maxBytes: number): AuditRecord {
+  const record = dropRecordedRows(original, maxBytes);
+  if (jsonBytes(record) <= maxBytes) return record;
   const out: AuditRecord = { ...record };
   let strings = 0;
   for (const field of USER_INPUT) {
@@ -40,6 +42,18 @@ export function trimToMaxSize(record: AuditRecord, maxBytes: number): AuditRecor
     const value = record[field];
     if (typeof value === 'string') out[field] = trimString(value, share);
     else if (Array.isArray(value)) out[field] = value.map((v: unknown) => (typeof v === 'string' ? trimString(v, share) : v));
+  }
+  return out;
+}
+
+/** Recorded result rows (beyond Teleport) go first, half at a time: the statement matters more than its output. */
+function dropRecordedRows(record: AuditRecord, maxBytes: number): AuditRecord {
+  const rows = record.result_rows;
+  if (!Array.isArray(rows)) return record;
+  let out = record;
+  for (let kept = rows.length; jsonBytes(out) > maxBytes - Math.floor(maxBytes / 10) && kept > 0;) {
+    kept = Math.floor(kept / 2);
+    out = { ...record, result_rows: rows.slice(0, kept), result_rows_truncated: true };
   }
   return out;
 }

@@ -6,6 +6,7 @@ export class ControlPlane {
     readonly auth: RpcClient,
     readonly inventory: RpcClient,
     readonly broker: RpcClient,
+    readonly audit: RpcClient,
   ) {}
 
   static connect(servers: string[]): ControlPlane {
@@ -13,10 +14,11 @@ export class ControlPlane {
       new RpcClient(servers, 'proxy-auth'),
       new RpcClient(servers, 'proxy-inventory'),
       new RpcClient(servers, 'proxy-broker'),
+      new RpcClient(servers, 'proxy-audit'),
     );
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.auth.close(), this.inventory.close(), this.broker.close()]);
+    await Promise.all([this.auth.close(), this.inventory.close(), this.broker.close(), this.audit.close()]);
   }
 }

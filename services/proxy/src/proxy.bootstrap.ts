@@ -7,7 +7,9 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { connectNats, type RunningService } from '#libs/bus';
 import { formatHostPort, parseHostPort } from '#libs/common';
 import { ControlPlane } from './clients.js';
+import { jetstream } from '@nats-io/jetstream';
 import { AdminController } from './http/admin.controller.js';
+import { AuditController, AuditStreams } from './http/audit.controller.js';
 import { AuthorizeGuard } from './http/authorize.guard.js';
 import { HttpErrorFilter } from './http/http-exception.filter.js';
 import { ProxySettings } from './http/public-url.js';
@@ -29,13 +31,14 @@ export interface ProxyOptions {
 
 @Module({})
 class ProxyHttpModule {
-  static register(control: ControlPlane, settings: ProxySettings): DynamicModule {
+  static register(control: ControlPlane, settings: ProxySettings, streams: AuditStreams): DynamicModule {
     return {
       module: ProxyHttpModule,
-      controllers: [WebApiController, AdminController, SignupPageController, UserDbController],
+      controllers: [WebApiController, AdminController, SignupPageController, UserDbController, AuditController],
       providers: [
         { provide: ControlPlane, useValue: control },
         { provide: ProxySettings, useValue: settings },
+        { provide: AuditStreams, useValue: streams },
         { provide: APP_GUARD, useClass: AuthorizeGuard },
       ],
     };
@@ -65,7 +68,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   let secureContext = createSecureContext(tlsOptions(creds));
 
   const settings = new ProxySettings(options.publicAddrs[0], options.natsServers);
-  const app = await NestFactory.create(ProxyHttpModule.register(control, settings), new ExpressAdapter());
+  const app = await NestFactory.create(
+    ProxyHttpModule.register(control, settings, new AuditStreams(nc, jetstream(nc))),
+    new ExpressAdapter(),
+  );
   app.useGlobalFilters(new HttpErrorFilter());
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   await app.init();

@@ -26,6 +26,11 @@ export const AuthorizeRequest = z
     client_addr: z.string(),
   })
   .strict();
+/** Beyond Teleport: how much of each result the session's roles ask to record (off when absent). */
+export const ResultRecordingSchema = z
+  .object({ max_rows: z.number().int().positive(), max_value_length: z.number().int().positive() })
+  .strict();
+
 export interface AuthorizeReply {
   sid: string;
   cluster_name: string;
@@ -35,6 +40,7 @@ export interface AuthorizeReply {
   db_uri: string;
   db_type: string;
   db_origin: string;
+  record_results?: z.infer<typeof ResultRecordingSchema>;
 }
 
 /**
@@ -56,6 +62,7 @@ export const SessionHeaderSchema = z
     /** StartupMessage parameters other than user and database (application_name, options, ...). */
     parameters: z.record(z.string(), z.string()),
     client_addr: z.string(),
+    record_results: ResultRecordingSchema.optional(),
   })
   .strict();
 export type SessionHeader = z.infer<typeof SessionHeaderSchema>;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ProtocolViolationError } from '../errors.js';
 import { BufferList } from '../testing/buffer-list.js';
-import { parseCommandComplete, parseErrorFields } from './read.js';
+import { parseCommandComplete, parseDataRow, parseErrorFields, parseRowDescription } from './read.js';
 
 const tag = (text: string) => new BufferList().cstring(text).payload();
 
@@ -59,5 +59,48 @@ describe('parseErrorFields', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('parseRowDescription', () => {
+  it('reads column names and formats', () => {
+    const payload = new BufferList().int16(2);
+    for (const [name, format] of [
+      ['id', 0],
+      ['blob', 1],
+    ] as const)
+      payload.cstring(name).int32(16384).int16(1).int32(23).int16(4).int32(-1).int16(format);
+    expect(parseRowDescription(payload.payload())).toEqual([
+      { name: 'id', format: 0 },
+      { name: 'blob', format: 1 },
+    ]);
+  });
+
+  it('refuses a truncated description', () => {
+    expect(() => parseRowDescription(new BufferList().int16(1).cstring('id').int32(1).payload())).toThrow(ProtocolViolationError);
+  });
+});
+
+describe('parseDataRow', () => {
+  const row = (...values: Array<Buffer | null>) => {
+    const list = new BufferList().int16(values.length);
+    for (const v of values)
+      if (v === null) list.int32(-1);
+      else list.int32(v.length).add(v);
+    return list.payload();
+  };
+
+  it('reads text values and NULLs', () => {
+    expect(parseDataRow(row(Buffer.from('42'), null, Buffer.from('ünï')), [0, 0, 0], 100)).toEqual(['42', null, 'ünï']);
+  });
+
+  it('cuts long values to the limit in characters, never mid-character', () => {
+    expect(parseDataRow(row(Buffer.from('ééééé')), [0], 3)).toEqual(['ééé…']);
+    expect(parseDataRow(row(Buffer.from('x'.repeat(10_000))), [0], 5)).toEqual(['xxxxx…']);
+  });
+
+  it('shows binary values as hex, one format code applying to all', () => {
+    expect(parseDataRow(row(Buffer.from([1, 2, 255]), Buffer.from([0])), [1], 100)).toEqual(['\\x0102ff', '\\x00']);
+    expect(parseDataRow(row(Buffer.alloc(100)), [1], 6)).toEqual(['\\x0000…']);
   });
 });

@@ -28,3 +28,55 @@ export function parseErrorFields(payload: Buffer): Record<string, string> {
   reader.end();
   return fields;
 }
+
+export interface ColumnDescription {
+  name: string;
+  /** 0 text, 1 binary. */
+  format: number;
+}
+
+/** RowDescription: Int16 count, then per column: name, table OID, attribute number, type OID, size, modifier, format. */
+export function parseRowDescription(payload: Buffer): ColumnDescription[] {
+  const reader = new Reader(payload, 'RowDescription message');
+  const count = reader.uint16();
+  const columns: ColumnDescription[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = reader.cstring();
+    reader.bytes(4 + 2 + 4 + 2 + 4);
+    columns.push({ name, format: reader.int16() });
+  }
+  reader.end();
+  return columns;
+}
+
+/** Marks a value cut to the recording's length. */
+export const TRUNCATED = '…';
+
+/**
+ * DataRow: Int16 count, then per value Int32 length (-1 for NULL) and the bytes. Values come back as
+ * text, at most `maxLength` characters (then `…`): text-format values as UTF-8, binary ones as `\x` hex.
+ */
+export function parseDataRow(payload: Buffer, formats: number[], maxLength: number): Array<string | null> {
+  const reader = new Reader(payload, 'DataRow message');
+  const count = reader.uint16();
+  const values: Array<string | null> = [];
+  for (let i = 0; i < count; i++) {
+    const length = reader.int32();
+    if (length === -1) {
+      values.push(null);
+      continue;
+    }
+    const bytes = reader.bytes(length);
+    if (formats[i] === 1 || (formats.length === 1 && formats[0] === 1)) {
+      const shown = bytes.subarray(0, Math.ceil(Math.max(0, maxLength - 2) / 2));
+      values.push(`\\x${shown.toString('hex')}${shown.length < bytes.length ? TRUNCATED : ''}`);
+    } else {
+      // At most 4 bytes a character: never decode more than could be shown.
+      const text = bytes.subarray(0, maxLength * 4).toString('utf8');
+      const chars = Array.from(text);
+      values.push(chars.length > maxLength || bytes.length > maxLength * 4 ? chars.slice(0, maxLength).join('') + TRUNCATED : text);
+    }
+  }
+  reader.end();
+  return values;
+}

@@ -21,6 +21,7 @@ import {
 import type { AuditEmitter } from '../audit-emitter.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { relay } from './relay.js';
+import { ResultRecorder } from './result-recorder.js';
 import { connectUpstream, UpstreamRefusedError, type UpstreamTls } from './upstream.js';
 
 const AUDITED_CLIENT = new Set<number>([
@@ -52,6 +53,7 @@ export class PostgresSession {
   private readonly meta: SessionMetadata;
   private readonly started = new Date();
   private closed = false;
+  private readonly recorder?: ResultRecorder;
 
   constructor(
     private readonly client: TLSSocket,
@@ -75,6 +77,7 @@ export class PostgresSession {
       db_origin: 'config',
       ...(header.parameters.application_name ? { user_agent: header.parameters.application_name } : {}),
     };
+    if (header.record_results) this.recorder = new ResultRecorder(header.record_results);
   }
 
   private emit(event: string, code: string, fields: Record<string, unknown>): void {
@@ -139,7 +142,7 @@ export class PostgresSession {
     const fromServer = new FrameScanner({
       phase: 'regular',
       maxFrameLength: SERVER_MAX_FRAME,
-      inspect: (type) => type !== null && AUDITED_SERVER.has(type),
+      inspect: (type, length) => type !== null && (AUDITED_SERVER.has(type) || this.recorder?.wants(type, length) === true),
     });
 
     const expiry = setTimeout(() => {
@@ -216,11 +219,17 @@ export class PostgresSession {
   }
 
   private onServerFrame(frame: ScannedFrame): void {
+    this.recorder?.onFrame(frame);
     if (!frame.payload) return;
     if (frame.type === BackendType.CommandComplete) {
       const { rowCount } = parseCommandComplete(frame.payload);
-      this.emit(AuditEvent.Result, AuditCode[AuditEvent.Result], { affected_records: rowCount ?? 0, success: true });
+      this.emit(AuditEvent.Result, AuditCode[AuditEvent.Result], {
+        affected_records: rowCount ?? 0,
+        success: true,
+        ...this.recorder?.take(),
+      });
     } else if (frame.type === BackendType.ErrorResponse) {
+      this.recorder?.reset();
       const fields = parseErrorFields(frame.payload);
       this.emit(AuditEvent.Result, AuditCode[AuditEvent.Result], { affected_records: 0, success: false, error: fields.M ?? 'error' });
     }

@@ -118,6 +118,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
     db_name: dbName,
     parameters,
     client_addr: clientAddr,
+    ...(grant.record_results ? { record_results: grant.record_results } : {}),
   };
   upstream.write(DataPlane.encodeSessionHeader(header));
   socket.pipe(upstream);

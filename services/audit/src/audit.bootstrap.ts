@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { Controller, Logger, Module, type DynamicModule } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connectNats, listenRpc, ZodPipe, type RunningService } from '#libs/bus';
+import { formatByteSize, formatDuration, NotFoundError } from '#libs/common';
+import { AuditRpc, QueueGroup, Rpc, Streams } from '#libs/events';
+import { EventStore } from '#libs/eventstore';
+import { AuditStore } from './audit-store.js';
+import { AuditIndexer } from './indexer.js';
+
+const RETENTION_CHECK_MS = 60_000;
+const NANOS_PER_MS = 1_000_000;
+
+type Infer<T extends import('zod').ZodType> = import('zod').infer<T>;
+
+@Controller()
+class AuditController {
+  constructor(private readonly store: AuditStore) {}
+
+  @MessagePattern(Rpc.Audit.SessionsList)
+  list(@Payload(new ZodPipe(AuditRpc.SessionsListRequest)) req: Infer<typeof AuditRpc.SessionsListRequest>) {
+    return this.store.listSessions(req);
+  }
+
+  @MessagePattern(Rpc.Audit.SessionsGet)
+  get(@Payload(new ZodPipe(AuditRpc.SessionGetRequest)) req: Infer<typeof AuditRpc.SessionGetRequest>) {
+    const session = this.store.getSession(req.sid);
+    if (!session) throw new NotFoundError(`session ${req.sid} not found`);
+    return session;
+  }
+
+  @MessagePattern(Rpc.Audit.SessionEvents)
+  events(@Payload(new ZodPipe(AuditRpc.SessionEventsRequest)) req: Infer<typeof AuditRpc.SessionEventsRequest>) {
+    return this.store.sessionEvents(req.sid, req.after_ei, req.limit);
+  }
+
+  @MessagePattern(Rpc.Audit.EventsSearch)
+  search(@Payload(new ZodPipe(AuditRpc.EventsSearchRequest)) req: Infer<typeof AuditRpc.EventsSearchRequest>) {
+    return this.store.searchEvents(req);
+  }
+}
+
+@Module({})
+class AuditModule {
+  static register(store: AuditStore): DynamicModule {
+    return { module: AuditModule, controllers: [AuditController], providers: [{ provide: AuditStore, useValue: store }] };
+  }
+}
+
+export interface AuditOptions {
+  natsServers: string[];
+  dataDir: string;
+  hostId: string;
+  retentionMs: number;
+  maxBytes: number;
+}
+
+/** The AUDIT stream keeps what the index keeps: the same age limit and size limit. */
+async function limitStream(jsm: JetStreamManager, retentionMs: number, maxBytes: number): Promise<void> {
+  const info = await jsm.streams.info(Streams.Audit.name);
+  const maxAge = retentionMs * NANOS_PER_MS;
+  if (info.config.max_age === maxAge && info.config.max_bytes === maxBytes) return;
+  await jsm.streams.update(Streams.Audit.name, { ...info.config, max_age: maxAge, max_bytes: maxBytes });
+}
+
+/**
+ * The audit service: indexes every event of the AUDIT stream into `<data_dir>/audit/index.sqlite`
+ * and answers searches over NATS. Each replica keeps its own index through its own durable consumer.
+ */
+export async function startAudit(options: AuditOptions): Promise<RunningService> {
+  const logger = new Logger('audit');
+  const nc = await connectNats(options.natsServers, 'audit');
+  await EventStore.open(nc, Streams.Audit);
+  const jsm = await jetstreamManager(nc);
+  await limitStream(jsm, options.retentionMs, options.maxBytes);
+  const store = new AuditStore(join(options.dataDir, 'audit', 'index.sqlite'));
+  const retention = () => {
+    try {
+      const deleted = store.applyRetention(Date.now(), options.retentionMs, options.maxBytes);
+      if (deleted)
+        logger.log(
+          `retention: deleted ${deleted} audit events (older than ${formatDuration(options.retentionMs)} or over ${formatByteSize(options.maxBytes)})`,
+        );
+    } catch (err) {
+      logger.error(`retention failed: ${(err as Error).message}`);
+    }
+  };
+  retention();
+  const timer = setInterval(retention, RETENTION_CHECK_MS);
+  timer.unref();
+
+  const indexer = new AuditIndexer(jetstream(nc), jsm, store, `audit-index-${options.hostId}`);
+  await indexer.start();
+  const app = await listenRpc(AuditModule.register(store), options.natsServers, QueueGroup.Audit);
+  logger.log(`audit service indexing from sequence ${store.lastSequence() + 1} into ${store.path}`);
+  return {
+    name: 'audit',
+    async close() {
+      clearInterval(timer);
+      await app.close();
+      await indexer.stop();
+      store.close();
+      await nc.close();
+    },
+  };
+}

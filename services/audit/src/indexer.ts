@@ -1,0 +1,108 @@
+import { Logger } from '@nestjs/common';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { Streams } from '#libs/events';
+import type { AuditStore, StreamRecord } from './audit-store.js';
+
+/** Events are committed to the index in transactions of up to this many. */
+const BATCH = 2_000;
+/** A partial batch waits no longer than this for more events. */
+const FLUSH_MS = 50;
+
+/**
+ * Feeds the AUDIT stream into the index through a durable consumer. Acknowledgements are cumulative
+ * (AckPolicy.All) and sent only after the batch is committed; the index also records the last
+ * sequence it holds, so after a crash the consumer's redeliveries are recognised and skipped.
+ */
+export class AuditIndexer {
+  private readonly logger = new Logger('audit');
+  private messages?: ConsumerMessages;
+  private loop?: Promise<void>;
+  private buffer: JsMsg[] = [];
+  private timer?: NodeJS.Timeout;
+  /** Events indexed since start (duplicates not counted). */
+  indexed = 0;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly store: AuditStore,
+    readonly consumerName: string,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.ensureConsumer();
+    const consumer = await this.js.consumers.get(Streams.Audit.name, this.consumerName);
+    this.messages = await consumer.consume({ max_messages: BATCH });
+    this.loop = this.run(this.messages);
+  }
+
+  /**
+   * The consumer resumes where the index stopped. If the index is behind the consumer's
+   * acknowledgements (its file was lost or restored from a backup), the consumer starts over from there.
+   */
+  private async ensureConsumer(): Promise<void> {
+    const stream = Streams.Audit.name;
+    const next = this.store.lastSequence() + 1;
+    try {
+      const info = await this.jsm.consumers.info(stream, this.consumerName);
+      if (info.ack_floor.stream_seq < next) return;
+      this.logger.warn(`the index ends at sequence ${next - 1}, behind its consumer; reading the stream again from there`);
+      await this.jsm.consumers.delete(stream, this.consumerName);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    }
+    await this.jsm.consumers.add(stream, {
+      durable_name: this.consumerName,
+      ack_policy: AckPolicy.All,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: next,
+      max_ack_pending: 4 * BATCH,
+      ack_wait: 60_000_000_000,
+    });
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      this.buffer.push(m);
+      if (this.buffer.length >= BATCH || m.info.pending === 0) this.flush();
+      else if (!this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    if (!batch.length) return;
+    this.buffer = [];
+    const last = this.store.lastSequence();
+    const records: StreamRecord[] = batch.filter((m) => m.seq > last).map((m) => ({ seq: m.seq, data: m.data }));
+    try {
+      const result = this.store.ingest(records);
+      this.indexed += result.inserted;
+      if (result.malformed) this.logger.warn(`skipped ${result.malformed} messages of the AUDIT stream that are not audit events`);
+    } catch (err) {
+      // Not acknowledged: JetStream delivers the batch again after ack_wait.
+      this.logger.error(`indexing ${batch.length} audit events failed: ${(err as Error).message}`);
+      return;
+    }
+    // Cumulative: acknowledges every earlier message too.
+    batch.at(-1)!.ack();
+  }
+
+  async stop(): Promise<void> {
+    await this.messages?.close();
+    await this.loop;
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,175 @@
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AccessDeniedError, BadParameterError, NotFoundError, toErrorBody } from '#libs/common';
+import { AuditRpc, Rpc, Streams } from '#libs/events';
+import { sessionAccess } from '#libs/rbac';
+import { ControlPlane } from '../clients.js';
+import { liveSession } from '../audit/live-session.js';
+import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
+
+/** The proxy's NATS handles for following live sessions on the AUDIT stream. */
+export class AuditStreams {
+  constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+  ) {}
+}
+
+type QueryParams = Record<string, string | undefined>;
+
+const FOLLOW_LOOKBACK_MS = 60_000;
+
+export function checkSessionId(sid: string): void {
+  if (!AuditRpc.SESSION_ID.test(sid)) throw new BadParameterError(`'${sid}' is not a valid session ID (must be GUID)`);
+}
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new BadParameterError(`${name} must be a positive number, got "${value}"`);
+  return Number(value);
+}
+
+function time(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new BadParameterError(`${name} must be a date or time (2026-11-21 or 2026-11-21T10:00:00Z), got "${value}"`);
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Recorded sessions and audit events for `tsh play` and `tsh recordings ls`. A user whose roles
+ * allow list/read on `session` (auditor, editor) sees everyone's; other users see only their own.
+ */
+@Controller('v1/webapi')
+export class AuditController {
+  constructor(
+    private readonly control: ControlPlane,
+    private readonly streams: AuditStreams,
+  ) {}
+
+  @Get('sessions')
+  @Authorize()
+  async list(@Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.SessionsPage> {
+    const user = this.scopeUser(req, 'list', q.user);
+    const request: AuditRpc.SessionsListRequest = {
+      ...(q.from ? { from: time(q.from, 'from') } : {}),
+      ...(q.to ? { to: time(q.to, 'to') } : {}),
+      ...(user ? { user } : {}),
+      ...(q.db ? { db: q.db } : {}),
+      ...(q.limit ? { limit: Math.min(1000, positiveInt(q.limit, 'limit')!) } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    };
+    return this.control.audit.call<AuditRpc.SessionsPage>(Rpc.Audit.SessionsList, request);
+  }
+
+  @Get('events')
+  @Authorize()
+  async search(@Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.EventsPage> {
+    const user = this.scopeUser(req, 'list', q.user);
+    const request: AuditRpc.EventsSearchRequest = {
+      ...(q.from ? { from: time(q.from, 'from') } : {}),
+      ...(q.to ? { to: time(q.to, 'to') } : {}),
+      ...(user ? { user } : {}),
+      ...(q.db ? { db: q.db } : {}),
+      ...(q.sid ? { sid: q.sid } : {}),
+      ...(q.type ? { event_types: q.type.split(',') } : {}),
+      ...(q.limit ? { limit: Math.min(1000, positiveInt(q.limit, 'limit')!) } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    };
+    return this.control.audit.call<AuditRpc.EventsPage>(Rpc.Audit.EventsSearch, request);
+  }
+
+  @Get('sessions/:sid')
+  @Authorize()
+  async get(@Req() req: AuthorizedRequest, @Param('sid') sid: string): Promise<AuditRpc.SessionSummary> {
+    checkSessionId(sid);
+    const session = await this.control.audit.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
+    this.checkRead(req, sid, session.user);
+    return session;
+  }
+
+  /**
+   * The session's events as JSON lines, in `ei` order: from the index, or with `follow=true` from
+   * the AUDIT stream as they happen, until the session ends. Lines are written as soon as they are
+   * read, so playback starts before a long session has been read to its end.
+   */
+  @Get('sessions/:sid/events')
+  @Authorize()
+  async events(@Req() req: AuthorizedRequest, @Param('sid') sid: string, @Query() q: QueryParams, @Res() res: Response): Promise<void> {
+    checkSessionId(sid);
+    const follow = q.follow === 'true' || q.follow === '1';
+    const known = await this.findSession(sid, follow);
+    this.checkRead(req, sid, known.user);
+    const aborted = new AbortController();
+    res.on('close', () => aborted.abort());
+    res.status(200).type('application/x-ndjson');
+    res.flushHeaders();
+    const write = async (event: unknown) => {
+      if (!res.write(JSON.stringify(event) + '\n')) await new Promise((resolve) => res.once('drain', resolve));
+    };
+    try {
+      if (follow) {
+        const since = known.start ? new Date(Date.parse(known.start) - FOLLOW_LOOKBACK_MS) : undefined;
+        for await (const event of liveSession(this.streams.js, sid, since, aborted.signal)) await write(event);
+      } else {
+        let after = -1;
+        for (let more = true; more && !aborted.signal.aborted;) {
+          const page = await this.control.audit.call<AuditRpc.SessionEventsPage>(Rpc.Audit.SessionEvents, { sid, after_ei: after });
+          for (const event of page.events) await write(event);
+          after = (page.events.at(-1)?.ei as number | undefined) ?? after;
+          more = page.more;
+        }
+      }
+    } catch (err) {
+      // The status line is gone already: the error travels as the last line.
+      if (!aborted.signal.aborted) res.write(JSON.stringify({ error: toErrorBody(err) }) + '\n');
+    }
+    res.end();
+  }
+
+  /**
+   * The session's owner and start, from the index; for a live session the index may not have yet,
+   * from the AUDIT stream itself.
+   */
+  private async findSession(sid: string, follow: boolean): Promise<{ user: string; start?: string }> {
+    try {
+      return await this.control.audit.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || !follow) throw err;
+    }
+    const jsm = await jetstreamManager(this.streams.nc);
+    const latest = await jsm.streams.getMessage(Streams.Audit.name, { last_by_subj: `audit.${sid}.>` }).catch(() => null);
+    const user = latest?.json<{ user?: unknown }>().user;
+    if (typeof user !== 'string') throw new NotFoundError(`session ${sid} not found`);
+    return { user };
+  }
+
+  /** Whose sessions the caller may list: undefined for everyone's. */
+  private scopeUser(req: AuthorizedRequest, verb: 'list', asked: string | undefined): string | undefined {
+    if (req.caller.kind === 'builtin') return asked;
+    const scope = sessionAccess(req.callerRoles, verb);
+    if (scope === 'all') return asked;
+    if (scope === 'none') throw new AccessDeniedError(`access denied: the roles of user "${req.caller.name}" forbid listing sessions`);
+    if (asked && asked !== req.caller.name) {
+      throw new AccessDeniedError(
+        `access denied: user "${req.caller.name}" may list only their own sessions; ` +
+          `listing those of "${asked}" needs a role that allows "list" on "session" (such as auditor)`,
+      );
+    }
+    return req.caller.name;
+  }
+
+  private checkRead(req: AuthorizedRequest, sid: string, owner: string): void {
+    if (req.caller.kind === 'builtin') return;
+    const scope = sessionAccess(req.callerRoles, 'read');
+    if (scope === 'all' || (scope === 'own' && owner === req.caller.name)) return;
+    throw new AccessDeniedError(
+      scope === 'none'
+        ? `access denied: the roles of user "${req.caller.name}" forbid reading sessions`
+        : `access denied to session ${sid}: user "${req.caller.name}" may play only their own sessions; ` +
+            `playing those of other users needs a role that allows "read" on "session" (such as auditor)`,
+    );
+  }
+}
