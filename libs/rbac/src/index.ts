@@ -17,6 +17,8 @@ export {
   allowedDbRoles,
   allowedDbUsers,
   canSeeDb,
+  dbPermissions,
+  type DbPermissionRule,
   decideDbAccess,
   type AccessDecision,
   type DbAccessRequest,

@@ -90,6 +90,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
       db_service: route.serviceName,
       db_user: dbUser,
       db_name: dbName,
+      ...(route.roles?.length ? { db_roles: route.roles } : {}),
       client_addr: clientAddr,
     });
   } catch (err) {
@@ -118,6 +119,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
     db_name: dbName,
     parameters,
     client_addr: clientAddr,
+    ...(grant.auto_user ? { auto_user: grant.auto_user } : {}),
   };
   upstream.write(DataPlane.encodeSessionHeader(header));
   socket.pipe(upstream);
