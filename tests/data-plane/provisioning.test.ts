@@ -114,7 +114,7 @@ describe('Guide 004 step by step', () => {
   it('keep: alice has exactly the granted roles during the session, and is NOLOGIN without roles after it', async () => {
     alice = await person(cluster, 'alice', ['--roles=auto-db-users']);
     // tsh db ls -v shows the database roles she may get.
-    expect(expectOk(await alice.tsh(['db', 'ls', '-v']))).toMatch(/\nexample .* \[reader\] +\n$/);
+    expect(expectOk(await alice.tsh(['db', 'ls', '-v']))).toMatch(/\nexample .* \[reader\]\n$/);
     const out = await alice.tsh(['db', 'connect', '--db-name', 'postgres', 'example'], `select 'user=' || current_user;\n${ROLES_QUERY}\n`);
     expect(out.stderr).toBe('');
     expect(out.stdout).toContain(' user=alice\n');
@@ -259,7 +259,9 @@ describe('twenty sessions at once through two Database Services', () => {
     const clients = await Promise.all(Array.from({ length: 20 }, () => client(gina.config('example'))));
     const users = await Promise.all(clients.map(async (c) => (await c.query('select current_user')).rows[0]));
     expect(users).toEqual(Array.from({ length: 20 }, () => ({ current_user: 'gina' })));
-    const starts = (await readAudit(cluster.nats.url)).map((m) => m.event).filter((e) => e.event === 'db.session.start' && e.user === 'gina');
+    const starts = (await readAudit(cluster.nats.url))
+      .map((m) => m.event)
+      .filter((e) => e.event === 'db.session.start' && e.user === 'gina');
     expect(starts.filter((e) => e.success)).toHaveLength(20);
     expect(new Set(starts.map((e) => e.server_id)).size).toBe(2);
 

@@ -21,7 +21,10 @@ export async function person(cluster: TestCluster, name: string, flags: string[]
   const home = mkdtempSync(join(cluster.dir, `${name}-`));
   const serviceFile = join(home, 'pg_service.conf');
   const env = { TELEPORT_HOME: join(home, 'tsh'), HOME: home, PGSERVICEFILE: serviceFile };
-  const login = await run('tsh', ['login', '--insecure', `--proxy=${cluster.proxyAddr}`, `--user=${name}`], { input: `${password}\n`, env });
+  const login = await run('tsh', ['login', '--insecure', `--proxy=${cluster.proxyAddr}`, `--user=${name}`], {
+    input: `${password}\n`,
+    env,
+  });
   if (login.code !== 0) throw new Error(login.stderr);
   return {
     name,

@@ -68,7 +68,9 @@ export function permissionSummary(grants: TableGrant[]): {
   for (const g of grants) byPrivilege.set(g.privilege, (byPrivilege.get(g.privilege) ?? 0) + 1);
   const tables = new Set(grants.map((g) => JSON.stringify([g.schema, g.name])));
   return {
-    permission_summary: [...byPrivilege].sort(([a], [b]) => a.localeCompare(b)).map(([permission, n]) => ({ permission, counts: { table: n } })),
+    permission_summary: [...byPrivilege]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([permission, n]) => ({ permission, counts: { table: n } })),
     affected_object_counts: tables.size ? { table: tables.size } : {},
   };
 }

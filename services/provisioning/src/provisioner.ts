@@ -124,7 +124,7 @@ export class Provisioner {
       admin = await this.open(this.lockDatabase(session));
       await admin.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`);
       // The session's own backend may take a moment to exit; counted, it would look like another session.
-      for (const deadline = Date.now() + BACKEND_EXIT_WAIT_MS; Date.now() < deadline && !(await backendGone(admin, processId)); )
+      for (const deadline = Date.now() + BACKEND_EXIT_WAIT_MS; Date.now() < deadline && !(await backendGone(admin, processId));)
         await new Promise((r) => setTimeout(r, 50));
       await lockUser(admin, session.user);
       objects = await this.objectsConnection(session, admin);
