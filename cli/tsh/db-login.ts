@@ -40,7 +40,8 @@ export async function dbLogin(ctx: DbContext, db: string, flags: DbRouteFlags): 
   requireFresh(ctx.active);
   const view = (await ctx.api.get<DbView[]>('/v1/webapi/dbs')).find((d) => d.name === db);
   if (!view) throw new NotFoundError(`database "${db}" not found`);
-  const username = flags.dbUser ?? soleValue(view.allowed_users);
+  // With provisioning, the database user is the Teleport username (db_users do not apply).
+  const username = flags.dbUser ?? (view.auto_user ? ctx.active.identity.username : soleValue(view.allowed_users));
   const database = flags.dbName ?? soleValue(view.allowed_names);
   const roles = list(flags.dbRoles);
   const { privateKeyPem } = ctx.active.profile.identity;

@@ -107,6 +107,7 @@ const ALICE_DBS = [
     allowed_users: ['*', 'postgres'],
     allowed_names: ['*'],
     allowed_roles: ['reader', 'writer'],
+    auto_user: true,
   },
 ];
 
@@ -364,14 +365,13 @@ describe('tsh db login', () => {
     );
   });
 
-  it('leaves user and dbname out when her roles allow several, and replaces the section in place', async () => {
+  it('leaves dbname out when her roles allow several, connects as her Teleport username where roles provision users, and replaces the section in place', async () => {
     const out = expectOk(await tsh(['db', 'login', 'orders']));
     expect(out).toContain(
-      '  tsh db connect --db-user=<user> --db-name=<name> orders\n\n' +
-        `Or directly with psql:\n\n  psql "service=${CLUSTER}-orders user=<user> dbname=<dbname>"\n`,
+      '  tsh db connect --db-name=<name> orders\n\n' + `Or directly with psql:\n\n  psql "service=${CLUSTER}-orders dbname=<dbname>"\n`,
     );
     expect(readFileSync(serviceFile, 'utf8')).toBe(
-      `${OTHER_SECTION}\n${section('metrics', ['user=alice', 'dbname=metrics'])}\n${section('orders', [])}`,
+      `${OTHER_SECTION}\n${section('metrics', ['user=alice', 'dbname=metrics'])}\n${section('orders', ['user=alice'])}`,
     );
   });
 
@@ -427,7 +427,7 @@ describe('tsh db env and tsh db config', () => {
         `export PGSSLROOTCERT=${keys}/certs.pem\nexport PGSSLCERT=${keys}/alice-db/${CLUSTER}/metrics-x509.pem\n` +
         `export PGSSLKEY=${keys}/alice\nexport PGUSER=alice\nexport PGDATABASE=metrics\n`,
     );
-    expect(expectOk(await tsh(['db', 'env', '--db', 'orders']))).not.toMatch(/PGUSER|PGDATABASE/);
+    expect(expectOk(await tsh(['db', 'env', '--db', 'orders']))).toMatch(/\nexport PGUSER=alice\n$/);
   });
 
   it('prints where to connect and with which files', async () => {
@@ -436,7 +436,7 @@ describe('tsh db env and tsh db config', () => {
         `CA:        ${keys}/certs.pem\nCert:      ${keys}/alice-db/${CLUSTER}/metrics-x509.pem\nKey:       ${keys}/alice\n`,
     );
     expect(expectOk(await tsh(['db', 'config', 'orders']))).toMatch(
-      /^Name: {6}orders\nHost: {6}127\.0\.0\.1\nPort: {6}\d+\nUser:\nDatabase:\nCA: /,
+      /^Name: {6}orders\nHost: {6}127\.0\.0\.1\nPort: {6}\d+\nUser: {6}alice\nDatabase:\nCA: /,
     );
     expect(JSON.parse(expectOk(await tsh(['db', 'config', 'metrics', '--format=json'])))).toEqual({
       name: 'metrics',
@@ -467,7 +467,7 @@ describe('tsh db logout', () => {
   it('removes one database: its certificate and its section, nothing else', async () => {
     expect(expectOk(await tsh(['db', 'logout', 'metrics']))).toBe('Logged out of database metrics\n');
     expect(existsSync(join(keys, `alice-db/${CLUSTER}/metrics-x509.pem`))).toBe(false);
-    expect(readFileSync(serviceFile, 'utf8')).toBe(`${OTHER_SECTION}\n${section('orders', [])}`);
+    expect(readFileSync(serviceFile, 'utf8')).toBe(`${OTHER_SECTION}\n${section('orders', ['user=alice'])}`);
     expectCliError(await tsh(['db', 'logout', 'metrics']), 'not logged in to database "metrics"');
   });
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientConfig } from 'pg';
 import { RpcClient } from '#libs/bus';
@@ -26,26 +26,35 @@ export interface DbServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `teleport db start` as a user types it: a fresh join token, the proxy's address, one database. */
+/**
+ * `teleport db start` as a user types it: a fresh join token, the proxy's address, one database. With
+ * `adminUser`, the database comes from a teleport.yaml db_service entry (admin_user is not a flag).
+ */
 export async function startDbService(
   cluster: TestCluster,
-  db: { name: string; uri: string; labels?: string; description?: string },
+  db: { name: string; uri: string; labels?: string; description?: string; adminUser?: { name: string; default_database?: string } },
 ): Promise<DbServiceProcess> {
   const token = await cluster.tctl(['tokens', 'add', '--type=db', '--format=text']);
   if (token.code !== 0) throw new Error(token.stderr);
   const dataDir = mkdtempSync(join(cluster.dir, 'db-service-'));
-  const args = [
-    'db',
-    'start',
-    `--token=${token.stdout.trim()}`,
-    `--proxy=${cluster.proxyAddr}`,
-    `--name=${db.name}`,
-    '--protocol=postgres',
-    `--uri=${db.uri}`,
-    `--data-dir=${dataDir}`,
-  ];
-  if (db.labels) args.push(`--labels=${db.labels}`);
-  if (db.description) args.push(`--description=${db.description}`);
+  const args = ['db', 'start', `--token=${token.stdout.trim()}`, `--proxy=${cluster.proxyAddr}`, `--data-dir=${dataDir}`];
+  if (db.adminUser) {
+    const config = join(dataDir, 'teleport.yaml');
+    const entry = {
+      name: db.name,
+      protocol: 'postgres',
+      uri: db.uri,
+      admin_user: db.adminUser,
+      ...(db.labels ? { static_labels: Object.fromEntries(db.labels.split(',').map((kv) => kv.split('='))) } : {}),
+      ...(db.description ? { description: db.description } : {}),
+    };
+    writeFileSync(config, JSON.stringify({ db_service: { enabled: 'yes', databases: [entry] } }));
+    args.push(`--config=${config}`);
+  } else {
+    args.push(`--name=${db.name}`, '--protocol=postgres', `--uri=${db.uri}`);
+    if (db.labels) args.push(`--labels=${db.labels}`);
+    if (db.description) args.push(`--description=${db.description}`);
+  }
   const child = spawn(process.execPath, [BIN.teleport, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));

@@ -11,4 +11,6 @@ export interface DbView {
   allowed_users: string[];
   allowed_names: string[];
   allowed_roles: string[];
+  /** The user's roles provision database users here: sessions connect as the Teleport username. */
+  auto_user?: boolean;
 }

@@ -15,6 +15,9 @@ export const AuditEvent = {
   Execute: 'db.session.postgres.statements.execute',
   Close: 'db.session.postgres.statements.close',
   Function: 'db.session.postgres.function',
+  PermissionsUpdate: 'db.session.permissions.update',
+  UserCreate: 'db.session.user.create',
+  UserDeactivate: 'db.session.user.deactivate',
 } as const;
 export type AuditEvent = (typeof AuditEvent)[keyof typeof AuditEvent];
 
@@ -34,7 +37,16 @@ export const AuditCode: Record<AuditEvent, string> = {
   [AuditEvent.Execute]: 'TPG02I',
   [AuditEvent.Close]: 'TPG03I',
   [AuditEvent.Function]: 'TPG04I',
+  [AuditEvent.PermissionsUpdate]: 'TDB07I',
+  [AuditEvent.UserCreate]: 'TDB08I',
+  [AuditEvent.UserDeactivate]: 'TDB09I',
 };
+
+/** Codes of provisioning events that failed. */
+export const FailedAuditCode = {
+  [AuditEvent.UserCreate]: 'TDB08W',
+  [AuditEvent.UserDeactivate]: 'TDB09W',
+} as const;
 
 /** A denied or failed session start. */
 export const SESSION_START_FAILED_CODE = 'TDB00W';

@@ -104,3 +104,18 @@ export function allowedDbNames(roles: Role[], traits: Traits, dbLabels: Labels):
 export function allowedDbRoles(roles: Role[], traits: Traits, dbLabels: Labels): string[] {
   return allowedValues(roles, traits, dbLabels, 'db_roles', provisions);
 }
+
+export type DbPermissionRule = NonNullable<Role['spec']['allow']['db_permissions']>[number];
+
+/**
+ * The db_permissions of a session: allow rules of the roles whose allow labels match the database,
+ * and every role's deny rules (a denied permission is never granted). None when a deny label matches.
+ */
+export function dbPermissions(roles: Role[], traits: Traits, dbLabels: Labels): { allow: DbPermissionRule[]; deny: DbPermissionRule[] } {
+  const expanded = roles.map((role) => applyTraits(role, traits));
+  if (expanded.some((role) => denyLabelsMatch(role, dbLabels))) return { allow: [], deny: [] };
+  return {
+    allow: expanded.filter((role) => allowLabelsMatch(role, dbLabels)).flatMap((role) => role.spec.allow.db_permissions ?? []),
+    deny: expanded.flatMap((role) => role.spec.deny.db_permissions ?? []),
+  };
+}

@@ -18,6 +18,8 @@ export {
   allowedDbRoles,
   allowedDbUsers,
   canSeeDb,
+  dbPermissions,
+  type DbPermissionRule,
   decideDbAccess,
   type AccessDecision,
   type DbAccessRequest,

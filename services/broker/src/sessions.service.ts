@@ -6,6 +6,8 @@ import type { DbResource } from '#libs/config';
 import { AuditEvent, auditSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
 import type { Projection } from '#libs/eventstore';
 import { decideDbAccess, resultRecording } from '#libs/rbac';
+
+import { decideAutoUser, provisioningOn } from './auto-user.js';
 import type { BrokerView } from './broker.view.js';
 
 type AuthorizeRequest = import('zod').infer<typeof DataPlane.AuthorizeRequest>;
@@ -28,14 +30,24 @@ export class SessionsService {
     await this.projection.sync();
     const db = await this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name: req.db_service });
     const sid = randomUUID();
-    const decision = decideDbAccess(this.view.resolve(req.roles), req.traits, {
-      dbLabels: db.resource.metadata.labels ?? {},
+    const roles = this.view.resolve(req.roles);
+    const dbLabels = db.resource.metadata.labels ?? {};
+    const decision = decideDbAccess(roles, req.traits, {
+      dbLabels,
       dbUser: req.db_user,
       dbName: req.db_name,
+      autoCreateUser: provisioningOn(roles, req.traits, dbLabels),
     });
     if (!decision.allowed) {
       await this.denied(sid, req, db, decision.message);
       throw new AccessDeniedError(decision.message);
+    }
+    let autoUser;
+    try {
+      autoUser = decideAutoUser(roles, req.traits, db.resource, req);
+    } catch (err) {
+      if (err instanceof AccessDeniedError) await this.denied(sid, req, db, err.message);
+      throw err;
     }
     const server = db.servers[randomInt(db.servers.length || 1)];
     if (!server) {
@@ -54,6 +66,7 @@ export class SessionsService {
       db_type: dbType(db.resource),
       db_origin: db.origin,
       ...(recording ? { record_results: recording } : {}),
+      ...(autoUser ? { auto_user: autoUser } : {}),
     };
   }
 

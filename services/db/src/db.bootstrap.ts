@@ -15,13 +15,16 @@ import { DynamicLabels } from './dynamic-labels.js';
 import { joinCluster } from './join.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
 import { PostgresSession } from './postgres/session.js';
-import { cancelUpstream } from './postgres/upstream.js';
+import { cancelUpstream, connectUpstream, type UpstreamTls } from './postgres/upstream.js';
 import { readSessionHeader } from './session-header.js';
+import { Provisioner } from '#services/provisioning';
 
 export const HEARTBEAT_MS = 10_000;
 /** A registration not renewed for this long is gone: a stopped service's databases leave `tsh db ls`. */
 export const REGISTRATION_TTL_MS = 3 * HEARTBEAT_MS;
 export const DEFAULT_MAX_FRAME_LENGTH = 128 * 1024 * 1024;
+/** The admin user's certificates live this long: one activation or teardown. */
+const ADMIN_CERT_TTL_MS = 10 * 60_000;
 
 export interface DatabaseServiceOptions {
   proxyAddr: string;
@@ -76,6 +79,23 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
     options.databases.map((db) => [db.name, db.tls?.ca_cert_file ? readFileSync(db.tls.ca_cert_file, 'utf8') : undefined]),
   );
   const { identity } = joined;
+  const clientTls = async (db: DatabaseConfig, dbUser: string, ttlMs: number): Promise<UpstreamTls> => {
+    const signed = await certificates.get(dbUser, ttlMs);
+    const ca = caFiles.get(db.name);
+    return { certPem: signed.certPem, privateKeyPem: dbClientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
+  };
+  // Provisioning runs here, beside the sessions, because only this service speaks to the database.
+  const provisioners = new Map(
+    options.databases.flatMap((db) => {
+      const admin = db.admin_user;
+      if (!admin) return [];
+      const dial = async (database: string) => {
+        const tls = await clientTls(db, admin.name, ADMIN_CERT_TTL_MS);
+        return (await connectUpstream(db, admin.name, database, { application_name: 'teleport-auto-user-provisioning' }, tls)).socket;
+      };
+      return [[db.name, new Provisioner(db.name, admin, dial)] as const];
+    }),
+  );
 
   const deps = {
     hostId: options.hostId,
@@ -108,11 +128,8 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
           { ...db, db_type: db.aws?.region ? 'rds' : 'self-hosted' },
           {
             ...deps,
-            clientCertificate: async (dbUser: string, ttlMs: number) => {
-              const signed = await certificates.get(dbUser, ttlMs);
-              const ca = caFiles.get(db.name);
-              return { certPem: signed.certPem, privateKeyPem: dbClientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
-            },
+            clientCertificate: (dbUser: string, ttlMs: number) => clientTls(db, dbUser, ttlMs),
+            ...(provisioners.has(db.name) ? { provisioner: provisioners.get(db.name)! } : {}),
           },
         );
         return session.run();

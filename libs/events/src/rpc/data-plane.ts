@@ -23,6 +23,8 @@ export const AuthorizeRequest = z
     db_service: NameSchema,
     db_user: z.string().min(1),
     db_name: z.string().min(1),
+    /** Database roles asked for with `--db-roles` (in the user's database certificate). */
+    db_roles: z.array(z.string()).optional(),
     client_addr: z.string(),
   })
   .strict();
@@ -30,6 +32,25 @@ export const AuthorizeRequest = z
 export const ResultRecordingSchema = z
   .object({ max_rows: z.number().int().positive(), max_value_length: z.number().int().positive() })
   .strict();
+
+/** Table permissions of `db_permissions`: objects whose labels (object_kind, schema, name, ...) match get `permissions`. */
+export const DbPermissionRuleSchema = z
+  .object({ match: z.record(z.string(), z.union([z.string(), z.array(z.string())])), permissions: z.array(z.string()) })
+  .strict();
+export type DbPermissionRule = z.infer<typeof DbPermissionRuleSchema>;
+
+/**
+ * How the session's database user is provisioned (create_db_user_mode keep or best_effort_drop): the
+ * database roles to grant, or the object permissions (allow less deny) to grant for the session.
+ */
+export const AutoUserSchema = z
+  .object({
+    mode: z.enum(['keep', 'best_effort_drop']),
+    db_roles: z.array(z.string()),
+    db_permissions: z.object({ allow: z.array(DbPermissionRuleSchema), deny: z.array(DbPermissionRuleSchema) }).strict(),
+  })
+  .strict();
+export type AutoUser = z.infer<typeof AutoUserSchema>;
 
 export interface AuthorizeReply {
   sid: string;
@@ -41,6 +62,8 @@ export interface AuthorizeReply {
   db_type: string;
   db_origin: string;
   record_results?: z.infer<typeof ResultRecordingSchema>;
+  /** Present when the session provisions its database user. */
+  auto_user?: AutoUser;
 }
 
 /**
@@ -63,6 +86,7 @@ export const SessionHeaderSchema = z
     parameters: z.record(z.string(), z.string()),
     client_addr: z.string(),
     record_results: ResultRecordingSchema.optional(),
+    auto_user: AutoUserSchema.optional(),
   })
   .strict();
 export type SessionHeader = z.infer<typeof SessionHeaderSchema>;

@@ -18,11 +18,12 @@ import {
   type ErrorFields,
   type ScannedFrame,
 } from '#libs/pg-wire';
+import { ProvisioningError, type Provisioner } from '#services/provisioning';
 import type { AuditEmitter } from '../audit-emitter.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { relay } from './relay.js';
 import { ResultRecorder } from './result-recorder.js';
-import { connectUpstream, UpstreamRefusedError, type UpstreamTls } from './upstream.js';
+import { connectUpstream, UpstreamRefusedError, type UpstreamSession, type UpstreamTls } from './upstream.js';
 
 const AUDITED_CLIENT = new Set<number>([
   FrontendType.Query,
@@ -44,6 +45,8 @@ export interface SessionDeps {
   clientCertificate(dbUser: string, ttlMs: number): Promise<UpstreamTls>;
   /** The largest client message accepted (bytes). */
   maxFrameLength: number;
+  /** Automatic database users of this database; none without admin_user. */
+  provisioner?: Provisioner;
 }
 
 /** One database session: the stream from the proxy on one side, PostgreSQL on the other. */
@@ -54,6 +57,8 @@ export class PostgresSession {
   private readonly started = new Date();
   private closed = false;
   private readonly recorder?: ResultRecorder;
+  /** Deactivates the provisioned user once the session is over. */
+  private teardown?: () => Promise<void>;
 
   constructor(
     private readonly client: TLSSocket,
@@ -114,13 +119,18 @@ export class PostgresSession {
     let upstream;
     try {
       const tls = await this.deps.clientCertificate(this.header.db_user, ttlMs);
-      upstream = await connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, tls);
+      const connect = () => connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, tls);
+      upstream = this.header.auto_user ? await this.provisioned(this.header.auto_user, connect) : await connect();
     } catch (err) {
-      if (err instanceof UpstreamRefusedError) return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields);
+      if (err instanceof UpstreamRefusedError || err instanceof ProvisioningError)
+        return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields);
       const message = err instanceof DomainError ? err.message : `cannot connect to the database: ${(err as Error).message}`;
       return this.refuse({ severity: 'FATAL', code: '08006', message });
     }
-    if (this.client.destroyed) return void upstream.socket.destroy();
+    if (this.client.destroyed) {
+      upstream.socket.destroy();
+      return void this.teardown?.();
+    }
 
     const key = this.deps.cancelKeys.issue({ uri: this.db.uri, processId: upstream.processId, secretKey: upstream.secretKey });
     this.emit(AuditEvent.SessionStart, AuditCode[AuditEvent.SessionStart], { success: true });
@@ -179,6 +189,28 @@ export class PostgresSession {
     relay(server, this.client, (chunk) => {
       for (const frame of fromServer.push(chunk)) this.onServerFrame(frame);
     });
+  }
+
+  /** Activates the database user (provisioning), connects as it, and keeps its teardown for the end. */
+  private async provisioned(autoUser: DataPlane.AutoUser, connect: () => Promise<UpstreamSession>): Promise<UpstreamSession> {
+    if (!this.deps.provisioner)
+      throw new ProvisioningError({
+        code: '28000',
+        message:
+          `your Teleport role requires automatic database user provisioning but the Database Service serving ` +
+          `"${this.header.db_service}" has no admin user for it: set admin_user.name in its db_service entry and restart it`,
+      });
+    const activated = await this.deps.provisioner.activate(
+      {
+        user: this.header.db_user,
+        database: this.header.db_name,
+        autoUser,
+        emit: (event, code, fields) => this.emit(event, code, fields),
+      },
+      connect,
+    );
+    this.teardown = activated.teardown;
+    return activated.upstream;
   }
 
   private refuse(fields: ErrorFields): void {
@@ -249,9 +281,10 @@ export class PostgresSession {
     this.closed = true;
     server.destroy();
     this.client.end();
-    this.emit(AuditEvent.SessionEnd, AuditCode[AuditEvent.SessionEnd], {
-      session_start: this.started.toISOString(),
-      session_stop: new Date().toISOString(),
-    });
+    const fields = { session_start: this.started.toISOString(), session_stop: new Date().toISOString() };
+    const end = () => this.emit(AuditEvent.SessionEnd, AuditCode[AuditEvent.SessionEnd], fields);
+    // The provisioned user's deactivation belongs to the session: its event comes before the end.
+    if (this.teardown) void this.teardown().finally(end);
+    else end();
   }
 }

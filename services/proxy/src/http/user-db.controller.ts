@@ -4,7 +4,7 @@ import { AccessDeniedError, NotFoundError } from '#libs/common';
 import type { DbView } from '#libs/client';
 import type { DbResource } from '#libs/config';
 import { AuthRpc, Rpc } from '#libs/events';
-import { allowedDbNames, allowedDbRoles, allowedDbUsers, canSeeDb, type Role } from '#libs/rbac';
+import { allowedDbNames, allowedDbRoles, allowedDbUsers, canSeeDb, createDbUserMode, type Role } from '#libs/rbac';
 import { ControlPlane } from '../clients.js';
 import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
 import type { Caller } from './identity.js';
@@ -80,5 +80,6 @@ function toView(db: DbResource, roles: Role[], user: UserCaller): DbView {
     allowed_users: allowedDbUsers(roles, user.traits, labels),
     allowed_names: allowedDbNames(roles, user.traits, labels),
     allowed_roles: allowedDbRoles(roles, user.traits, labels),
+    ...(createDbUserMode(roles, user.traits, labels) !== 'off' ? { auto_user: true } : {}),
   };
 }

@@ -90,6 +90,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
       db_service: route.serviceName,
       db_user: dbUser,
       db_name: dbName,
+      ...(route.roles?.length ? { db_roles: route.roles } : {}),
       client_addr: clientAddr,
     });
   } catch (err) {
@@ -119,6 +120,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
     parameters,
     client_addr: clientAddr,
     ...(grant.record_results ? { record_results: grant.record_results } : {}),
+    ...(grant.auto_user ? { auto_user: grant.auto_user } : {}),
   };
   upstream.write(DataPlane.encodeSessionHeader(header));
   socket.pipe(upstream);

@@ -1,0 +1,2 @@
+export { ProvisioningError } from './errors.js';
+export { Provisioner, type Activated, type AdminUser, type ProvisionedSession, type UserConnection } from './provisioner.js';
