@@ -46,16 +46,18 @@ export class AuditIndexer {
   }
 
   /**
-   * The consumer resumes where the index stopped. If the index is behind the consumer's
-   * acknowledgements (its file was lost or restored from a backup), the consumer starts over from there.
+   * The consumer resumes where the index stopped. One left with messages in flight (its process was
+   * killed) would hold them back until their ack_wait expires, and one ahead of the index (its file
+   * was lost or restored from a backup) would skip events: either is started again at the index's end.
    */
   private async ensureConsumer(): Promise<void> {
     const stream = Streams.Audit.name;
     const next = this.store.lastSequence() + 1;
     try {
       const info = await this.jsm.consumers.info(stream, this.consumerName);
-      if (info.ack_floor.stream_seq < next) return;
-      this.logger.warn(`the index ends at sequence ${next - 1}, behind its consumer; reading the stream again from there`);
+      if (info.num_ack_pending === 0 && info.ack_floor.stream_seq < next) return;
+      if (info.ack_floor.stream_seq >= next)
+        this.logger.warn(`the index ends at sequence ${next - 1}, behind its consumer; reading the stream again from there`);
       await this.jsm.consumers.delete(stream, this.consumerName);
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
