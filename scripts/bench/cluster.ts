@@ -31,7 +31,7 @@ export class BenchCluster {
   }
 
   /** Starts nats-server, writes teleport.yaml and runs `teleport start` until it says the cluster is up. */
-  static async start(dir: string, clusterName: string, onNats: (nats: NatsServer) => void): Promise<BenchCluster> {
+  static async start(dir: string, clusterName: string, onNats: (nats: NatsServer) => void, extraConfig = ''): Promise<BenchCluster> {
     const nats = await startNats();
     onNats(nats);
     const cluster = new BenchCluster(dir, nats, `127.0.0.1:${await freePort()}`, clusterName);
@@ -39,7 +39,8 @@ export class BenchCluster {
       cluster.configFile,
       `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.url}]\n` +
         `auth_service:\n  cluster_name: ${clusterName}\n` +
-        `proxy_service:\n  web_listen_addr: ${cluster.proxyAddr}\n`,
+        `proxy_service:\n  web_listen_addr: ${cluster.proxyAddr}\n` +
+        extraConfig,
     );
     cluster.process = new LongRunning('teleport start', process.execPath, [BIN.teleport, 'start', '-c', cluster.configFile]);
     await cluster.process.waitFor('the cluster is up');
