@@ -4,12 +4,14 @@ import { createServer, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { connectNats, openDbServersBucket, RpcClient, type RunningService } from '#libs/bus';
 import { BadParameterError, formatHostPort, parseHostPort } from '#libs/common';
-import type { DatabaseConfig, DbResource } from '#libs/config';
+import { databaseType, type DatabaseConfig, type DbResource } from '#libs/config';
 import { CANCEL_SUBJECT, DataPlane, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { jetstream } from '@nats-io/jetstream';
 import { certificatePem, generateKeyPair, issuerCaType, parseHostIdentity } from '#libs/pki';
 import { AuditEmitter } from './audit-emitter.js';
+import { AwsIdentities } from './aws/credentials.js';
+import { RdsIamAuth } from './aws/rds-iam.js';
 import { ClientCertificates } from './client-certificates.js';
 import { DynamicLabels } from './dynamic-labels.js';
 import { joinCluster } from './join.js';
@@ -72,6 +74,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const labels = new DynamicLabels(options.databases);
   const dbClientKey = await generateKeyPair();
   const certificates = new ClientCertificates(auth, dbClientKey.publicKeyPem);
+  const rdsIam = new RdsIamAuth(new AwsIdentities(`teleport-db-${options.hostId}`));
   const caFiles = new Map(
     options.databases.map((db) => [db.name, db.tls?.ca_cert_file ? readFileSync(db.tls.ca_cert_file, 'utf8') : undefined]),
   );
@@ -102,15 +105,31 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       .then((header) => {
         const db = options.databases.find((d) => d.name === header.db_service);
         if (!db) return void socket.destroy();
+        const dbType = databaseType(db);
+        const ca = caFiles.get(db.name);
         const session = new PostgresSession(
           socket,
           header,
-          { ...db, db_type: db.aws?.region ? 'rds' : 'self-hosted' },
+          { ...db, db_type: dbType },
           {
             ...deps,
-            clientCertificate: async (dbUser: string, ttlMs: number) => {
+            upstreamAuth: async (dbUser: string, ttlMs: number) => {
+              if (dbType === 'rds') {
+                const password = await rdsIam.token(db, dbUser).catch((err: Error) => {
+                  logger.warn(`session ${header.sid}: no IAM token for ${dbUser} at ${db.name}: ${err.message}`);
+                  throw err;
+                });
+                return {
+                  password,
+                  ...(ca ? { caPems: [ca] } : {}),
+                  rejected: async (message: string) => {
+                    const err = await rdsIam.rejected(db, dbUser, message);
+                    logger.warn(`session ${header.sid}: ${err.message}`);
+                    return err;
+                  },
+                };
+              }
               const signed = await certificates.get(dbUser, ttlMs);
-              const ca = caFiles.get(db.name);
               return { certPem: signed.certPem, privateKeyPem: dbClientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
             },
           },

@@ -21,7 +21,7 @@ import {
 import type { AuditEmitter } from '../audit-emitter.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { relay } from './relay.js';
-import { connectUpstream, UpstreamRefusedError, type UpstreamTls } from './upstream.js';
+import { connectUpstream, UpstreamRefusedError, type UpstreamAuth } from './upstream.js';
 
 const AUDITED_CLIENT = new Set<number>([
   FrontendType.Query,
@@ -39,8 +39,8 @@ export interface SessionDeps {
   hostId: string;
   emitter: AuditEmitter;
   cancelKeys: CancelKeys;
-  /** A db_client certificate for the database user, valid for `ttlMs`. */
-  clientCertificate(dbUser: string, ttlMs: number): Promise<UpstreamTls>;
+  /** How to authenticate as the database user: a db_client certificate valid for `ttlMs`, or an RDS IAM token. */
+  upstreamAuth(dbUser: string, ttlMs: number): Promise<UpstreamAuth>;
   /** The largest client message accepted (bytes). */
   maxFrameLength: number;
 }
@@ -110,8 +110,8 @@ export class PostgresSession {
 
     let upstream;
     try {
-      const tls = await this.deps.clientCertificate(this.header.db_user, ttlMs);
-      upstream = await connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, tls);
+      const auth = await this.deps.upstreamAuth(this.header.db_user, ttlMs);
+      upstream = await connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, auth);
     } catch (err) {
       if (err instanceof UpstreamRefusedError) return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields);
       const message = err instanceof DomainError ? err.message : `cannot connect to the database: ${(err as Error).message}`;
