@@ -1,10 +1,11 @@
 // What the RDS tests share: the real PostgreSQL behind the RDS stand-in, and Teleport processes run
 // with a chosen AWS environment (credentials, the STS stand-in's endpoint, no instance metadata).
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import type { PostgresCluster } from '#libs/testing';
+import { createCa, generateKeyPair, signDbClientCert, signDbServerCert } from '#libs/pki';
+import { startPostgres, type PostgresCluster } from '#libs/testing';
 import { BIN, stopChild, type TestCluster } from '../cluster.js';
 import { directConnection, type DbServiceProcess } from '../data-plane.js';
 import type { AccessKey } from './iam.js';
@@ -23,12 +24,7 @@ export function clusterPostgresBackend(cluster: TestCluster, pg: PostgresCluster
         );
       return certs.get(user)!;
     },
-    async hasRdsIam(user) {
-      const out = await pg.psql(
-        `select count(*) from pg_roles r where r.rolname = '${user.replace(/'/g, "''")}' and pg_has_role(r.oid, 'rds_iam', 'member')`,
-      );
-      return out.trim() === '1';
-    },
+    hasRdsIam: (user) => hasRdsIam(pg, user),
   };
 }
 
@@ -65,4 +61,39 @@ export async function startTeleport(args: string[], env: NodeJS.ProcessEnv, read
     await new Promise((r) => setTimeout(r, 100));
   }
   return { process: child, logs: () => log, stop: (signal = 'SIGTERM') => stopChild(child, 10_000, signal) };
+}
+
+/**
+ * A PostgreSQL of the stand-in's own, for tests whose cluster does not exist yet: its server and
+ * client certificates from CAs made here, no Teleport involved.
+ */
+export async function standalonePostgresBackend(dir: string): Promise<{ pg: PostgresCluster; backend: RdsBackend }> {
+  const serverCa = await createCa('db', 'rds-backend');
+  const clientCa = await createCa('db_client', 'rds-backend');
+  const serverKeys = await generateKeyPair();
+  const files = { certFile: join(dir, 'backend.crt'), keyFile: join(dir, 'backend.key'), caFile: join(dir, 'backend.cas') };
+  writeFileSync(files.certFile, signDbServerCert(serverCa, serverKeys.publicKeyPem, { hosts: ['localhost'], ttlMs: 3_600_000 }));
+  writeFileSync(files.keyFile, serverKeys.privateKeyPem, { mode: 0o600 });
+  writeFileSync(files.caFile, clientCa.certPem);
+  const pg = await startPostgres({ tls: files });
+  const keys = await generateKeyPair();
+  return {
+    pg,
+    backend: {
+      port: pg.port,
+      tlsFor: async (user) => ({
+        ca: serverCa.certPem,
+        cert: signDbClientCert(clientCa, keys.publicKeyPem, { dbUser: user, ttlMs: 3_600_000 }),
+        key: keys.privateKeyPem,
+        servername: 'localhost',
+      }),
+      hasRdsIam: (user) => hasRdsIam(pg, user),
+    },
+  };
+}
+
+async function hasRdsIam(pg: PostgresCluster, user: string): Promise<boolean> {
+  const name = user.replace(/'/g, "''");
+  const out = await pg.psql(`select count(*) from pg_roles r where r.rolname = '${name}' and pg_has_role(r.oid, 'rds_iam', 'member')`);
+  return out.trim() === '1';
 }
