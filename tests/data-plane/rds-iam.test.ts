@@ -27,6 +27,7 @@ let iam: Iam;
 let hostKey: AccessKey;
 let connectRole: string;
 let untrustingRole: string;
+let chainedRole: string;
 let sts: StsStandIn;
 let rds: RdsStandIn;
 let rdsAhead: RdsStandIn;
@@ -60,6 +61,8 @@ beforeAll(async () => {
   cluster = await TestCluster.start({ clusterName: CLUSTER });
   pg = await startClusterPostgres(cluster);
   await pg.psql('CREATE ROLE rds_iam; CREATE USER alice; GRANT rds_iam TO alice; CREATE USER bob;');
+  const chainedUser = `arn:aws:iam::${ACCOUNT}:role/chained-db-user`;
+  await pg.psql(`CREATE USER "${chainedUser}"; GRANT rds_iam TO "${chainedUser}";`);
   const dir = tempDir(cluster, 'rds-');
   home = tempDir(cluster, 'home-');
   serviceFile = join(home, 'pg_service.conf');
@@ -67,13 +70,15 @@ beforeAll(async () => {
   iam = new Iam();
   hostKey = iam.user('database-service');
   connectRole = iam.role('rds-connect', { principals: [hostKey.arn], externalId: EXTERNAL_ID });
+  // A database user that is itself an IAM role, trusting only the role the service assumes first.
+  chainedRole = iam.role('chained-db-user', { principals: [connectRole] });
   untrustingRole = iam.role('database-user-role', { principals: [`arn:aws:iam::${ACCOUNT}:role/someone-else`] });
   sts = await new StsStandIn(iam).start();
   const certs = await rdsCertificates();
   caFile = join(dir, 'rds-ca.pem');
   writeFileSync(caFile, certs.caPem);
   const backend = clusterPostgresBackend(cluster, pg);
-  rds = await RdsStandIn.start({ iam, region: REGION, backend, allowConnect: [hostKey.arn, connectRole] }, certs);
+  rds = await RdsStandIn.start({ iam, region: REGION, backend, allowConnect: [hostKey.arn, connectRole, chainedRole] }, certs);
   // This endpoint's clock runs 20 minutes ahead: a token signed just now is, to it, past its
   // 15 minutes (X-Amz-Date + X-Amz-Expires). Nothing in the Database Service is changed for it.
   rdsAhead = await RdsStandIn.start({ iam, region: REGION, backend, allowConnect: [hostKey.arn], clockSkewMs: 20 * 60_000 }, certs);
@@ -133,7 +138,7 @@ beforeAll(async () => {
   noCredentials = await startTeleport(await flags('rds-no-creds', 'db-none'), awsEnv(dir, sts.url, undefined), up);
   workers.push(noCredentials);
 
-  await loginUser(cluster, 'alice', ['--roles=access', '--db-users=alice,bob', '--db-names=postgres']);
+  await loginUser(cluster, 'alice', ['--roles=access', `--db-users=alice,bob,${chainedRole}`, '--db-names=postgres']);
 });
 
 afterAll(async () => {
@@ -250,6 +255,22 @@ describe('aws.assume_role_arn and aws.external_id', () => {
     const out = await connect('rds-role', 'alice');
     expect(out.code).toBe(0);
     expect(sts.calls.filter((c) => c.action === 'AssumeRole' && c.roleArn === connectRole)).toHaveLength(1);
+  });
+
+  it("a database user that is an IAM role: role chaining, that role assumed with the first role's credentials", async () => {
+    const out = await connect('rds-role', chainedRole);
+    expect(out).toEqual({ code: 0, stdout: `${chainedRole}\n`, stderr: '' });
+    const [first] = sts.calls.filter((c) => c.action === 'AssumeRole' && c.roleArn === connectRole);
+    const chained = sts.calls.filter((c) => c.action === 'AssumeRole' && c.roleArn === chainedRole);
+    expect(chained).toEqual([
+      expect.objectContaining({ callerArn: `arn:aws:sts::${ACCOUNT}:assumed-role/rds-connect/${first!.roleSessionName}`, outcome: 'ok' }),
+    ]);
+    expect(chained[0]!.externalId).toBeUndefined();
+    expect(rds.connections.at(-1)).toMatchObject({
+      user: chainedRole,
+      accepted: true,
+      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/chained-db-user/${chained[0]!.roleSessionName}`,
+    });
   });
 
   it('a role whose trust policy does not name the host: AccessDenied naming the principal and the role', async () => {
