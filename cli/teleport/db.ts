@@ -33,12 +33,14 @@ export function parseLabels(text: string | undefined): Record<string, string> {
   return labels;
 }
 
-/** The one database the flags describe, as a db_service.databases entry. */
-export function databaseFromFlags(flags: DbFlags): DatabaseConfig {
+/** The one database the flags describe, as a db_service.databases entry; `prefix` is `db-` for `teleport start`'s flags. */
+export function databaseFromFlags(flags: DbFlags, prefix = ''): DatabaseConfig {
   const missing = (['name', 'protocol', 'uri'] as const).filter((f) => !flags[f]);
   if (missing.length)
-    throw new BadParameterError(`missing ${missing.map((f) => `--${f}`).join(', ')}: a database needs a name, a protocol and a URI`);
-  if (flags.protocol !== 'postgres') throw new BadParameterError(`unsupported --protocol "${flags.protocol}": use postgres`);
+    throw new BadParameterError(
+      `missing ${missing.map((f) => `--${prefix}${f}`).join(', ')}: a database needs a name, a protocol and a URI`,
+    );
+  if (flags.protocol !== 'postgres') throw new BadParameterError(`unsupported --${prefix}protocol "${flags.protocol}": use postgres`);
   const labels = parseLabels(flags.labels);
   return {
     name: flags.name!,

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Logger } from '@nestjs/common';
-import { ServiceLogger, type RunningService } from '#libs/bus';
+import { RpcClient, ServiceLogger, type RunningService } from '#libs/bus';
 import { BadParameterError } from '#libs/common';
 import { embeddedNatsDir, hostUuid, loadConfig, type Config } from '#libs/config';
 import { startAudit } from '#services/audit';
+import { Rpc, type AuthRpc } from '#libs/events';
 import { loadKek, startAuth } from '#services/auth';
 import { startBroker } from '#services/broker';
 import { startDatabaseService } from '#services/db';
@@ -86,6 +87,8 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
     logger.log(`the cluster is up; web API and Postgres at ${config.proxy.publicAddrs[0] ?? `localhost:${port}`}`);
   }
   if (services.has('db')) {
+    // In one process with auth, the Database Service joins with a token it asks its own auth for.
+    if (services.has('auth') && !config.authToken) config.authToken = await localJoinToken(natsServers);
     running.push(
       await startDatabaseService({
         proxyAddr: config.proxyAddr,
@@ -103,6 +106,31 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
   }
 }
 
+/** A short-lived single-purpose join token from the auth service running in this process. */
+async function localJoinToken(natsServers: string[]): Promise<string> {
+  const rpc = new RpcClient(natsServers, 'teleport-start-join');
+  try {
+    return (await rpc.call<AuthRpc.TokenView>(Rpc.Auth.TokensCreate, { roles: ['Db'], ttl_ms: 5 * 60_000 })).token;
+  } finally {
+    await rpc.close();
+  }
+}
+
+interface StartFlags {
+  config?: string;
+  roles?: string;
+  token?: string;
+  authServer?: string;
+  labels?: string;
+  dbName?: string;
+  dbDescription?: string;
+  dbProtocol?: string;
+  dbUri?: string;
+  dbCaCertFile?: string;
+  dbAwsRegion?: string;
+  debug?: boolean;
+}
+
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
@@ -110,11 +138,36 @@ export function registerStartCommand(program: Command): void {
     .option('-c, --config <file>', 'teleport.yaml (default /etc/teleport.yaml when it exists)')
     .option('--roles <roles>', 'comma-separated roles to run: auth, proxy, db (also inventory, broker, audit alone)')
     .option('--token <token>', 'join token (or a file holding it) for a Database Service')
+    .option('--auth-server <addr>', 'the cluster proxy a Database Service joins, host:port')
+    .option('--db-name <name>', 'serve one database: its name, as users see it')
+    .option('--db-description <text>', "the database's description")
+    .option('--db-protocol <protocol>', 'postgres')
+    .option('--db-uri <host:port>', 'where the database listens')
+    .option('--db-ca-cert-file <file>', "CA that signs the database's certificate (for RDS and Aurora: the RDS CA bundle)")
+    .option('--db-aws-region <region>', 'AWS region of an RDS or Aurora database (IAM authentication)')
+    .option('--labels <k=v,...>', "the database's static labels")
     .option('-d, --debug', 'verbose logs')
-    .action(async (opts: { config?: string; roles?: string; token?: string; debug?: boolean }) => {
+    .action(async (opts: StartFlags) => {
       Logger.overrideLogger(new ServiceLogger(opts.debug));
       const config = loadConfig(opts.config);
       if (opts.token) config.authToken = opts.token;
+      if (opts.authServer) config.proxyAddr = opts.authServer;
+      if (opts.dbName || opts.dbUri) {
+        const db = databaseFromFlags(
+          {
+            name: opts.dbName,
+            description: opts.dbDescription,
+            protocol: opts.dbProtocol,
+            uri: opts.dbUri,
+            labels: opts.labels,
+            caCertFile: opts.dbCaCertFile,
+            awsRegion: opts.dbAwsRegion,
+          },
+          'db-',
+        );
+        config.db.databases = [...config.db.databases, db];
+        config.db.enabled = true;
+      }
       const roles = opts.roles
         ? list(opts.roles)
         : [...(config.auth.enabled ? ['auth'] : []), ...(config.proxy.enabled ? ['proxy'] : []), ...(config.db.enabled ? ['db'] : [])];

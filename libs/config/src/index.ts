@@ -3,3 +3,4 @@ export * from './file-config.js';
 export * from './load.js';
 export * from './zod-error.js';
 export * from './data-dir.js';
+export * from './aws-region.js';

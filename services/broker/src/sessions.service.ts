@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { AccessDeniedError, ConnectionProblemError } from '#libs/common';
 import type { RpcClient } from '#libs/bus';
-import type { DbResource } from '#libs/config';
+import { databaseType, type DbResource } from '#libs/config';
 import { AuditEvent, auditSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
 import type { Projection } from '#libs/eventstore';
 import { decideDbAccess, resultRecording } from '#libs/rbac';
@@ -14,7 +14,7 @@ type AuthorizeRequest = import('zod').infer<typeof DataPlane.AuthorizeRequest>;
 type ServersReply = { resource: DbResource; origin: 'config' | 'dynamic'; servers: Array<{ host_id: string; addr: string }> };
 
 export function dbType(resource: DbResource): string {
-  return resource.spec.aws?.region ? 'rds' : 'self-hosted';
+  return databaseType(resource.spec);
 }
 
 /** Decides whether a session may start, assigns its id and picks a Database Service for it. */

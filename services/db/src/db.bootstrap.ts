@@ -4,18 +4,20 @@ import { createServer, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { connectNats, openDbServersBucket, RpcClient, type RunningService } from '#libs/bus';
 import { BadParameterError, formatHostPort, parseHostPort } from '#libs/common';
-import type { DatabaseConfig, DbResource } from '#libs/config';
+import { databaseType, type DatabaseConfig, type DbResource } from '#libs/config';
 import { CANCEL_SUBJECT, DataPlane, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { jetstream } from '@nats-io/jetstream';
 import { certificatePem, generateKeyPair, issuerCaType, parseHostIdentity } from '#libs/pki';
 import { AuditEmitter } from './audit-emitter.js';
+import { AwsIdentities } from './aws/credentials.js';
+import { RdsIamAuth } from './aws/rds-iam.js';
 import { ClientCertificates } from './client-certificates.js';
 import { DynamicLabels } from './dynamic-labels.js';
 import { joinCluster } from './join.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
 import { PostgresSession } from './postgres/session.js';
-import { cancelUpstream, connectUpstream, type UpstreamTls } from './postgres/upstream.js';
+import { cancelUpstream, connectUpstream, type UpstreamAuth } from './postgres/upstream.js';
 import { readSessionHeader } from './session-header.js';
 import { Provisioner } from '#services/provisioning';
 
@@ -75,13 +77,30 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const labels = new DynamicLabels(options.databases);
   const dbClientKey = await generateKeyPair();
   const certificates = new ClientCertificates(auth, dbClientKey.publicKeyPem);
+  const rdsIam = new RdsIamAuth(new AwsIdentities(`teleport-db-${options.hostId}`));
   const caFiles = new Map(
     options.databases.map((db) => [db.name, db.tls?.ca_cert_file ? readFileSync(db.tls.ca_cert_file, 'utf8') : undefined]),
   );
   const { identity } = joined;
-  const clientTls = async (db: DatabaseConfig, dbUser: string, ttlMs: number): Promise<UpstreamTls> => {
-    const signed = await certificates.get(dbUser, ttlMs);
+  /** How `dbUser` authenticates to `db`: an IAM token for RDS and Aurora, else a db_client certificate. */
+  const upstreamAuth = async (db: DatabaseConfig, dbUser: string, ttlMs: number, context: string): Promise<UpstreamAuth> => {
     const ca = caFiles.get(db.name);
+    if (databaseType(db) === 'rds') {
+      const password = await rdsIam.token(db, dbUser).catch((err: Error) => {
+        logger.warn(`${context}: no IAM token for ${dbUser} at ${db.name}: ${err.message}`);
+        throw err;
+      });
+      return {
+        password,
+        ...(ca ? { caPems: [ca] } : {}),
+        rejected: async (message: string) => {
+          const err = await rdsIam.rejected(db, dbUser, message);
+          logger.warn(`${context}: ${err.message}`);
+          return err;
+        },
+      };
+    }
+    const signed = await certificates.get(dbUser, ttlMs);
     return { certPem: signed.certPem, privateKeyPem: dbClientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
   };
   // Provisioning runs here, beside the sessions, because only this service speaks to the database.
@@ -90,8 +109,8 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       const admin = db.admin_user;
       if (!admin) return [];
       const dial = async (database: string) => {
-        const tls = await clientTls(db, admin.name, ADMIN_CERT_TTL_MS);
-        return (await connectUpstream(db, admin.name, database, { application_name: 'teleport-auto-user-provisioning' }, tls)).socket;
+        const auth = await upstreamAuth(db, admin.name, ADMIN_CERT_TTL_MS, `provisioning at ${db.name}`);
+        return (await connectUpstream(db, admin.name, database, { application_name: 'teleport-auto-user-provisioning' }, auth)).socket;
       };
       return [[db.name, new Provisioner(db.name, admin, dial)] as const];
     }),
@@ -122,13 +141,14 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       .then((header) => {
         const db = options.databases.find((d) => d.name === header.db_service);
         if (!db) return void socket.destroy();
+        const dbType = databaseType(db);
         const session = new PostgresSession(
           socket,
           header,
-          { ...db, db_type: db.aws?.region ? 'rds' : 'self-hosted' },
+          { ...db, db_type: dbType },
           {
             ...deps,
-            clientCertificate: (dbUser: string, ttlMs: number) => clientTls(db, dbUser, ttlMs),
+            upstreamAuth: (dbUser: string, ttlMs: number) => upstreamAuth(db, dbUser, ttlMs, `session ${header.sid}`),
             ...(provisioners.has(db.name) ? { provisioner: provisioners.get(db.name)! } : {}),
           },
         );

@@ -23,7 +23,7 @@ import type { AuditEmitter } from '../audit-emitter.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { relay } from './relay.js';
 import { ResultRecorder } from './result-recorder.js';
-import { connectUpstream, UpstreamRefusedError, type UpstreamSession, type UpstreamTls } from './upstream.js';
+import { connectUpstream, UpstreamRefusedError, type UpstreamAuth, type UpstreamSession } from './upstream.js';
 
 const AUDITED_CLIENT = new Set<number>([
   FrontendType.Query,
@@ -41,8 +41,8 @@ export interface SessionDeps {
   hostId: string;
   emitter: AuditEmitter;
   cancelKeys: CancelKeys;
-  /** A db_client certificate for the database user, valid for `ttlMs`. */
-  clientCertificate(dbUser: string, ttlMs: number): Promise<UpstreamTls>;
+  /** How to authenticate as the database user: a db_client certificate valid for `ttlMs`, or an RDS IAM token. */
+  upstreamAuth(dbUser: string, ttlMs: number): Promise<UpstreamAuth>;
   /** The largest client message accepted (bytes). */
   maxFrameLength: number;
   /** Automatic database users of this database; none without admin_user. */
@@ -118,8 +118,8 @@ export class PostgresSession {
 
     let upstream;
     try {
-      const tls = await this.deps.clientCertificate(this.header.db_user, ttlMs);
-      const connect = () => connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, tls);
+      const auth = await this.deps.upstreamAuth(this.header.db_user, ttlMs);
+      const connect = () => connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, auth);
       upstream = this.header.auto_user ? await this.provisioned(this.header.auto_user, connect) : await connect();
     } catch (err) {
       if (err instanceof UpstreamRefusedError || err instanceof ProvisioningError)
