@@ -154,6 +154,9 @@ async function main(): Promise<void> {
       `  tsh db ls\n` +
       `  tsh db connect --db-user=postgres --db-name=postgres demo-postgres\n\n` +
       `psql then reaches PostgreSQL through the proxy; try: select * from greetings;\n` +
+      `Then see the session you just had, recorded statement by statement:\n\n` +
+      `  tsh recordings ls\n` +
+      `  tsh play --format=text <ID from the list>\n\n` +
       `(--insecure: the demo proxy's certificate is signed by the cluster's own CA; compare the CA pin of 'tctl status'.)\n` +
       `Press Ctrl-C to stop everything.\n`,
   );

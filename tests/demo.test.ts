@@ -86,6 +86,19 @@ describe('npm run demo', () => {
     expect(session).toMatchObject({ code: 0 });
     expect(session.out).toContain('hello from dbaccess');
 
+    // The session is recorded: listed, then played back as the demo suggests.
+    expect(output).toMatch(/^ {2}tsh recordings ls$/m);
+    let listed: Array<{ sid: string; statements: number }> = [];
+    for (let tries = 0; tries < 50 && !listed.some((s) => s.statements === 1); tries++) {
+      await new Promise((r) => setTimeout(r, 200));
+      listed = JSON.parse(sh('tsh recordings ls --format=json', env).out) as typeof listed;
+    }
+    expect(sh('tsh recordings ls', env).out).toContain(listed[0]!.sid);
+    const play = /^ {2}(tsh play --format=text) </m.exec(output)![1]!;
+    const played = sh(`${play} ${listed[0]!.sid}`, env);
+    expect(played).toMatchObject({ code: 0 });
+    expect(played.out).toContain('postgres=> select text from greetings;\nSUCCESS\n(1 row affected)\n');
+
     // teleport, its nats-server and the Database Service name the demo's dir on their command lines; PostgreSQL is found by its port.
     const pids = () =>
       execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })

@@ -52,33 +52,32 @@ export class AuditController {
   @Get('sessions')
   @Authorize()
   async list(@Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.SessionsPage> {
-    const user = this.scopeUser(req, 'list', q.user);
-    const request: AuditRpc.SessionsListRequest = {
-      ...(q.from ? { from: time(q.from, 'from') } : {}),
-      ...(q.to ? { to: time(q.to, 'to') } : {}),
-      ...(user ? { user } : {}),
-      ...(q.db ? { db: q.db } : {}),
-      ...(q.limit ? { limit: Math.min(1000, positiveInt(q.limit, 'limit')!) } : {}),
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-    };
+    const request: AuditRpc.SessionsListRequest = this.filters(req, q);
     return this.control.audit.call<AuditRpc.SessionsPage>(Rpc.Audit.SessionsList, request);
   }
 
   @Get('events')
   @Authorize()
   async search(@Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.EventsPage> {
-    const user = this.scopeUser(req, 'list', q.user);
     const request: AuditRpc.EventsSearchRequest = {
+      ...this.filters(req, q),
+      ...(q.sid ? { sid: q.sid } : {}),
+      ...(q.type ? { event_types: q.type.split(',') } : {}),
+    };
+    return this.control.audit.call<AuditRpc.EventsPage>(Rpc.Audit.EventsSearch, request);
+  }
+
+  /** The query's time, user and database filters and paging, the user narrowed to what the caller may list. */
+  private filters(req: AuthorizedRequest, q: QueryParams) {
+    const user = this.scopeUser(req, 'list', q.user);
+    return {
       ...(q.from ? { from: time(q.from, 'from') } : {}),
       ...(q.to ? { to: time(q.to, 'to') } : {}),
       ...(user ? { user } : {}),
       ...(q.db ? { db: q.db } : {}),
-      ...(q.sid ? { sid: q.sid } : {}),
-      ...(q.type ? { event_types: q.type.split(',') } : {}),
       ...(q.limit ? { limit: Math.min(1000, positiveInt(q.limit, 'limit')!) } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),
     };
-    return this.control.audit.call<AuditRpc.EventsPage>(Rpc.Audit.EventsSearch, request);
   }
 
   @Get('sessions/:sid')
