@@ -1,6 +1,8 @@
 // Guide 004 (PostgreSQL automatic user provisioning) against PostgreSQL 15 and our real services: the
 // admin user created as the guide says, roles with create_db_user_mode, and the database user as it is
 // during and after sessions (TELEPORT-FACTS.md section 5).
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { PostgresCluster } from '#libs/testing';
 import { TestCluster } from '../support/cluster.js';
@@ -251,6 +253,10 @@ describe('an unmanaged user of the same name', () => {
 
 describe('twenty sessions at once through two Database Services', () => {
   it('all succeed; the user is deactivated once, after the last one closes', async () => {
+    // Every DDL statement goes to the server log, to see what provisioning runs.
+    await postgres.psql("ALTER SYSTEM SET log_statement = 'ddl'; SELECT pg_reload_conf();");
+    const logFile = join(dirname(postgres.dataDir), 'postgres.log');
+    const logStart = statSync(logFile).size;
     services.push(
       await startDbService(cluster, { name: 'example', uri: `localhost:${postgres.port}`, adminUser: { name: 'teleport-admin' } }),
     );
@@ -275,5 +281,10 @@ describe('twenty sessions at once through two Database Services', () => {
     const events = await provisioningEvents(cluster.nats.url, 'gina');
     expect(events.filter((e) => e.event === 'db.session.user.create').map((e) => e.code)).toEqual(Array(20).fill('TDB08I'));
     expect(events.filter((e) => e.event === 'db.session.user.deactivate').map((e) => [e.code, e.delete])).toEqual([['TDB09I', false]]);
+    // Twenty connections create teleport-auto-user at most once (none when earlier sessions did), not
+    // once each (Teleport issue #37394); the user's own DDL is in the log, so the log does show DDL.
+    const ddl = readFileSync(logFile, 'utf8').slice(logStart);
+    expect(ddl).toMatch(/statement: .*"gina"/);
+    expect((ddl.match(/statement: CREATE ROLE "teleport-auto-user"/g) ?? []).length).toBeLessThanOrEqual(1);
   }, 120_000);
 });
