@@ -127,18 +127,50 @@ describe('Step 3/3. Connect to Database', () => {
     ]);
   });
 
-  it('the session is audited with db_type rds', async () => {
+  it('tsh play --format json shows the session with db_type rds and the fields of the guide', async () => {
     const log = await waitForSession(nats.url, (s) => s.db_service === 'aurora' && s.success === true);
-    const start = log.messages[0]!.event;
-    expect(start).toEqual(
-      expect.objectContaining({
-        event: 'db.session.start',
-        db_type: 'rds',
-        db_uri: rds.endpoint,
-        db_user: 'alice',
-        db_name: 'postgres',
-        user: 'alice',
-      }),
+    let events: Array<Record<string, unknown>> = [];
+    for (let tries = 0; tries < 50 && events.length < log.messages.length; tries++) {
+      const played = await tsh(['play', '--format=json', log.sid]);
+      if (played.code === 0) events = JSON.parse(played.stdout) as typeof events;
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(events.map((e) => e.event)).toEqual(['db.session.start', 'db.session.query', 'db.session.result', 'db.session.end']);
+    const common = { sid: log.sid, cluster_name: CLUSTER, user: 'alice', db_service: 'aurora', db_protocol: 'postgres', db_type: 'rds' };
+    expect(events[0]).toMatchObject({ ...common, code: 'TDB00I', db_uri: rds.endpoint, db_user: 'alice', db_name: 'postgres' });
+    // The guide's example: a query event with exactly these fields.
+    expect(Object.keys(events[1]!).sort()).toEqual(
+      expect.arrayContaining(
+        [
+          'cluster_name',
+          'code',
+          'db_name',
+          'db_protocol',
+          'db_query',
+          'db_roles',
+          'db_service',
+          'db_type',
+          'db_uri',
+          'db_user',
+          'ei',
+          'event',
+          'sid',
+          'success',
+          'time',
+          'uid',
+          'user',
+        ].sort(),
+      ),
     );
+    expect(events[1]).toMatchObject({
+      ...common,
+      code: 'TDB02I',
+      db_query: 'select current_user, current_database()',
+      db_user: 'alice',
+      db_name: 'postgres',
+      db_roles: ['access'],
+      ei: 1,
+      success: true,
+    });
   });
 });
