@@ -170,9 +170,10 @@ export class AuditStore {
     let lastSeq = 0;
     for (const record of batch) {
       lastSeq = Math.max(lastSeq, record.seq);
+      const json = Buffer.from(record.data).toString('utf8');
       let event: Row;
       try {
-        event = JSON.parse(Buffer.from(record.data).toString('utf8')) as Row;
+        event = JSON.parse(json) as Row;
       } catch {
         result.malformed++;
         continue;
@@ -187,7 +188,6 @@ export class AuditStore {
       const parsedTime = Date.parse(str(event.time) ?? '');
       const time = Number.isNaN(parsedTime) ? 0 : parsedTime;
       const ei = typeof event.ei === 'number' ? event.ei : 0;
-      const json = Buffer.from(record.data).toString('utf8');
       const changes = this.insertEvent.run(uid, record.seq, sid, ei, time, type, str(event.user), str(event.db_service), json).changes;
       if (!changes) {
         result.duplicates++;
@@ -268,8 +268,9 @@ export class AuditStore {
     let bytes = 0;
     for (const [json] of rows.slice(0, limit)) {
       // Always at least one event, so a page never comes back empty while events remain.
-      if (events.length && bytes + json.length > maxBytes) return { events, more: true };
-      bytes += json.length;
+      const size = Buffer.byteLength(json);
+      if (events.length && bytes + size > maxBytes) return { events, more: true };
+      bytes += size;
       events.push(JSON.parse(json) as Record<string, unknown>);
     }
     return { events, more: rows.length > limit };
@@ -303,8 +304,9 @@ export class AuditStore {
     let bytes = 0;
     let last: [number, number] | undefined;
     for (const [id, time, json] of rows.slice(0, q.limit)) {
-      if (events.length && bytes + json.length > PAGE_MAX_BYTES) break;
-      bytes += json.length;
+      const size = Buffer.byteLength(json);
+      if (events.length && bytes + size > PAGE_MAX_BYTES) break;
+      bytes += size;
       events.push(JSON.parse(json) as Record<string, unknown>);
       last = [time, id];
     }

@@ -28,8 +28,6 @@ export class AuditIndexer {
   private loop?: Promise<void>;
   private buffer: JsMsg[] = [];
   private timer?: NodeJS.Timeout;
-  /** Events indexed since start (duplicates not counted). */
-  indexed = 0;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -91,7 +89,6 @@ export class AuditIndexer {
     const records: StreamRecord[] = batch.filter((m) => m.seq > last).map((m) => ({ seq: m.seq, data: m.data }));
     try {
       const result = this.store.ingest(records);
-      this.indexed += result.inserted;
       if (result.malformed) this.logger.warn(`skipped ${result.malformed} messages of the AUDIT stream that are not audit events`);
     } catch (err) {
       // Not acknowledged: JetStream delivers the batch again after ack_wait.

@@ -7,7 +7,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { connectNats, type RunningService } from '#libs/bus';
 import { formatHostPort, parseHostPort } from '#libs/common';
 import { ControlPlane } from './clients.js';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AdminController } from './http/admin.controller.js';
 import { AuditController, AuditStreams } from './http/audit.controller.js';
 import { AuthorizeGuard } from './http/authorize.guard.js';
@@ -69,7 +69,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
 
   const settings = new ProxySettings(options.publicAddrs[0], options.natsServers);
   const app = await NestFactory.create(
-    ProxyHttpModule.register(control, settings, new AuditStreams(nc, jetstream(nc))),
+    ProxyHttpModule.register(control, settings, new AuditStreams(jetstream(nc), await jetstreamManager(nc))),
     new ExpressAdapter(),
   );
   app.useGlobalFilters(new HttpErrorFilter());

@@ -30,8 +30,9 @@ export async function* liveSession(js: JetStreamClient, sid: string, since: Date
   let gapSince: number | undefined;
   try {
     while (!signal.aborted) {
-      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), GAP_WAIT_MS).unref());
-      const step = await Promise.race([iterator.next(), timer]);
+      let timer: NodeJS.Timeout | undefined;
+      const gap = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), GAP_WAIT_MS)));
+      const step = await Promise.race([iterator.next(), gap]).finally(() => clearTimeout(timer));
       if (step !== 'timeout') {
         if (step.done) return;
         const event = step.value.json<Event>();

@@ -1,7 +1,6 @@
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { AccessDeniedError, BadParameterError, NotFoundError, toErrorBody } from '#libs/common';
 import { AuditRpc, Rpc, Streams } from '#libs/events';
 import { sessionAccess } from '#libs/rbac';
@@ -12,8 +11,8 @@ import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
 /** The proxy's NATS handles for following live sessions on the AUDIT stream. */
 export class AuditStreams {
   constructor(
-    readonly nc: NatsConnection,
     readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
   ) {}
 }
 
@@ -138,8 +137,7 @@ export class AuditController {
     } catch (err) {
       if (!(err instanceof NotFoundError) || !follow) throw err;
     }
-    const jsm = await jetstreamManager(this.streams.nc);
-    const latest = await jsm.streams.getMessage(Streams.Audit.name, { last_by_subj: `audit.${sid}.>` }).catch(() => null);
+    const latest = await this.streams.jsm.streams.getMessage(Streams.Audit.name, { last_by_subj: `audit.${sid}.>` }).catch(() => null);
     const user = latest?.json<{ user?: unknown }>().user;
     if (typeof user !== 'string') throw new NotFoundError(`session ${sid} not found`);
     return { user };
