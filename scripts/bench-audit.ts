@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectNats } from '#libs/bus';
 import { auditSubject, Streams } from '#libs/events';
 import type { NatsServer } from '#libs/testing';
 import { BenchCluster } from './bench/cluster.js';
@@ -123,7 +122,7 @@ async function main(): Promise<void> {
     const cluster = await BenchCluster.start(dir, 'bench-audit', (n) => (nats = n), 'audit:\n  enabled: false\n');
     await cluster.loginUser('auditor', ['--roles=access,auditor']);
 
-    const nc = await connectNats([cluster.nats.url], 'bench-audit');
+    const { nc } = await cluster.bus();
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const bigSid = randomUUID();

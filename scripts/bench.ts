@@ -10,7 +10,6 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type pg from 'pg';
-import { RpcClient } from '#libs/bus';
 import { Rpc, type SignedCert } from '#libs/events';
 import { generateKeyPair } from '#libs/pki';
 import { freePort, pgBinDir, startPostgres, type NatsServer, type PostgresCluster } from '#libs/testing';
@@ -211,10 +210,14 @@ async function main(): Promise<void> {
 
   // --- a db_client certificate for the direct path and PgBouncer's server side
   say(`signing a db_client certificate for ${DB_USER} over NATS (${Rpc.Auth.SignDbClient})`);
-  const rpc = new RpcClient([cluster.nats.url], 'bench-direct');
+  const bus = await cluster.bus();
   const keys = await generateKeyPair();
-  const signed = await rpc.call<SignedCert>(Rpc.Auth.SignDbClient, { db_user: DB_USER, public_key: keys.publicKeyPem, ttl_ms: 3_600_000 });
-  await rpc.close();
+  const signed = await bus.rpc.call<SignedCert>(Rpc.Auth.SignDbClient, {
+    db_user: DB_USER,
+    public_key: keys.publicKeyPem,
+    ttl_ms: 3_600_000,
+  });
+  await bus.nc.close();
   const dbCa = (signed.cas.db ?? []).join('\n');
   if (!dbCa) throw new Error('the signing answer carries no db CA');
   const directDir = join(dir, 'direct');

@@ -1,5 +1,4 @@
-import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats } from '#libs/bus';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { EventEnvelope } from '#libs/events';
 import { EventStore, ExpectedVersionConflictError, type Decider } from '#libs/eventstore';
 import { startNats, type NatsServer } from '#libs/testing';
@@ -21,8 +20,8 @@ let store: EventStore;
 
 beforeAll(async () => {
   nats = await startNats();
-  nc = await connectNats([nats.url], 'eventstore-test');
-  store = await EventStore.open(nc, { name: 'TEST', subjects: ['test.>'] });
+  nc = await connect({ servers: nats.url, name: 'eventstore-test' });
+  store = await EventStore.open(nc, { name: 'TEST', subjects: ['test.>'] }, { create: true });
 });
 afterAll(async () => {
   await nc?.close();
@@ -62,7 +61,7 @@ describe('EventStore on JetStream', () => {
     const projection = await store.follow('test.p.>', (subject: string, commit: EventEnvelope[]) => {
       for (const e of commit) seen.push(`${subject}:${(e.data as { n: number }).n}`);
     });
-    const other = await connectNats([nats.url], 'writer');
+    const other = await connect({ servers: nats.url, name: 'writer' });
     const writer = await EventStore.open(other, { name: 'TEST', subjects: ['test.>'] });
     await writer.append('test.p.x', [{ type: 'added', data: { n: 7 } }], 0);
     await writer.append('test.unrelated', [{ type: 'added', data: { n: 0 } }], 0);

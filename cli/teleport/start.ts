@@ -1,14 +1,29 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Logger } from '@nestjs/common';
-import { RpcClient, ServiceLogger, type RunningService } from '#libs/bus';
+import {
+  BusCredentials,
+  busIdentity,
+  BusRole,
+  busSigner,
+  connectNats,
+  loadBusKeys,
+  loadOrCreateBusKeys,
+  RpcClient,
+  ServiceLogger,
+  type BusAccess,
+  type BusKeys,
+  type BusSigner,
+  type RunningService,
+} from '#libs/bus';
 import { BadParameterError } from '#libs/common';
-import { embeddedNatsDir, hostUuid, loadConfig, type Config } from '#libs/config';
+import { busKeysPath, hostUuid, loadConfig, type Config } from '#libs/config';
 import { startAudit } from '#services/audit';
 import { Rpc, type AuthRpc } from '#libs/events';
 import { loadKek, startAuth } from '#services/auth';
 import { startBroker } from '#services/broker';
 import { startDatabaseService } from '#services/db';
+import { joinCluster, JoinedProcess } from '#libs/join';
 import { startInventory } from '#services/inventory';
 import { startProxy } from '#services/proxy';
 import { list } from '../shared/run.js';
@@ -26,7 +41,7 @@ const ROLE_SERVICES: Record<string, string[]> = {
 };
 
 /** Runs the services of `roles` in this process until SIGINT or SIGTERM. */
-export async function runServices(config: Config, roles: string[], extra: { caPin?: string } = {}): Promise<void> {
+export async function runServices(config: Config, roles: string[], extra: { caPin?: string; rejoin?: boolean } = {}): Promise<void> {
   const logger = new Logger('teleport');
   const unknown = roles.filter((r) => !ROLE_SERVICES[r]);
   if (unknown.length) throw new BadParameterError(`unknown role ${unknown.join(', ')}: use ${Object.keys(ROLE_SERVICES).join(', ')}`);
@@ -52,23 +67,53 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  // A Database Service alone needs no NATS of its own: joining tells it the cluster's.
+  // Control-plane processes get their bus credentials from the bus keys on this host; a proxy on a host
+  // of its own and a Database Service get them by joining through a proxy with a token.
   const controlPlaneHere = ['auth', 'inventory', 'broker', 'audit', 'proxy'].some((s) => services.has(s));
-  if (config.nats.embedded && controlPlaneHere) {
-    const nats = await startEmbeddedNats(config.nats.listenAddr, embeddedNatsDir(config.dataDir), (line) => logger.log(line));
-    running.push({ name: 'nats-server', close: () => nats.stop() });
-  }
+  const joiningProxy = controlPlaneHere && services.size === 1 && services.has('proxy') && !existsSync(busKeysPath(config.dataDir));
   const natsServers = config.nats.servers;
-  if (services.has('auth')) {
-    const kek = loadKek(config.auth.kek, 'file' in config.auth.kek);
-    running.push(await startAuth({ natsServers, clusterName: config.auth.clusterName, dataDir: config.dataDir, kek }));
+  let signer: BusSigner | undefined;
+  let joinedProxy: JoinedProcess | undefined;
+  if (joiningProxy) {
+    const joined = await joinCluster({
+      role: 'Proxy',
+      proxyAddr: config.proxyAddr,
+      ...joinFlags(config, extra),
+      hostId,
+      dataDir: config.dataDir,
+    });
+    joinedProxy = new JoinedProcess(joined, 'Proxy', hostId, config.dataDir);
+  } else if (controlPlaneHere) {
+    const kek = loadKek(config.auth.kek, services.has('auth'));
+    const keys = controlPlaneBusKeys(config, kek);
+    signer = busSigner(keys);
+    if (config.nats.embedded) {
+      const nats = await startEmbeddedNats(config, keys, (line) => logger.log(line));
+      running.push({ name: 'nats-server', close: () => nats.stop() });
+    }
   }
-  if (services.has('inventory')) running.push(await startInventory({ natsServers }));
-  if (services.has('broker')) running.push(await startBroker({ natsServers }));
+  const bus = async (role: BusRole): Promise<BusAccess> => ({
+    servers: natsServers,
+    credentials: joinedProxy?.credentials ?? (await BusCredentials.local(signer!, busIdentity(role, hostId))),
+  });
+  if (services.has('auth')) {
+    const kek = loadKek(config.auth.kek, true);
+    running.push(
+      await startAuth({
+        bus: await bus(BusRole.Auth),
+        busSigner: signer!,
+        clusterName: config.auth.clusterName,
+        dataDir: config.dataDir,
+        kek,
+      }),
+    );
+  }
+  if (services.has('inventory')) running.push(await startInventory({ bus: await bus(BusRole.Inventory) }));
+  if (services.has('broker')) running.push(await startBroker({ bus: await bus(BusRole.Broker) }));
   if (services.has('audit'))
     running.push(
       await startAudit({
-        natsServers,
+        bus: await bus(BusRole.Audit),
         dataDir: config.dataDir,
         hostId,
         retentionMs: config.audit.retentionMs,
@@ -77,10 +122,13 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
     );
   if (services.has('proxy')) {
     const proxy = await startProxy({
+      bus: await bus(BusRole.Proxy),
       natsServers,
       webListenAddr: config.proxy.webListenAddr,
       publicAddrs: config.proxy.publicAddrs,
+      ...(config.proxy.tunnelAddr ? { tunnelAddr: config.proxy.tunnelAddr } : {}),
       hostId,
+      ...(joinedProxy ? { onConnected: (rpc: RpcClient) => joinedProxy.startRenewal(rpc) } : {}),
     });
     running.push(proxy);
     const { port } = proxy.address();
@@ -88,31 +136,52 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
   }
   if (services.has('db')) {
     // In one process with auth, the Database Service joins with a token it asks its own auth for.
-    if (services.has('auth') && !config.authToken) config.authToken = await localJoinToken(natsServers);
+    if (services.has('auth') && !config.authToken) config.authToken = await localJoinToken(await bus(BusRole.Admin));
     running.push(
       await startDatabaseService({
         proxyAddr: config.proxyAddr,
-        ...(config.authToken ? { token: config.authToken } : {}),
-        ...(extra.caPin ? { caPin: extra.caPin } : {}),
+        ...joinFlags(config, extra),
         dataDir: config.dataDir,
         hostId,
         databases: config.db.databases,
-        listenAddr: config.db.listenAddr,
-        ...(config.db.publicAddr ? { publicAddr: config.db.publicAddr } : {}),
-        ...(config.nats.embedded && !controlPlaneHere ? {} : { natsServers }),
       }),
     );
     logger.log('the Database Service is up');
   }
 }
 
+/** The token and options a process joins with. */
+function joinFlags(config: Config, extra: { caPin?: string; rejoin?: boolean }) {
+  return {
+    ...(config.authToken ? { token: config.authToken } : {}),
+    ...(extra.caPin ? { caPin: extra.caPin } : {}),
+    ...(extra.rejoin ? { rejoin: true } : {}),
+  };
+}
+
+/**
+ * The bus keys of a control-plane host: made on first start with the embedded NATS; with an external
+ * NATS they must come from `teleport nats configure`, which wrote that server's configuration.
+ */
+function controlPlaneBusKeys(config: Config, kek: Buffer): BusKeys {
+  const path = busKeysPath(config.dataDir);
+  if (config.nats.embedded) return loadOrCreateBusKeys(path, kek);
+  if (!existsSync(path)) {
+    throw new BadParameterError(
+      `teleport.nats.servers points at an external NATS, but ${path} does not exist: on the auth host, run 'teleport nats configure -c ${config.file ?? '<teleport.yaml>'} -o nats-server.conf' and start nats-server with that file; a proxy on a host of its own joins with --token (tctl tokens add --type=proxy) and --auth-server`,
+    );
+  }
+  return loadBusKeys(path, kek);
+}
+
 /** A short-lived single-purpose join token from the auth service running in this process. */
-async function localJoinToken(natsServers: string[]): Promise<string> {
-  const rpc = new RpcClient(natsServers, 'teleport-start-join');
+async function localJoinToken(bus: BusAccess): Promise<string> {
+  const nc = await connectNats(bus, 'teleport-start-join');
   try {
+    const rpc = new RpcClient(nc, bus.credentials.identity);
     return (await rpc.call<AuthRpc.TokenView>(Rpc.Auth.TokensCreate, { roles: ['Db'], ttl_ms: 5 * 60_000 })).token;
   } finally {
-    await rpc.close();
+    await nc.close();
   }
 }
 
@@ -128,6 +197,7 @@ interface StartFlags {
   dbUri?: string;
   dbCaCertFile?: string;
   dbAwsRegion?: string;
+  rejoin?: boolean;
   debug?: boolean;
 }
 
@@ -137,8 +207,9 @@ export function registerStartCommand(program: Command): void {
     .description('Start cluster services: by default those the config enables, in this process')
     .option('-c, --config <file>', 'teleport.yaml (default /etc/teleport.yaml when it exists)')
     .option('--roles <roles>', 'comma-separated roles to run: auth, proxy, db (also inventory, broker, audit alone)')
-    .option('--token <token>', 'join token (or a file holding it) for a Database Service')
-    .option('--auth-server <addr>', 'the cluster proxy a Database Service joins, host:port')
+    .option('--token <token>', 'join token (or a file holding it), for a Database Service or a proxy on a host of its own')
+    .option('--auth-server <addr>', 'the cluster proxy to join through, host:port')
+    .option('--rejoin', 'discard the joined identity in the data dir and join again with --token')
     .option('--db-name <name>', 'serve one database: its name, as users see it')
     .option('--db-description <text>', "the database's description")
     .option('--db-protocol <protocol>', 'postgres')
@@ -171,7 +242,7 @@ export function registerStartCommand(program: Command): void {
       const roles = opts.roles
         ? list(opts.roles)
         : [...(config.auth.enabled ? ['auth'] : []), ...(config.proxy.enabled ? ['proxy'] : []), ...(config.db.enabled ? ['db'] : [])];
-      await runServices(config, roles);
+      await runServices(config, roles, opts.rejoin ? { rejoin: true } : {});
     });
 }
 
@@ -179,8 +250,9 @@ export function registerDbStartCommand(db: Command): void {
   addDbFlags(db.command('start').description('Start a Database Service for one database, without a config file'))
     .option('-c, --config <file>', 'teleport.yaml to start from (flags add a database to it)')
     .option('--data-dir <dir>', 'where the joined identity is kept')
+    .option('--rejoin', 'discard the identity in the data dir and join again with --token')
     .option('-d, --debug', 'verbose logs')
-    .action(async (flags: DbFlags & { config?: string; debug?: boolean }) => {
+    .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean }) => {
       Logger.overrideLogger(new ServiceLogger(flags.debug));
       const config = loadConfig(flags.config);
       const proxy = flags.proxy ?? flags.authServer;
@@ -189,6 +261,6 @@ export function registerDbStartCommand(db: Command): void {
       if (flags.token) config.authToken = flags.token;
       if (flags.dataDir) config.dataDir = flags.dataDir;
       if (flags.name) config.db.databases = [...config.db.databases, databaseFromFlags(flags)];
-      await runServices(config, ['db'], flags.caPin ? { caPin: flags.caPin } : {});
+      await runServices(config, ['db'], { ...(flags.caPin ? { caPin: flags.caPin } : {}), ...(flags.rejoin ? { rejoin: true } : {}) });
     });
 }

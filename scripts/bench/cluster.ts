@@ -2,6 +2,10 @@
 // nats-server, `teleport db start` for one PostgreSQL, and a user logged in with tsh.
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { BusCredentials, busIdentity, BusRole, busSigner, connectNats, loadBusKeys, RpcClient } from '#libs/bus';
+import { busKeysPath } from '#libs/config';
+import { loadKek } from '#services/auth';
 import { freePort, startNats, type NatsServer } from '#libs/testing';
 import { httpsInsecure } from '#libs/testing';
 import { LongRunning, runCommand, type CommandResult } from './procs.js';
@@ -30,9 +34,24 @@ export class BenchCluster {
     this.tshHome = join(dir, 'tsh');
   }
 
-  /** Starts nats-server, writes teleport.yaml and runs `teleport start` until it says the cluster is up. */
+  /**
+   * Configures and starts nats-server as an operator does (`teleport nats configure`: credentials
+   * required), writes teleport.yaml and runs `teleport start` until it says the cluster is up.
+   */
   static async start(dir: string, clusterName: string, onNats: (nats: NatsServer) => void, extraConfig = ''): Promise<BenchCluster> {
-    const nats = await startNats();
+    const natsConfig = join(dir, 'nats-server.conf');
+    const storeDir = join(dir, 'nats-store');
+    const configured = await runCommand(process.execPath, [
+      BIN.teleport,
+      'nats',
+      'configure',
+      `--data-dir=${join(dir, 'data')}`,
+      `--store-dir=${storeDir}`,
+      '-o',
+      natsConfig,
+    ]);
+    if (configured.code !== 0) throw new Error(`teleport nats configure: ${configured.stderr.trim()}`);
+    const nats = await startNats({ config: { file: natsConfig, storeDir } });
     onNats(nats);
     const cluster = new BenchCluster(dir, nats, `127.0.0.1:${await freePort()}`, clusterName);
     writeFileSync(
@@ -45,6 +64,15 @@ export class BenchCluster {
     cluster.process = new LongRunning('teleport start', process.execPath, [BIN.teleport, 'start', '-c', cluster.configFile]);
     await cluster.process.waitFor('the cluster is up');
     return cluster;
+  }
+
+  /** A connection to the bus as its admin, with the cluster's own keys; close it after. */
+  async bus(): Promise<{ nc: NatsConnection; rpc: RpcClient }> {
+    const keys = loadBusKeys(busKeysPath(this.dataDir), loadKek({ file: join(this.dataDir, 'kek') }, false));
+    const credentials = await BusCredentials.local(busSigner(keys), busIdentity(BusRole.Admin, 'bench'));
+    credentials.stopRenewal();
+    const nc = await connectNats({ servers: [this.nats.url], credentials }, 'bench');
+    return { nc, rpc: new RpcClient(nc, credentials.identity) };
   }
 
   run(bin: keyof typeof BIN, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {

@@ -83,7 +83,7 @@ it('indexes every event exactly once across a SIGKILL and a restart', async () =
     const resumedAt = Number(/indexing from sequence (\d+)/.exec(audit.log())![1]);
     await load;
 
-    const stream = (await readAudit(cluster.nats.url)).filter((m) => String(m.event.user_agent ?? '').startsWith('load-'));
+    const stream = (await readAudit(cluster)).filter((m) => String(m.event.user_agent ?? '').startsWith('load-'));
     const bySession = new Map<string, Set<string>>();
     for (const m of stream) {
       const uids = bySession.get(m.event.sid) ?? new Set<string>();

@@ -157,7 +157,7 @@ describe('a psql session of 50 mixed statements', () => {
     expect(STATEMENTS).toHaveLength(50);
     const session = await psqlAs(people.alice!, psqlScript());
     expect(session.stderr).toContain('relation "missing_table" does not exist');
-    const log = await waitForSession(cluster.nats.url, (s) => s.user === 'alice' && s.db_name === 'audited' && s.success);
+    const log = await waitForSession(cluster, (s) => s.user === 'alice' && s.db_name === 'audited' && s.success);
     sid = log.sid;
     stored = log.messages.map((m) => m.event).sort((a, b) => a.ei - b.ei);
     await indexed(people.alice!, sid, stored.length);
@@ -273,7 +273,7 @@ it('shows prepared statements of the extended protocol with their parameters', a
   await client.query({ name: 'named', text: 'SELECT $1::int + 1 AS next', values: [41] });
   await client.query({ name: 'named', text: 'SELECT $1::int + 1 AS next', values: [99] });
   await client.end();
-  const log = await waitForSession(cluster.nats.url, (s) => s.user_agent === 'prepared-test');
+  const log = await waitForSession(cluster, (s) => s.user_agent === 'prepared-test');
   await indexed(people.bob!, log.sid, log.messages.length);
   const text = expectOk(await tsh(people.bob!, ['play', '--format=text', log.sid])).stdout;
   expect(text).toContain(
@@ -286,7 +286,7 @@ it('shows prepared statements of the extended protocol with their parameters', a
 it('records the first rows of each result when a role asks, values cut to the set length', async () => {
   const session = await psqlAs(people.carol!, "SELECT n, repeat('x', n * 3) AS xs FROM generate_series(1, 5) AS n;\n");
   expect(session.code).toBe(0);
-  const log = await waitForSession(cluster.nats.url, (s) => s.user === 'carol');
+  const log = await waitForSession(cluster, (s) => s.user === 'carol');
   await indexed(people.carol!, log.sid, log.messages.length);
   const text = expectOk(await tsh(people.carol!, ['play', '--format=text', log.sid])).stdout;
   expect(text).toContain(' n | xs\n---+--------\n 1 | xxx\n 2 | xxxxxx\n(first 2 rows recorded)\n(5 rows affected)\n');
@@ -304,7 +304,7 @@ it('records the first rows of each result when a role asks, values cut to the se
   // Values longer than max_value_length are cut: the third row would show 'xxxxxxxx…'.
   const wide = await psqlAs(people.carol!, "SELECT repeat('y', 20) AS ys;\n");
   expect(wide.code).toBe(0);
-  const second = await waitForSession(cluster.nats.url, (s) => s.user === 'carol' && s.sid !== log.sid);
+  const second = await waitForSession(cluster, (s) => s.user === 'carol' && s.sid !== log.sid);
   await indexed(people.carol!, second.sid, second.messages.length);
   expect(expectOk(await tsh(people.carol!, ['play', '--format=text', second.sid])).stdout).toContain(
     ' ys\n-----------\n yyyyyyyy…\n(1 row affected)\n',
@@ -315,7 +315,7 @@ it('follows a live session: its statements show while it runs, and the command e
   const client = new pg.Client(proxyConnection(people.alice!.serviceFile, `${CLUSTER}-example`, { application_name: 'followed' }));
   await client.connect();
   await client.query("SELECT 'first statement'");
-  const start = (await readAudit(cluster.nats.url)).find((m) => m.event.event === 'db.session.start' && m.event.user_agent === 'followed')!;
+  const start = (await readAudit(cluster)).find((m) => m.event.event === 'db.session.start' && m.event.user_agent === 'followed')!;
   const sid = start.event.sid as string;
   expect(sid).toMatch(UUID);
 

@@ -1,5 +1,6 @@
 // Bad input never half-applies: each case gets one `ERROR: ` line on stderr, exit code 1, and leaves
 // the cluster (roles, databases, tokens) and the file system as they were.
+import { newUserKey } from '#libs/bus';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair, parseHostIdentity } from '#libs/pki';
@@ -117,7 +118,8 @@ describe('teleport start', () => {
 describe('join tokens', () => {
   async function join(token: string) {
     const { publicKeyPem } = await generateKeyPair();
-    return cluster.api('POST', '/v1/webapi/host/join', { token, role: 'Db', host_id: 'h1', public_key: publicKeyPem });
+    const bus_public_key = newUserKey().getPublicKey();
+    return cluster.api('POST', '/v1/webapi/host/join', { token, role: 'Db', host_id: 'h1', public_key: publicKeyPem, bus_public_key });
   }
   async function addToken(ttl: string): Promise<string> {
     const out = expectOk(await cluster.tctl(['tokens', 'add', '--type=db', `--ttl=${ttl}`, '--format=text']));
@@ -149,7 +151,7 @@ describe('join tokens', () => {
 
   it('refuses to add a token of a type that cannot join', async () => {
     const before = expectOk(await cluster.tctl(['tokens', 'ls', '--format=json']));
-    expectCliError(await cluster.tctl(['tokens', 'add', '--type=ssh']), 'unsupported --type "ssh": use db');
+    expectCliError(await cluster.tctl(['tokens', 'add', '--type=ssh']), 'unsupported --type "ssh": use db or proxy');
     expect(expectOk(await cluster.tctl(['tokens', 'ls', '--format=json']))).toBe(before);
   });
 });

@@ -5,7 +5,7 @@
 import { readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { RpcClient } from '#libs/bus';
+import { busClient } from '../support/bus.js';
 import { Rpc, type SignedCert } from '#libs/events';
 import { createCa, generateKeyPair, signDbClientCert } from '#libs/pki';
 import { startPostgres, type PostgresCluster } from '#libs/testing';
@@ -26,7 +26,7 @@ spec:
 
 let cluster: TestCluster;
 let postgres: PostgresCluster | undefined;
-let rpc: RpcClient | undefined;
+let bus: Awaited<ReturnType<typeof busClient>> | undefined;
 let dir: string;
 let dbCa: string;
 
@@ -42,7 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await rpc?.close();
+  await bus?.nc.close();
   await postgres?.stop();
   await cluster?.stop();
 });
@@ -119,12 +119,16 @@ describe('tctl auth sign --format=db', () => {
     beforeAll(async () => {
       postgres = await startPostgres({ tls: server() });
       await postgres.psql('CREATE USER alice');
-      rpc = new RpcClient([cluster.nats.url], 'test');
+      bus = await busClient(cluster);
     });
 
     async function dbClientCert(dbUser: string): Promise<{ cert: string; key: string; reply: SignedCert }> {
       const keys = await generateKeyPair();
-      const reply = await rpc!.call<SignedCert>(Rpc.Auth.SignDbClient, { db_user: dbUser, public_key: keys.publicKeyPem, ttl_ms: HOUR_MS });
+      const reply = await bus!.rpc.call<SignedCert>(Rpc.Auth.SignDbClient, {
+        db_user: dbUser,
+        public_key: keys.publicKeyPem,
+        ttl_ms: HOUR_MS,
+      });
       return { cert: reply.cert, key: keys.privateKeyPem, reply };
     }
 

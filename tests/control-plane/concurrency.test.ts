@@ -33,7 +33,7 @@ it(`lets exactly one of ${RACERS} concurrent 'tctl users add bob' win`, async ()
   for (const loser of losers) expect(loser).toEqual({ code: 1, stdout: '', stderr: 'ERROR: user "bob" already exists\n' });
 
   // The stream holds one creation: the losers appended nothing.
-  const commits = (await readStream(cluster.nats.url, 'CLUSTER')).filter((m) => m.subject === 'cluster.user.bob');
+  const commits = (await readStream(cluster, 'CLUSTER')).filter((m) => m.subject === 'cluster.user.bob');
   expect(commits.map((m) => (JSON.parse(m.body) as { type: string }[]).map((e) => e.type))).toEqual([
     ['user.created', 'user.token.issued'],
   ]);

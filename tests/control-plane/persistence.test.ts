@@ -169,7 +169,7 @@ describe('a restart of every service and of nats-server', () => {
 describe('the CLUSTER stream, read straight from nats-server', () => {
   let messages: StreamMessage[];
   beforeAll(async () => {
-    messages = await readStream(cluster.nats.url, 'CLUSTER');
+    messages = await readStream(cluster, 'CLUSTER');
   });
 
   function events(subjectPrefix: string): { subject: string; type: string; data: Record<string, unknown> }[] {

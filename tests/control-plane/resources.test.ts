@@ -43,7 +43,7 @@ describe('db resources', () => {
     expect(JSON.parse(expectOk(await cluster.tctl(['get', 'db', '--format=json'])))).toEqual([]);
     expectCliError(await cluster.tctl(['get', 'db/orders']), 'db "orders" not found');
 
-    const audit = (await readStream(cluster.nats.url, 'AUDIT')).map((m) => ({ subject: m.subject, event: JSON.parse(m.body) }));
+    const audit = (await readStream(cluster, 'AUDIT')).map((m) => ({ subject: m.subject, event: JSON.parse(m.body) }));
     expect(audit.map((a) => a.subject)).toEqual(['audit.cluster.db.create', 'audit.cluster.db.update', 'audit.cluster.db.delete']);
     expect(audit.map((a) => [a.event.event, a.event.code, a.event.db_uri])).toEqual([
       ['db.create', 'TDB03I', 'orders.internal:5432'],

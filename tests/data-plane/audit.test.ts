@@ -133,7 +133,7 @@ it('records every simple query once, with its exact text, then its result with t
   }
   await session.client.end();
 
-  const log = await waitForSession(cluster.nats.url, (s) => s.user_agent === 'audit-simple');
+  const log = await waitForSession(cluster, (s) => s.user_agent === 'audit-simple');
   const events = checkSession(log, session, 'audit-simple', since);
   expectStreamOrder(log.messages);
   expect(names(events)).toEqual([
@@ -162,7 +162,7 @@ it('records a failing query with a result that says it failed and why, and a mul
   await session.client.end();
 
   // The only session without an application_name in this file.
-  const log = await waitForSession(cluster.nats.url, (s) => s.user === 'alice' && s.user_agent === undefined);
+  const log = await waitForSession(cluster, (s) => s.user === 'alice' && s.user_agent === undefined);
   const events = checkSession(log, session, undefined, since);
   expectStreamOrder(log.messages);
   expect(names(events)).toEqual([
@@ -229,7 +229,7 @@ it('records prepared statements: parse, bind with text and base64 binary paramet
   await close.done;
   await client.end();
 
-  const log = await waitForSession(cluster.nats.url, (s) => s.user_agent === 'audit-prepared');
+  const log = await waitForSession(cluster, (s) => s.user_agent === 'audit-prepared');
   const events = checkSession(log, session, 'audit-prepared', since);
   expectStreamOrder(log.messages);
   const PARSE = ['db.session.postgres.statements.parse', 'TPG00I'];
@@ -297,7 +297,7 @@ it('stores a statement too big for one NATS message trimmed to fit, and holds up
   await session.client.query('select 1 as after');
   await session.client.end();
 
-  const log = await waitForSession(cluster.nats.url, (s) => s.user_agent === 'audit-big');
+  const log = await waitForSession(cluster, (s) => s.user_agent === 'audit-big');
   const events = checkSession(log, session, 'audit-big', since);
   expectStreamOrder(log.messages);
   expect(names(events).map(([n]) => n)).toEqual([
@@ -336,10 +336,10 @@ it('loses no event and stores none twice when NATS restarts during a session', a
   for (const q of queries.slice(6)) await session.client.query(q);
   await session.client.end();
 
-  const log = await waitForSession(cluster.nats.url, (s) => s.user_agent === 'audit-nats-restart', 60_000);
+  const log = await waitForSession(cluster, (s) => s.user_agent === 'audit-nats-restart', 60_000);
   // A retry of an event already stored would show up as a second message with the same uid: give it time.
   await new Promise((r) => setTimeout(r, 2_000));
-  const again = await waitForSession(cluster.nats.url, (s) => s.user_agent === 'audit-nats-restart', 10_000);
+  const again = await waitForSession(cluster, (s) => s.user_agent === 'audit-nats-restart', 10_000);
   expect(again.messages.length).toBe(log.messages.length);
   const events = checkSession(again, session, 'audit-nats-restart', since);
   expect(names(events)).toEqual([
@@ -355,6 +355,6 @@ it('loses no event and stores none twice when NATS restarts during a session', a
   const later = await connect('audit-after-restart');
   await later.client.query('select 42');
   await later.client.end();
-  const after = await waitForSession(cluster.nats.url, (s) => s.user_agent === 'audit-after-restart', 30_000);
+  const after = await waitForSession(cluster, (s) => s.user_agent === 'audit-after-restart', 30_000);
   expect(after.messages.map((m) => m.event.db_query).filter(Boolean)).toEqual(['select 42']);
 }, 180_000);

@@ -13,13 +13,20 @@ let service: DbServiceProcess;
 let secondProxy: { addr: string; stop(): Promise<void> };
 let serviceFile: string;
 
-/** A second proxy process on the same NATS: what a load balancer in front of several proxies gives. */
+/**
+ * A second proxy process on its own data dir, joined with a proxy token, on the same NATS: what a load
+ * balancer in front of several proxies gives. It advertises its own address, so the Database Service
+ * keeps tunnels to it too.
+ */
 async function startSecondProxy(): Promise<{ addr: string; stop(): Promise<void> }> {
   const addr = `127.0.0.1:${await freePort()}`;
+  const token = (await cluster.tctl(['tokens', 'add', '--type=proxy', '--format=text'])).stdout.trim();
   const config = join(cluster.dir, 'proxy2.yaml');
   writeFileSync(
     config,
-    `teleport:\n  data_dir: ${join(cluster.dir, 'proxy2')}\n  nats:\n    servers: [${cluster.nats.url}]\nauth_service:\n  enabled: "no"\nproxy_service:\n  web_listen_addr: ${addr}\n`,
+    `teleport:\n  data_dir: ${join(cluster.dir, 'proxy2')}\n  auth_token: ${token}\n  proxy_server: ${cluster.proxyAddr}\n` +
+      `  nats:\n    servers: [${cluster.nats.url}]\nauth_service:\n  enabled: "no"\n` +
+      `proxy_service:\n  web_listen_addr: ${addr}\n  tunnel_public_addr: ${addr}\n`,
   );
   const child = spawn(process.execPath, [BIN.teleport, 'start', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';

@@ -34,7 +34,7 @@ function viaProxy(db: string, file = serviceFile): pg.ClientConfig {
 
 /** The AUDIT stream's events, parsed. */
 async function auditEvents(): Promise<Record<string, unknown>[]> {
-  return (await readStream(cluster.nats.url, 'AUDIT')).map((m) => JSON.parse(m.body) as Record<string, unknown>);
+  return (await readStream(cluster, 'AUDIT')).map((m) => JSON.parse(m.body) as Record<string, unknown>);
 }
 
 /** Polls the AUDIT stream until `count` events match (they are stored asynchronously); bounded. */
@@ -127,7 +127,7 @@ describe('a Database Service killed with SIGKILL (it cannot unregister)', () => 
     expect(await connectFailure(viaProxy('killed'))).toEqual({
       severity: 'FATAL',
       code: '08006',
-      message: `the Database Service serving this database (${hostId}) cannot be reached: ECONNREFUSED`,
+      message: `the Database Service serving this database (${hostId}) is not connected to this proxy: it may have stopped, or cannot reach this proxy's address`,
     });
     await untilListed('killed', false, 40_000);
     expect(Date.now() - killedAt).toBeLessThanOrEqual(35_000);

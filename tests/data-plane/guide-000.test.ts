@@ -145,7 +145,7 @@ describe('Step 4/5. Configure and start the Database Service', () => {
       if (Date.now() > deadline) throw new Error(`teleport start did not come up in 60s:\n${dbServiceLog}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(dbServiceLog).toContain('serving example-postgres for proxies at 127.0.0.1:');
+    expect(dbServiceLog).toContain('serving example-postgres to cluster');
     // It kept what joining gave it in its own data dir, and started no NATS of its own.
     expect(existsSync(join(dbDataDir, 'db-identity.pem'))).toBe(true);
     expect(existsSync(join(dbDataDir, 'nats'))).toBe(false);

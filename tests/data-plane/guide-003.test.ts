@@ -8,14 +8,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, httpsInsecure, startNats, type NatsServer, type PostgresCluster } from '#libs/testing';
+import { freePort, httpsInsecure, type PostgresCluster } from '#libs/testing';
 import { awsEnv, standalonePostgresBackend, startTeleport } from '../support/aws/harness.js';
 import { Iam } from '../support/aws/iam.js';
 import { rdsCertificates, RdsStandIn } from '../support/aws/rds.js';
 import { StsStandIn } from '../support/aws/sts.js';
 import { waitForSession } from '../support/audit-log.js';
 import { run, type RunResult } from '../support/cluster.js';
-import type { DbServiceProcess } from '../support/data-plane.js';
+import type { RunningProcess } from '../support/data-plane.js';
 import { expectOk } from '../support/elsewhere.js';
 import { linkToken } from '../support/links.js';
 import { psql } from '../support/psql.js';
@@ -24,11 +24,11 @@ const CLUSTER = 'aurora-guide';
 const PASSWORD = 'alice-aurora-password';
 
 let dir: string;
-let nats: NatsServer;
+let natsUrl: string;
 let pg: PostgresCluster;
 let sts: StsStandIn;
 let rds: RdsStandIn;
-let teleport: DbServiceProcess;
+let teleport: RunningProcess;
 let configFile: string;
 let proxyPort: number;
 let home: string;
@@ -42,7 +42,6 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dbaccess-guide-003-'));
   home = mkdtempSync(join(dir, 'home-'));
   serviceFile = join(home, 'pg_service.conf');
-  nats = await startNats();
   const iam = new Iam();
   const hostKey = iam.user('teleport-host');
   sts = await new StsStandIn(iam).start();
@@ -57,10 +56,11 @@ beforeAll(async () => {
   // Not in the guide: where this test's process keeps its state and listens, instead of
   // /var/lib/teleport, port 3080 and a NATS of its own on 4222, which others on this machine use.
   proxyPort = await freePort();
+  natsUrl = `nats://127.0.0.1:${await freePort()}`;
   configFile = join(dir, 'teleport.yaml');
   writeFileSync(
     configFile,
-    `teleport:\n  data_dir: ${join(dir, 'data')}\n  nats:\n    servers: [${nats.url}]\n` +
+    `teleport:\n  data_dir: ${join(dir, 'data')}\n  nats:\n    listen_addr: ${natsUrl.slice('nats://'.length)}\n` +
       `auth_service:\n  cluster_name: ${CLUSTER}\nproxy_service:\n  web_listen_addr: 127.0.0.1:${proxyPort}\n`,
   );
   teleport = await startTeleport(
@@ -82,12 +82,11 @@ afterAll(async () => {
   await teleport?.stop();
   await Promise.all([rds?.stop(), sts?.stop()]);
   await pg?.stop();
-  await nats?.stop();
 });
 
 describe('Step 2/3. Setup Teleport', () => {
   it('teleport start --roles=proxy,auth,db --db-name --db-protocol --db-uri --db-aws-region runs everything in one process', () => {
-    expect(teleport.logs()).toContain('serving aurora for proxies at');
+    expect(teleport.logs()).toContain('serving aurora to cluster');
     expect(teleport.process.exitCode).toBeNull();
   });
 
@@ -128,7 +127,10 @@ describe('Step 3/3. Connect to Database', () => {
   });
 
   it('tsh play --format json shows the session with db_type rds and the fields of the guide', async () => {
-    const log = await waitForSession(nats.url, (s) => s.db_service === 'aurora' && s.success === true);
+    const log = await waitForSession(
+      { nats: { url: natsUrl }, dataDir: join(dir, 'data') },
+      (s) => s.db_service === 'aurora' && s.success === true,
+    );
     let events: Array<Record<string, unknown>> = [];
     for (let tries = 0; tries < 50 && events.length < log.messages.length; tries++) {
       const played = await tsh(['play', '--format=json', log.sid]);

@@ -123,7 +123,7 @@ describe('Guide 004 step by step', () => {
     expect(out.stdout).toContain(' roles=reader,teleport-auto-user\n');
     await eventually(async () => expect(await dbUser(postgres, 'alice')).toEqual({ login: false, roles: ['teleport-auto-user'] }));
     const events = await eventually(async () => {
-      const e = await provisioningEvents(cluster.nats.url, 'alice');
+      const e = await provisioningEvents(cluster, 'alice');
       expect(e).toHaveLength(2);
       return e;
     });
@@ -144,7 +144,7 @@ describe('Guide 004 step by step', () => {
     const out = await alice.tsh(['db', 'connect', '--db-name', 'postgres', 'example'], `${ROLES_QUERY}\n`);
     expect(out.stdout).toContain(' roles=reader,teleport-auto-user\n');
     await eventually(async () => expect(await dbUser(postgres, 'alice')).toBeUndefined());
-    await eventually(async () => expect((await provisioningEvents(cluster.nats.url, 'alice')).at(-1)).toMatchObject({ delete: true }));
+    await eventually(async () => expect((await provisioningEvents(cluster, 'alice')).at(-1)).toMatchObject({ delete: true }));
   });
 
   it('best_effort_drop: a user owning a table is kept NOLOGIN instead', async () => {
@@ -153,7 +153,7 @@ describe('Guide 004 step by step', () => {
     expect(out).toMatchObject({ code: 0, stderr: '' });
     await eventually(async () => expect(await dbUser(postgres, 'alice')).toEqual({ login: false, roles: ['teleport-auto-user'] }));
     await eventually(async () =>
-      expect((await provisioningEvents(cluster.nats.url, 'alice')).at(-1)).toMatchObject({ code: 'TDB09I', delete: false }),
+      expect((await provisioningEvents(cluster, 'alice')).at(-1)).toMatchObject({ code: 'TDB09I', delete: false }),
     );
     await postgres.psql('DROP TABLE alice_notes; REVOKE CREATE ON SCHEMA public FROM reader;');
     expectOk(await cluster.tctl(['create', '-f'], { input: AUTO_DB_USERS('keep') }));
@@ -226,7 +226,7 @@ describe('db_permissions', () => {
           "SELECT has_table_privilege('frank', 'public.items', 'SELECT');",
       ),
     ).toBe('0\nf\n');
-    const events = await provisioningEvents(cluster.nats.url, 'frank');
+    const events = await provisioningEvents(cluster, 'frank');
     expect(events.map((e) => e.event)).toEqual(['db.session.user.create', 'db.session.permissions.update', 'db.session.user.deactivate']);
     expect(events[1]).toMatchObject({
       code: 'TDB07I',
@@ -247,7 +247,7 @@ describe('an unmanaged user of the same name', () => {
       message: 'user "henry" already exists in this PostgreSQL database and is not managed by Teleport',
     });
     expect(await dbUser(postgres, 'henry')).toEqual({ login: true, roles: ['writer'] });
-    expect((await provisioningEvents(cluster.nats.url, 'henry')).map((e) => e.code)).toEqual(['TDB08W']);
+    expect((await provisioningEvents(cluster, 'henry')).map((e) => e.code)).toEqual(['TDB08W']);
   });
 });
 
@@ -265,9 +265,7 @@ describe('twenty sessions at once through two Database Services', () => {
     const clients = await Promise.all(Array.from({ length: 20 }, () => client(gina.config('example'))));
     const users = await Promise.all(clients.map(async (c) => (await c.query('select current_user')).rows[0]));
     expect(users).toEqual(Array.from({ length: 20 }, () => ({ current_user: 'gina' })));
-    const starts = (await readAudit(cluster.nats.url))
-      .map((m) => m.event)
-      .filter((e) => e.event === 'db.session.start' && e.user === 'gina');
+    const starts = (await readAudit(cluster)).map((m) => m.event).filter((e) => e.event === 'db.session.start' && e.user === 'gina');
     expect(starts.filter((e) => e.success)).toHaveLength(20);
     expect(new Set(starts.map((e) => e.server_id)).size).toBe(2);
 
@@ -278,7 +276,7 @@ describe('twenty sessions at once through two Database Services', () => {
     await clients[19]!.end();
     await eventually(async () => expect(await dbUser(postgres, 'gina')).toEqual({ login: false, roles: ['teleport-auto-user'] }));
     await new Promise((r) => setTimeout(r, 1_000));
-    const events = await provisioningEvents(cluster.nats.url, 'gina');
+    const events = await provisioningEvents(cluster, 'gina');
     expect(events.filter((e) => e.event === 'db.session.user.create').map((e) => e.code)).toEqual(Array(20).fill('TDB08I'));
     expect(events.filter((e) => e.event === 'db.session.user.deactivate').map((e) => [e.code, e.delete])).toEqual([['TDB09I', false]]);
     // Twenty connections create teleport-auto-user at most once (none when earlier sessions did), not

@@ -136,7 +136,7 @@ async function expectAccess(p: Person, db: string, allowed: [string, string][], 
 
 /** The AUDIT stream's events, parsed. */
 async function auditEvents(): Promise<Record<string, unknown>[]> {
-  return (await readStream(cluster.nats.url, 'AUDIT')).map((m) => JSON.parse(m.body) as Record<string, unknown>);
+  return (await readStream(cluster, 'AUDIT')).map((m) => JSON.parse(m.body) as Record<string, unknown>);
 }
 
 beforeAll(async () => {

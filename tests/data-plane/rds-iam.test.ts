@@ -14,7 +14,7 @@ import { rdsCertificates, RdsStandIn } from '../support/aws/rds.js';
 import { StsStandIn } from '../support/aws/sts.js';
 import { waitForSession } from '../support/audit-log.js';
 import { TestCluster } from '../support/cluster.js';
-import { loginUser, startClusterPostgres, tempDir, type DbServiceProcess } from '../support/data-plane.js';
+import { loginUser, startClusterPostgres, tempDir, type RunningProcess } from '../support/data-plane.js';
 import { psql } from '../support/psql.js';
 
 const CLUSTER = 'rds';
@@ -37,9 +37,9 @@ const silentSockets = new Set<Socket>();
 let caFile: string;
 let home: string;
 let serviceFile: string;
-const workers: DbServiceProcess[] = [];
-let main: DbServiceProcess;
-let noCredentials: DbServiceProcess;
+const workers: RunningProcess[] = [];
+let main: RunningProcess;
+let noCredentials: RunningProcess;
 
 async function dbToken(): Promise<string> {
   const out = await cluster.tctl(['tokens', 'add', '--type=db', '--format=text']);
@@ -157,7 +157,7 @@ describe('IAM authentication with the host credentials', () => {
   });
 
   it('its audit events say db_type rds with the fields of the guide', async () => {
-    const log = await waitForSession(cluster.nats.url, (s) => s.db_service === 'rds-ok' && s.success === true);
+    const log = await waitForSession(cluster, (s) => s.db_service === 'rds-ok' && s.success === true);
     const query = log.messages.find((m) => m.event.event === 'db.session.query')!.event;
     expect(query).toEqual(
       expect.objectContaining({

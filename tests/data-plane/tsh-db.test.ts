@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, existsSync, statSync, writeFileSy
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { RpcClient } from '#libs/bus';
 import { Rpc } from '#libs/events';
 import { generateKeyPair, parseIdentityFile, parseUserIdentity, verifyChain, type IdentityFile } from '#libs/pki';
+import { busClient } from '../support/bus.js';
 import { TestCluster, run, type RunResult } from '../support/cluster.js';
 import { expectCliError, expectOk } from '../support/elsewhere.js';
 
@@ -277,29 +277,49 @@ describe('the proxy API behind it', () => {
 });
 
 describe('auth.certs.sign-user-db', () => {
-  let rpc: RpcClient;
-  beforeAll(() => {
-    rpc = new RpcClient([cluster.nats.url], 'test');
+  let bus: Awaited<ReturnType<typeof busClient>>;
+  beforeAll(async () => {
+    bus = await busClient(cluster);
   });
-  afterAll(() => rpc.close());
+  afterAll(() => bus.nc.close());
 
-  const request = async (over: object) => ({
-    user: 'alice',
-    roles: ['dev'],
-    traits: {},
-    expires: new Date(Date.now() + 3_600_000).toISOString(),
+  /** A user certificate as `tctl auth sign --format=file` issues it. */
+  const userCert = async (user: string, ttl: string) => {
+    const path = join(cluster.dir, `${user}-${ttl}.pem`);
+    expectOk(await cluster.tctl(['auth', 'sign', `--user=${user}`, '--format=file', `--out=${path}`, `--ttl=${ttl}`]));
+    return parseIdentityFile(readFileSync(path, 'utf8')).certPem;
+  };
+  const request = async (user_cert: string) => ({
+    user_cert,
     route: { service_name: 'metrics', protocol: 'postgres' },
     public_key: (await generateKeyPair()).publicKeyPem,
-    ...over,
+  });
+
+  it('takes who the user is from the certificate, which auth checks itself', async () => {
+    const signed = await bus.rpc.call<{ cert: string }>(Rpc.Auth.SignUserDb, await request(await userCert('alice', '1h')));
+    const identity = parseUserIdentity(signed.cert);
+    expect(identity.username).toBe('alice');
+    expect(identity.roles).toEqual(['dev', 'billing']);
+    expect(identity.dbRoute).toEqual({ serviceName: 'metrics', protocol: 'postgres' });
   });
 
   it('refuses once the login certificate has expired', async () => {
-    const expired = await request({ expires: new Date(Date.now() - 1000).toISOString() });
-    await expect(rpc.call(Rpc.Auth.SignUserDb, expired)).rejects.toThrow("your credentials have expired: run 'tsh login'");
+    const cert = await userCert('alice', '1s');
+    await new Promise((r) => setTimeout(r, 1_500));
+    await expect(bus.rpc.call(Rpc.Auth.SignUserDb, await request(cert))).rejects.toThrow(
+      "your certificate has expired: run 'tsh login' again",
+    );
   });
 
-  it('refuses a user that no longer exists', async () => {
-    await expect(rpc.call(Rpc.Auth.SignUserDb, await request({ user: 'mallory' }))).rejects.toThrow('user "mallory" not found');
+  it('refuses a certificate this cluster did not issue, and a user that no longer exists', async () => {
+    const login = loginIdentity();
+    await expect(bus.rpc.call(Rpc.Auth.SignUserDb, await request(login.cas.host![0]!))).rejects.toThrow(
+      'the client certificate is not a user certificate of this cluster',
+    );
+    expectOk(await cluster.tctl(['users', 'add', 'mallory', '--roles=dev']));
+    const cert = await userCert('mallory', '1h');
+    expectOk(await cluster.tctl(['users', 'rm', 'mallory']));
+    await expect(bus.rpc.call(Rpc.Auth.SignUserDb, await request(cert))).rejects.toThrow('user "mallory" not found');
   });
 });
 

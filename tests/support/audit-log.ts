@@ -1,3 +1,4 @@
+import type { BusTarget } from './bus.js';
 import { readStream } from './cluster-stream.js';
 
 /** One message of the AUDIT stream: where JetStream stored it and the event it carries. */
@@ -8,8 +9,8 @@ export interface AuditMessage {
 }
 
 /** Every audit event stored so far, in stream order, read straight from NATS. */
-export async function readAudit(natsUrl: string): Promise<AuditMessage[]> {
-  return (await readStream(natsUrl, 'AUDIT')).map((m) => ({ seq: m.seq, subject: m.subject, event: JSON.parse(m.body) }));
+export async function readAudit(cluster: BusTarget): Promise<AuditMessage[]> {
+  return (await readStream(cluster, 'AUDIT')).map((m) => ({ seq: m.seq, subject: m.subject, event: JSON.parse(m.body) }));
 }
 
 export interface SessionLog {
@@ -24,14 +25,14 @@ export interface SessionLog {
  * what is stored so far otherwise.
  */
 export async function waitForSession(
-  natsUrl: string,
+  cluster: BusTarget,
   isStart: (start: Record<string, any>) => boolean,
   timeoutMs = 20_000,
 ): Promise<SessionLog> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no matching db.session.start';
   for (;;) {
-    const all = await readAudit(natsUrl);
+    const all = await readAudit(cluster);
     const starts = all.filter((m) => m.event.event === 'db.session.start' && isStart(m.event));
     if (starts.length > 1) throw new Error(`${starts.length} sessions match: ${JSON.stringify(starts.map((s) => s.event))}`);
     if (starts.length === 1) {

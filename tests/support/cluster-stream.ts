@@ -1,5 +1,6 @@
-import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connectNats } from '#libs/bus';
+import { busAccess, type BusTarget } from './bus.js';
 
 export interface StreamMessage {
   seq: number;
@@ -10,10 +11,10 @@ export interface StreamMessage {
 
 /**
  * Every message of a stream, read with an ordered consumer straight from the NATS server, past the
- * services: what anyone with access to the JetStream store would see.
+ * services: what anyone with access to the JetStream store would see (the bus's admin).
  */
-export async function readStream(natsUrl: string, stream: string): Promise<StreamMessage[]> {
-  const nc = await connect({ servers: natsUrl });
+export async function readStream(cluster: BusTarget, stream: string): Promise<StreamMessage[]> {
+  const nc = await connectNats(await busAccess(cluster), 'tests-read-stream');
   try {
     const { state } = await (await jetstreamManager(nc)).streams.info(stream);
     const out: StreamMessage[] = [];

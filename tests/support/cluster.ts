@@ -46,10 +46,9 @@ export function run(
  * harness's nats-server, with its own data dir, TELEPORT_HOME and proxy port on loopback.
  */
 export class TestCluster {
-  readonly dir = mkdtempSync(join(tmpdir(), 'dbaccess-cluster-'));
-  readonly configFile = join(this.dir, 'teleport.yaml');
-  readonly dataDir = join(this.dir, 'data');
-  readonly tshHome = join(this.dir, 'tsh');
+  readonly configFile: string;
+  readonly dataDir: string;
+  readonly tshHome: string;
   private process?: ChildProcess;
   private log = '';
 
@@ -57,16 +56,22 @@ export class TestCluster {
     readonly nats: NatsServer,
     readonly proxyAddr: string,
     readonly clusterName: string,
-  ) {}
+    readonly dir: string,
+  ) {
+    this.configFile = join(dir, 'teleport.yaml');
+    this.dataDir = join(dir, 'data');
+    this.tshHome = join(dir, 'tsh');
+  }
 
-  static async start(opts: { clusterName?: string; extraConfig?: string } = {}): Promise<TestCluster> {
-    const nats = await startNats();
-    const cluster = new TestCluster(nats, `127.0.0.1:${await freePort()}`, opts.clusterName ?? 'test-cluster');
+  /** With `proxyListenHost` (e.g. 0.0.0.0), the proxy listens there too, for hosts that are not this one. */
+  static async start(opts: { clusterName?: string; extraConfig?: string; proxyListenHost?: string } = {}): Promise<TestCluster> {
+    const nats = await startClusterNats();
+    const cluster = new TestCluster(nats.server, `127.0.0.1:${await freePort()}`, opts.clusterName ?? 'test-cluster', nats.dir);
     writeFileSync(
       cluster.configFile,
-      `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.url}]\n` +
+      `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.server.url}]\n` +
         `auth_service:\n  cluster_name: ${cluster.clusterName}\n` +
-        `proxy_service:\n  web_listen_addr: ${cluster.proxyAddr}\n` +
+        `proxy_service:\n  web_listen_addr: ${opts.proxyListenHost ? cluster.proxyAddr.replace('127.0.0.1', opts.proxyListenHost) : cluster.proxyAddr}\n` +
         (opts.extraConfig ?? ''),
     );
     await cluster.startProcess();
@@ -132,6 +137,19 @@ export class TestCluster {
     await this.nats.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The cluster's external NATS as an operator runs one: its configuration from `teleport nats configure`
+ * (which makes the bus keys in the data dir), then nats-server with it. Only the cluster's credentials get in.
+ */
+async function startClusterNats(): Promise<{ server: NatsServer; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'dbaccess-cluster-'));
+  const file = join(dir, 'nats-server.conf');
+  const storeDir = join(dir, 'nats-store');
+  const configured = await run('teleport', ['nats', 'configure', `--data-dir=${join(dir, 'data')}`, `--store-dir=${storeDir}`, '-o', file]);
+  if (configured.code !== 0) throw new Error(`teleport nats configure failed: ${configured.stderr}`);
+  return { server: await startNats({ config: { file, storeDir } }), dir };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */

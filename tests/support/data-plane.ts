@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientConfig } from 'pg';
-import { RpcClient } from '#libs/bus';
 import { Rpc, type SignedCert } from '#libs/events';
 import { generateKeyPair } from '#libs/pki';
 import { startPostgres, type PostgresCluster } from '#libs/testing';
+import { busClient } from './bus.js';
 import { BIN, stopChild, type TestCluster } from './cluster.js';
 
 /**
@@ -20,10 +20,15 @@ export async function startClusterPostgres(cluster: TestCluster): Promise<Postgr
   return startPostgres({ tls: { certFile: `${out}.crt`, keyFile: `${out}.key`, caFile: `${out}.cas` } });
 }
 
-export interface DbServiceProcess {
+export interface RunningProcess {
   process: ChildProcess;
   logs(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface DbServiceProcess extends RunningProcess {
+  /** Where it keeps its joined identity (host certificate, bus credentials). */
+  dataDir: string;
 }
 
 /**
@@ -65,7 +70,7 @@ export async function startDbService(
     if (Date.now() > deadline) throw new Error(`teleport db start did not come up:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { process: child, logs: () => log, stop: (signal = 'SIGTERM') => stopChild(child, 10_000, signal) };
+  return { dataDir, process: child, logs: () => log, stop: (signal = 'SIGTERM') => stopChild(child, 10_000, signal) };
 }
 
 /** Creates a user with the given tctl flags and logs them in with tsh (TELEPORT_HOME of the cluster). */
@@ -86,7 +91,7 @@ export async function directConnection(
   dbUser: string,
   database = 'postgres',
 ): Promise<ClientConfig> {
-  const rpc = new RpcClient([cluster.nats.url], 'test-direct');
+  const { nc, rpc } = await busClient(cluster);
   try {
     const keys = await generateKeyPair();
     const signed = await rpc.call<SignedCert>(Rpc.Auth.SignDbClient, { db_user: dbUser, public_key: keys.publicKeyPem, ttl_ms: 3_600_000 });
@@ -98,7 +103,7 @@ export async function directConnection(
       ssl: { ca: signed.cas.db ?? [], cert: signed.cert, key: keys.privateKeyPem, servername: 'localhost' },
     };
   } finally {
-    await rpc.close();
+    await nc.close();
   }
 }
 

@@ -1,3 +1,4 @@
+import type { BusTarget } from './bus.js';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientConfig } from 'pg';
@@ -59,8 +60,8 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000)
 }
 
 /** Provisioning events (user.create / user.deactivate / permissions.update) of one user, in stream order. */
-export async function provisioningEvents(natsUrl: string, user: string): Promise<Record<string, any>[]> {
-  return (await readAudit(natsUrl))
+export async function provisioningEvents(cluster: BusTarget, user: string): Promise<Record<string, any>[]> {
+  return (await readAudit(cluster))
     .map((m) => m.event)
     .filter((e) => /^db\.session\.(user|permissions)\./.test(e.event) && e.user === user);
 }

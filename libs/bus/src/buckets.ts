@@ -1,11 +1,30 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { Buckets } from '#libs/events';
+import { Buckets, Streams } from '#libs/events';
+import { ensureStream, waitForStream } from '#libs/eventstore';
+
+type Bucket = (typeof Buckets)[keyof typeof Buckets];
 
 /**
- * The bucket of live Database Services. Entries carry their own `expires` (readers drop stale ones:
- * NATS 2.9 tells watchers nothing when an entry ages out); the bucket's max age only collects garbage.
+ * Entries of every bucket carry their own `expires` (readers drop stale ones: NATS 2.9 tells watchers
+ * nothing when an entry ages out); the bucket's max age only collects garbage.
  */
-export function openDbServersBucket(nc: NatsConnection): Promise<KV> {
-  return new Kvm(nc).create(Buckets.DbServers, { history: 1, ttl: 60 * 60_000 });
+const BUCKET_MAX_AGE_MS = 60 * 60_000;
+
+/**
+ * Creates the cluster's streams and buckets if they do not exist: the auth service does it at start,
+ * so that no other process needs the right to create or change them.
+ */
+export async function setUpBus(nc: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (const stream of [Streams.Cluster, Streams.Audit]) await ensureStream(jsm, { name: stream.name, subjects: [...stream.subjects] });
+  const kvm = new Kvm(nc);
+  for (const bucket of Object.values(Buckets)) await kvm.create(bucket, { history: 1, ttl: BUCKET_MAX_AGE_MS });
+}
+
+/** Opens a bucket the auth service created, waiting for it if auth is still starting. */
+export async function openBucket(nc: NatsConnection, bucket: Bucket): Promise<KV> {
+  await waitForStream(await jetstreamManager(nc), `KV_${bucket}`);
+  return new Kvm(nc).open(bucket);
 }

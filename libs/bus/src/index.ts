@@ -1,3 +1,7 @@
+export * from './identity.js';
+export * from './permissions.js';
+export * from './bus-keys.js';
+export * from './credentials.js';
 export * from './connect.js';
 export * from './rpc-client.js';
 export * from './rpc-exception.filter.js';
@@ -5,3 +9,5 @@ export * from './zod.pipe.js';
 export * from './running-service.js';
 export * from './service-logger.js';
 export * from './buckets.js';
+export * from './kv-index.js';
+export * from './permission-table.js';

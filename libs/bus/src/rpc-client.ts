@@ -1,6 +1,7 @@
-import { ClientNats } from '@nestjs/microservices';
-import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
-import { ConnectionProblemError, fromErrorBody, InternalError, isErrorBody } from '#libs/common';
+import { randomUUID } from 'node:crypto';
+import { errors, type NatsConnection } from '@nats-io/transport-node';
+import { AccessDeniedError, ConnectionProblemError, fromErrorBody, InternalError, isErrorBody } from '#libs/common';
+import { requestSubject, type BusIdentity } from './identity.js';
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 
@@ -10,30 +11,53 @@ function serviceOf(pattern: string): string {
   return prefix === 'auditlog' ? 'audit' : prefix;
 }
 
-/** Request/reply to another service over NATS (Nest's packet format); replies with an error body become typed errors. */
-export class RpcClient {
-  private readonly client: ClientNats;
+/** Nest's reply packet: the handler's result, or its error body. */
+interface ReplyPacket<Result> {
+  response?: Result;
+  err?: unknown;
+}
 
-  constructor(servers: string[], name: string) {
-    this.client = new ClientNats({ servers, name, maxReconnectAttempts: -1 });
-  }
+/**
+ * Request/reply to another service over the process's one NATS connection, in Nest's packet format.
+ * Each request carries the sender's role and id in its subject; replies with an error body become
+ * typed errors.
+ */
+export class RpcClient {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly sender: BusIdentity,
+  ) {}
 
   async call<Result>(pattern: string, data: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Result> {
+    const subject = requestSubject(pattern, this.sender);
+    let packet: ReplyPacket<Result>;
     try {
-      return await firstValueFrom(this.client.send<Result>(pattern, data).pipe(timeout(timeoutMs)));
+      const reply = await this.nc.request(subject, JSON.stringify({ pattern, data, id: randomUUID() }), { timeout: timeoutMs });
+      packet = reply.json<ReplyPacket<Result>>();
     } catch (err) {
-      if (isErrorBody(err)) throw fromErrorBody(err);
-      if (err instanceof TimeoutError) {
-        throw new ConnectionProblemError(`no answer from ${serviceOf(pattern)} service within ${timeoutMs / 1000}s; is it running?`);
-      }
-      if (err instanceof Error && /no responders/i.test(err.message)) {
-        throw new ConnectionProblemError(`the ${serviceOf(pattern)} service is not running (no responders on ${pattern})`);
-      }
-      throw new InternalError(`${pattern} failed: ${err instanceof Error ? err.message : JSON.stringify(err)}`, { cause: err });
+      throw requestError(err, pattern, subject, timeoutMs);
     }
+    if (packet.err !== undefined && packet.err !== null) {
+      throw isErrorBody(packet.err) ? fromErrorBody(packet.err) : new InternalError(`${pattern} failed: ${JSON.stringify(packet.err)}`);
+    }
+    return packet.response as Result;
   }
+}
 
-  close(): Promise<void> {
-    return this.client.close();
+function requestError(err: unknown, pattern: string, subject: string, timeoutMs: number): Error {
+  const service = serviceOf(pattern);
+  const cause = err instanceof errors.RequestError && err.cause ? err.cause : err;
+  if (cause instanceof errors.NoRespondersError) {
+    return new ConnectionProblemError(`the ${service} service is not running (no responders on ${pattern})`, { cause: err });
   }
+  if (cause instanceof errors.TimeoutError) {
+    return new ConnectionProblemError(`no answer from ${service} service within ${timeoutMs / 1000}s; is it running?`, { cause: err });
+  }
+  if (cause instanceof errors.PermissionViolationError) {
+    return new AccessDeniedError(`the bus does not let this process send ${subject}`, { cause: err });
+  }
+  if (cause instanceof errors.ClosedConnectionError) {
+    return new ConnectionProblemError(`the connection to NATS is closed (${pattern})`, { cause: err });
+  }
+  return new InternalError(`${pattern} failed: ${(err as Error).message ?? String(err)}`, { cause: err });
 }

@@ -9,6 +9,16 @@ export function adminIdentityPath(dataDir: string): string {
   return join(dataDir, 'admin-identity.pem');
 }
 
+/** The bus's operator and account keys, sealed with the key-encryption key (auth host only). */
+export function busKeysPath(dataDir: string): string {
+  return join(dataDir, 'bus-keys.json');
+}
+
+/** The embedded NATS server's configuration, written at each start. */
+export function embeddedNatsConfigPath(dataDir: string): string {
+  return join(dataDir, 'nats-server.conf');
+}
+
 /** JetStream store of the embedded NATS server. */
 export function embeddedNatsDir(dataDir: string): string {
   return join(dataDir, 'nats');

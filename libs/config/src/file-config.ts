@@ -88,6 +88,11 @@ export const FileConfigSchema = z
         /** Accepted for guide compatibility; everything is served on web_listen_addr. */
         listen_addr: z.string().optional(),
         tunnel_listen_addr: z.string().optional(),
+        /**
+         * Where Database Services dial this proxy's tunnels, when several proxies sit behind the one
+         * address they were given (`--proxy`): each proxy's own reachable host:port.
+         */
+        tunnel_public_addr: z.string().optional(),
       })
       .strict()
       .optional(),
@@ -106,10 +111,6 @@ export const FileConfigSchema = z
     db_service: z
       .object({
         enabled: YesNo.optional(),
-        /** Where this Database Service accepts session streams from proxies (mutual TLS). */
-        listen_addr: z.string().optional(),
-        /** How proxies reach listen_addr, when it differs (e.g. listen on 0.0.0.0, advertise a host name). */
-        public_addr: z.string().optional(),
         databases: z.array(DatabaseSchema).optional(),
       })
       .strict()

@@ -13,8 +13,6 @@ export const DEFAULT_NATS_LISTEN_ADDR = '127.0.0.1:4222';
 /** Audit events are kept 90 days, within 1 GiB of index (and as much again in the AUDIT stream). */
 export const DEFAULT_AUDIT_RETENTION = '2160h';
 export const DEFAULT_AUDIT_MAX_SIZE = '1GiB';
-/** The Database Service's listener for proxies: loopback on a free port unless configured. */
-export const DEFAULT_DB_LISTEN_ADDR = '127.0.0.1:0';
 
 export interface Config {
   /** The file read, if any. */
@@ -28,7 +26,7 @@ export interface Config {
     listenAddr: string;
   };
   auth: { enabled: boolean; clusterName: string; kek: { file: string } | { env: string } };
-  proxy: { enabled: boolean; webListenAddr: string; publicAddrs: string[] };
+  proxy: { enabled: boolean; webListenAddr: string; publicAddrs: string[]; tunnelAddr?: string };
   /** Where this host's tools reach the cluster's proxy. */
   proxyAddr: string;
   /** `teleport.auth_token`: a join token, or the path of a file holding one. */
@@ -36,8 +34,6 @@ export interface Config {
   audit: { enabled: boolean; retentionMs: number; maxBytes: number };
   db: {
     enabled: boolean;
-    listenAddr: string;
-    publicAddr?: string;
     databases: DatabaseConfig[];
   };
 }
@@ -95,14 +91,17 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       listenAddr: natsListen,
     },
     auth: { enabled: authEnabled, clusterName: fc.auth_service?.cluster_name ?? hostname(), kek },
-    proxy: { enabled: proxyEnabled, webListenAddr, publicAddrs },
+    proxy: {
+      enabled: proxyEnabled,
+      webListenAddr,
+      publicAddrs,
+      ...(fc.proxy_service?.tunnel_public_addr ? { tunnelAddr: fc.proxy_service.tunnel_public_addr } : {}),
+    },
     proxyAddr,
     ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),
     audit: auditSettings(fc, authEnabled),
     db: {
       enabled: fc.db_service?.enabled ?? false,
-      listenAddr: fc.db_service?.listen_addr ?? DEFAULT_DB_LISTEN_ADDR,
-      ...(fc.db_service?.public_addr ? { publicAddr: fc.db_service.public_addr } : {}),
       databases: fc.db_service?.databases ?? [],
     },
   };

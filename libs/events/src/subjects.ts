@@ -74,6 +74,8 @@ export const Rpc = {
     SignDbClient: 'auth.certs.sign-db-client',
     SignUser: 'auth.certs.sign-user',
     SignUserDb: 'auth.certs.sign-user-db',
+    /** A joined process renews its own host certificate and bus credentials (identity from the sender). */
+    Renew: 'auth.certs.renew',
   },
   Inventory: {
     DbsUpsert: 'inventory.dbs.upsert',
@@ -84,7 +86,16 @@ export const Rpc = {
     DbServers: 'inventory.dbs.servers',
   },
   Broker: {
+    /** The proxy asks whether a session may start, and which Database Service serves it. */
     Authorize: 'broker.sessions.authorize',
+    /** The Database Service checks the session for itself before serving it, and registers it as live. */
+    SessionsStart: 'broker.sessions.start',
+    /** The Database Service reports a session's end. */
+    SessionsEnd: 'broker.sessions.end',
+    /** A proxy received a CancelRequest: the broker sends it to the Database Service holding the key. */
+    Cancel: 'broker.sessions.cancel',
+    /** A live session as the registry has it, for the Database Service serving it (and its provisioning). */
+    SessionsGet: 'broker.sessions.get',
   },
   /** `auditlog.`, not `audit.`: everything under `audit.>` is stored by the AUDIT stream, requests included. */
   Audit: {
@@ -95,13 +106,24 @@ export const Rpc = {
   },
 } as const;
 
-/** Core NATS (not JetStream): a CancelRequest, sent to every Database Service; the one holding the key acts. */
-export const CANCEL_SUBJECT = 'db.cancel';
+/** Core NATS, one subject per Database Service: a CancelRequest for one of its sessions (from the broker). */
+export function cancelSubject(hostId: string): string {
+  return `db.cancel.${hostId}`;
+}
+
+/** Core NATS, one subject per Database Service: end one of its sessions now (a lock, a revoked user). */
+export function terminateSubject(hostId: string): string {
+  return `db.terminate.${hostId}`;
+}
 
 /** JetStream KV buckets. */
 export const Buckets = {
   /** Live Database Services, key `<db name>.<host id>`, renewed by heartbeats. */
   DbServers: 'DB_SERVERS',
+  /** Live proxies, key `<host id>`: where Database Services open their tunnels. */
+  Proxies: 'PROXIES',
+  /** The broker's registry of sessions, key `<session id>`: assigned, then live until they end. */
+  Sessions: 'SESSIONS',
 } as const;
 
 /** NATS queue groups: replicas of one service share its requests. */

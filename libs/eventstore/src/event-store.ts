@@ -9,6 +9,8 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
+import { Logger } from '@nestjs/common';
+import { ConnectionProblemError } from '#libs/common';
 import type { EventEnvelope } from '#libs/events';
 import { type Decider, fold } from './decider.js';
 import { ExpectedVersionConflictError } from './errors.js';
@@ -35,24 +37,18 @@ export class EventStore {
     readonly stream: string,
   ) {}
 
-  /** Opens the store, creating the stream if it does not exist yet. */
+  /**
+   * Opens the store. With `create`, creates the stream if it does not exist yet (the process that sets
+   * up the bus); otherwise waits for it to exist, so a service may start before the one that creates it.
+   */
   static async open(
     nc: NatsConnection,
     stream: { name: string; subjects: readonly string[] },
-    config: Partial<Omit<StreamConfig, 'name' | 'subjects'>> = {},
+    { create = false, config = {} }: { create?: boolean; config?: Partial<Omit<StreamConfig, 'name' | 'subjects'>> } = {},
   ): Promise<EventStore> {
     const jsm = await jetstreamManager(nc);
-    try {
-      await jsm.streams.info(stream.name);
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-      try {
-        await jsm.streams.add({ ...config, name: stream.name, subjects: [...stream.subjects] });
-      } catch (addErr) {
-        // Another process created it between our two calls.
-        if (!(addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE)) throw addErr;
-      }
-    }
+    if (create) await ensureStream(jsm, { ...config, name: stream.name, subjects: [...stream.subjects] });
+    else await waitForStream(jsm, stream.name);
     return new EventStore(jetstream(nc), jsm, stream.name);
   }
 
@@ -132,5 +128,44 @@ export class EventStore {
     const projection = new Projection(this, this.js, filter, onCommit);
     await projection.start();
     return projection;
+  }
+}
+
+/** Creates the stream unless it exists (with whatever configuration it has). */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+    try {
+      await jsm.streams.add(config);
+    } catch (addErr) {
+      // Another process created it between our two calls.
+      if (!(addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE)) throw addErr;
+    }
+  }
+}
+
+const WAIT_LOG_AFTER_MS = 3_000;
+
+/** Waits until the stream exists: it is created by the auth service, which may start after us. */
+export async function waitForStream(jsm: JetStreamManager, name: string, timeoutMs = 120_000): Promise<void> {
+  const started = Date.now();
+  let logged = false;
+  for (;;) {
+    try {
+      await jsm.streams.info(name);
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+    }
+    const waited = Date.now() - started;
+    if (waited > timeoutMs)
+      throw new ConnectionProblemError(`the stream ${name} does not exist after ${timeoutMs / 1000}s: is the auth service running?`);
+    if (!logged && waited > WAIT_LOG_AFTER_MS) {
+      logged = true;
+      new Logger('bus').log(`waiting for the auth service to create the stream ${name}...`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
   }
 }

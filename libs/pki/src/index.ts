@@ -2,6 +2,7 @@ export { CA_TYPES, caPin, createCa, issuerCaType, type CaType, type CertificateA
 export { parseHostIdentity, parseUserIdentity, type DbRoute, type HostIdentity, type UserIdentity } from './identity.js';
 export { formatIdentityFile, parseIdentityFile, type IdentityFile } from './identity-file.js';
 export { inspectCert, verifyChain, type CertSummary } from './inspect.js';
+export { verifyUserCert } from './verify-user.js';
 export { generateKeyPair, type KeyPair } from './keys.js';
 export { certificatePem, splitPemCerts } from './pem.js';
 export { newKek, openPrivateKey, sealPrivateKey } from './seal.js';

@@ -5,3 +5,4 @@ export { pgBinDir } from './postgres-bin.js';
 export { startPostgres, type PostgresCluster, type PostgresTls } from './postgres-cluster.js';
 export { acceptsTcp } from './startup.js';
 export { httpsInsecure } from './https-insecure.js';
+export { trackCleanup, untrackCleanup } from './exit-cleanup.js';

@@ -24,8 +24,12 @@ export interface NatsServer {
   restart(): Promise<void>;
 }
 
-/** A nats-server with JetStream on a free port of 127.0.0.1, its store in a fresh temp dir. */
-export async function startNats(): Promise<NatsServer> {
+/**
+ * A nats-server with JetStream on a free port of 127.0.0.1, its store in a fresh temp dir. With a
+ * `config` (a cluster's `teleport nats configure` output, and the store dir it names), in that
+ * configuration: only the cluster's credentials get in.
+ */
+export async function startNats(opts: { config?: { file: string; storeDir: string } } = {}): Promise<NatsServer> {
   const bin = findExecutable('nats-server');
   if (bin === undefined) {
     throw new ServerStartError('nats-server not found on PATH nor in /usr/sbin: run scripts/ensure-deps.sh');
@@ -34,9 +38,9 @@ export async function startNats(): Promise<NatsServer> {
   const cleanup = (): void => removeDirSync(baseDir);
   trackCleanup(cleanup);
   try {
-    const storeDir = join(baseDir, 'store');
-    await mkdir(storeDir);
-    const server = new LocalNatsServer(bin, baseDir, storeDir, cleanup);
+    const storeDir = opts.config?.storeDir ?? join(baseDir, 'store');
+    await mkdir(storeDir, { recursive: true });
+    const server = new LocalNatsServer(bin, baseDir, storeDir, cleanup, opts.config?.file);
     for (let attempt = 1; ; attempt++) {
       if (await server.launch(await freePort())) return server;
       if (attempt === PORT_ATTEMPTS) {
@@ -60,6 +64,7 @@ class LocalNatsServer implements NatsServer {
     private readonly baseDir: string,
     readonly storeDir: string,
     private readonly cleanup: () => void,
+    private readonly configFile?: string,
   ) {}
 
   get url(): string {
@@ -69,7 +74,8 @@ class LocalNatsServer implements NatsServer {
   /** Starts on `port`; false if another process had bound it. */
   async launch(port: number): Promise<boolean> {
     this.port = port;
-    const proc = new ServerProcess(this.bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', this.storeDir], {
+    const store = this.configFile ? ['-c', this.configFile] : ['-js', '-sd', this.storeDir];
+    const proc = new ServerProcess(this.bin, [...store, '-a', '127.0.0.1', '-p', String(port)], {
       cwd: this.baseDir,
       logFile: join(this.baseDir, 'nats-server.log'),
     });

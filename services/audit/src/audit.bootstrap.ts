@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { Controller, Logger, Module, type DynamicModule } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connectNats, listenRpc, ZodPipe, type RunningService } from '#libs/bus';
+import { BusRequest, connectNats, listenRpc, ZodPipe, type BusAccess, type RunningService } from '#libs/bus';
 import { formatByteSize, formatDuration, NotFoundError } from '#libs/common';
 import { AuditRpc, QueueGroup, Rpc, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
@@ -18,24 +18,24 @@ type Infer<T extends import('zod').ZodType> = import('zod').infer<T>;
 class AuditController {
   constructor(private readonly store: AuditStore) {}
 
-  @MessagePattern(Rpc.Audit.SessionsList)
+  @BusRequest(Rpc.Audit.SessionsList)
   list(@Payload(new ZodPipe(AuditRpc.SessionsListRequest)) req: Infer<typeof AuditRpc.SessionsListRequest>) {
     return this.store.listSessions(req);
   }
 
-  @MessagePattern(Rpc.Audit.SessionsGet)
+  @BusRequest(Rpc.Audit.SessionsGet)
   get(@Payload(new ZodPipe(AuditRpc.SessionGetRequest)) req: Infer<typeof AuditRpc.SessionGetRequest>) {
     const session = this.store.getSession(req.sid);
     if (!session) throw new NotFoundError(`session ${req.sid} not found`);
     return session;
   }
 
-  @MessagePattern(Rpc.Audit.SessionEvents)
+  @BusRequest(Rpc.Audit.SessionEvents)
   events(@Payload(new ZodPipe(AuditRpc.SessionEventsRequest)) req: Infer<typeof AuditRpc.SessionEventsRequest>) {
     return this.store.sessionEvents(req.sid, req.after_ei, req.limit);
   }
 
-  @MessagePattern(Rpc.Audit.EventsSearch)
+  @BusRequest(Rpc.Audit.EventsSearch)
   search(@Payload(new ZodPipe(AuditRpc.EventsSearchRequest)) req: Infer<typeof AuditRpc.EventsSearchRequest>) {
     return this.store.searchEvents(req);
   }
@@ -49,7 +49,7 @@ class AuditModule {
 }
 
 export interface AuditOptions {
-  natsServers: string[];
+  bus: BusAccess;
   dataDir: string;
   hostId: string;
   retentionMs: number;
@@ -70,7 +70,7 @@ async function limitStream(jsm: JetStreamManager, retentionMs: number, maxBytes:
  */
 export async function startAudit(options: AuditOptions): Promise<RunningService> {
   const logger = new Logger('audit');
-  const nc = await connectNats(options.natsServers, 'audit');
+  const nc = await connectNats(options.bus, 'audit');
   await EventStore.open(nc, Streams.Audit);
   const jsm = await jetstreamManager(nc);
   await limitStream(jsm, options.retentionMs, options.maxBytes);
@@ -92,7 +92,7 @@ export async function startAudit(options: AuditOptions): Promise<RunningService>
 
   const indexer = new AuditIndexer(jetstream(nc), jsm, store, `audit-index-${options.hostId}`);
   await indexer.start();
-  const app = await listenRpc(AuditModule.register(store), options.natsServers, QueueGroup.Audit);
+  const app = await listenRpc(AuditModule.register(store), nc, QueueGroup.Audit);
   logger.log(`audit service indexing from sequence ${store.lastSequence() + 1} into ${store.path}`);
   return {
     name: 'audit',

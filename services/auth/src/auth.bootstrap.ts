@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { connectNats, listenRpc, type RunningService } from '#libs/bus';
+import { connectNats, listenRpc, setUpBus, type BusAccess, type BusSigner, type RunningService } from '#libs/bus';
 import { clusterFilter, QueueGroup, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { writeAdminIdentity } from './admin-identity.js';
@@ -11,7 +11,9 @@ import { TokensService } from './tokens/tokens.service.js';
 import { UsersService } from './users/users.service.js';
 
 export interface AuthOptions {
-  natsServers: string[];
+  bus: BusAccess;
+  /** Issues the bus credentials of processes that join or renew. */
+  busSigner: BusSigner;
   /** Used when the cluster is created; afterwards the CAs' cluster name wins. */
   clusterName: string;
   dataDir: string;
@@ -20,7 +22,8 @@ export interface AuthOptions {
 
 export async function startAuth(options: AuthOptions): Promise<RunningService> {
   const logger = new Logger('auth');
-  const nc = await connectNats(options.natsServers, 'auth');
+  const nc = await connectNats(options.bus, 'auth');
+  await setUpBus(nc);
   const store = await EventStore.open(nc, Streams.Cluster);
   const view = new AuthView();
   const projection = await store.follow(clusterFilter(), (subject, commit) => view.apply(subject, commit));
@@ -30,10 +33,10 @@ export async function startAuth(options: AuthOptions): Promise<RunningService> {
   const roles = new RolesService(store, view, projection);
   await roles.ensureBuiltins();
   const users = new UsersService(store, view, projection, roles, cas);
-  const tokens = new TokensService(store, view, projection, cas, options.kek);
+  const tokens = new TokensService(store, view, projection, cas, options.kek, options.busSigner);
   await writeAdminIdentity(options.dataDir, cas);
 
-  const app = await listenRpc(AuthModule.register({ cas, roles, users, tokens }), options.natsServers, QueueGroup.Auth);
+  const app = await listenRpc(AuthModule.register({ cas, roles, users, tokens, busSigner: options.busSigner }), nc, QueueGroup.Auth);
   logger.log(`auth service ready for cluster "${cas.clusterName()}"`);
   return {
     name: 'auth',

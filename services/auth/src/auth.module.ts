@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import type { BusSigner } from '#libs/bus';
+import { BUS_SIGNER } from './auth.tokens.js';
 import { CertAuthorities } from './cas/cert-authorities.js';
 import { CertsController } from './certs/certs.controller.js';
 import { RolesController } from './roles/roles.controller.js';
@@ -13,6 +15,7 @@ export interface AuthServices {
   roles: RolesService;
   users: UsersService;
   tokens: TokensService;
+  busSigner: BusSigner;
 }
 
 @Module({})
@@ -26,6 +29,7 @@ export class AuthModule {
         { provide: RolesService, useValue: services.roles },
         { provide: UsersService, useValue: services.users },
         { provide: TokensService, useValue: services.tokens },
+        { provide: BUS_SIGNER, useValue: services.busSigner },
       ],
     };
   }

@@ -1,2 +1,2 @@
-/** Nest injection tokens of the auth module's plain-class providers. */
-export const AUTH_OPTIONS = Symbol('AUTH_OPTIONS');
+/** Nest injection tokens of the auth module's plain-value providers. */
+export const BUS_SIGNER = Symbol('BUS_SIGNER');

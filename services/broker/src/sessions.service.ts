@@ -1,77 +1,256 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { AccessDeniedError, ConnectionProblemError } from '#libs/common';
-import type { RpcClient } from '#libs/bus';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Logger } from '@nestjs/common';
+import type { z } from 'zod';
+import { BusRole, type BusIdentity, type RpcClient } from '#libs/bus';
+import { AccessDeniedError, ConnectionProblemError, NotFoundError } from '#libs/common';
 import { databaseType, type DbResource } from '#libs/config';
-import { AuditEvent, auditSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
+import { AuditEvent, auditSubject, cancelSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE, terminateSubject } from '#libs/events';
 import type { Projection } from '#libs/eventstore';
+import { verifyUserCert, type UserIdentity } from '#libs/pki';
 import { decideDbAccess, resultRecording } from '#libs/rbac';
-
 import { decideAutoUser, provisioningOn } from './auto-user.js';
 import type { BrokerView } from './broker.view.js';
+import { ASSIGNMENT_TTL_MS, type SessionEntry, type SessionRegistry } from './registry.js';
 
-type AuthorizeRequest = import('zod').infer<typeof DataPlane.AuthorizeRequest>;
-type ServersReply = { resource: DbResource; origin: 'config' | 'dynamic'; servers: Array<{ host_id: string; addr: string }> };
+type Infer<T extends z.ZodType> = z.infer<T>;
+type ServersReply = { resource: DbResource; origin: 'config' | 'dynamic'; servers: Array<{ host_id: string }> };
 
-export function dbType(resource: DbResource): string {
-  return databaseType(resource.spec);
+/** What a session asks for, once the user's certificate is verified. */
+interface SessionRequest {
+  identity: UserIdentity;
+  db_service: string;
+  db_user: string;
+  db_name: string;
+  db_roles?: string[];
+  client_addr: string;
 }
 
-/** Decides whether a session may start, assigns its id and picks a Database Service for it. */
+type Decision = { allowed: true; grant: Omit<DataPlane.SessionGrant, 'expires' | 'cluster_name'> } | { allowed: false; message: string };
+
+/**
+ * Decides whether a session may start, assigns its id and the Database Services that may serve it,
+ * confirms it when one of them asks, and keeps the registry of live sessions that cancel requests,
+ * locks and revocations use.
+ */
 export class SessionsService {
+  private readonly logger = new Logger('broker');
+
   constructor(
     private readonly view: BrokerView,
     private readonly projection: Projection,
     private readonly inventory: RpcClient,
     private readonly js: JetStreamClient,
+    private readonly nc: NatsConnection,
+    private readonly registry: SessionRegistry,
   ) {}
 
-  async authorize(req: AuthorizeRequest): Promise<DataPlane.AuthorizeReply> {
+  /** The proxy's question: may this client's session start, and who serves it? */
+  async authorize(req: Infer<typeof DataPlane.AuthorizeRequest>): Promise<DataPlane.AuthorizeReply> {
     await this.projection.sync();
-    const db = await this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name: req.db_service });
+    const identity = this.verifiedUser(req.user_cert);
+    const route = identity.dbRoute;
+    if (!route) throw new AccessDeniedError("the certificate names no database: run 'tsh db login <database>' first");
+    const request: SessionRequest = {
+      identity,
+      db_service: route.serviceName,
+      db_user: req.db_user,
+      db_name: req.db_name,
+      ...(route.roles?.length ? { db_roles: route.roles } : {}),
+      client_addr: req.client_addr,
+    };
+    const db = await this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name: request.db_service });
     const sid = randomUUID();
-    const roles = this.view.resolve(req.roles);
+    const decision = this.decide(request, db);
+    if (!decision.allowed) {
+      await this.denied(sid, request, db, decision.message);
+      throw new AccessDeniedError(decision.message);
+    }
+    const servers = shuffle(db.servers.map((s) => s.host_id));
+    if (!servers.length) {
+      throw new ConnectionProblemError(
+        `database "${request.db_service}" is not served by any running Database Service; start one with 'teleport db start'`,
+      );
+    }
+    await this.registry.put({
+      ...this.entryOf(sid, request, db),
+      state: 'assigned',
+      hosts: servers,
+      expires: new Date(Math.min(Date.now() + ASSIGNMENT_TTL_MS, identity.expires.getTime())).toISOString(),
+    });
+    return { sid, servers };
+  }
+
+  /**
+   * A Database Service was handed a session and asks before serving it. It must be one the session was
+   * assigned to, for the same certificate, user and database; access is decided again on the roles as
+   * they are now. The proxy's word counts for nothing here.
+   */
+  async start(sender: BusIdentity, req: Infer<typeof DataPlane.SessionsStartRequest>): Promise<DataPlane.SessionGrant> {
+    if (sender.role !== BusRole.Db) throw new AccessDeniedError('only Database Services start sessions');
+    await this.projection.sync();
+    const identity = this.verifiedUser(req.user_cert);
+    const request: SessionRequest = {
+      identity,
+      db_service: req.db_service,
+      db_user: req.db_user,
+      db_name: req.db_name,
+      ...(identity.dbRoute?.roles?.length ? { db_roles: identity.dbRoute.roles } : {}),
+      client_addr: '',
+    };
+    const entry = await this.registry.get(req.sid);
+    const mismatch = !entry
+      ? 'no such session was authorized'
+      : entry.state !== 'assigned'
+        ? 'the session was already started'
+        : !entry.hosts.includes(sender.id)
+          ? 'the session was not assigned to this Database Service'
+          : entry.cert !== identity.fingerprint || entry.db_service !== req.db_service
+            ? 'the session was authorized for another certificate or database'
+            : entry.db_user !== req.db_user || entry.db_name !== req.db_name
+              ? 'the session was authorized for another database user or name'
+              : undefined;
+    const db = await this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name: req.db_service });
+    if (mismatch) {
+      const message = `${mismatch}; the Database Service refused it`;
+      this.logger.warn(`session ${req.sid} from ${sender.id}: ${message}`);
+      await this.denied(req.sid, { ...request, client_addr: entry?.client_addr ?? '' }, db, message);
+      throw new AccessDeniedError(message);
+    }
+    const decision = this.decide(request, db);
+    if (!decision.allowed) {
+      await this.denied(req.sid, { ...request, client_addr: entry!.client_addr }, db, decision.message);
+      await this.registry.remove(req.sid);
+      throw new AccessDeniedError(decision.message);
+    }
+    await this.registry.put({
+      ...entry!,
+      state: 'live',
+      hosts: [sender.id],
+      cancel_pid: req.cancel_pid,
+      db_labels: db.resource.metadata.labels ?? {},
+      expires: identity.expires.toISOString(),
+    });
+    return { ...decision.grant, cluster_name: this.view.clusterName, expires: identity.expires.toISOString() };
+  }
+
+  /** A session ended, or a restarted Database Service forgets all of its own. */
+  async end(sender: BusIdentity, req: Infer<typeof DataPlane.SessionsEndRequest>): Promise<Record<string, never>> {
+    const own = (e: SessionEntry) => e.hosts.length === 1 && e.hosts[0] === sender.id;
+    if ('all' in req) {
+      for (const entry of this.registry.live().filter(own)) await this.registry.remove(entry.sid);
+    } else {
+      const entry = await this.registry.get(req.sid);
+      if (entry && own(entry)) await this.registry.remove(req.sid);
+    }
+    return {};
+  }
+
+  /** Forgets the live sessions of Database Services that are gone (they died without saying so). */
+  async forgetUnless(aliveHosts: Set<string>): Promise<void> {
+    for (const entry of this.registry.live()) if (!aliveHosts.has(entry.hosts[0]!)) await this.registry.remove(entry.sid);
+  }
+
+  /** A live session as registered, for the Database Service serving it. */
+  async get(sender: BusIdentity, sid: string): Promise<SessionEntry> {
+    const entry = await this.registry.get(sid);
+    if (!entry || entry.state !== 'live' || !entry.hosts.includes(sender.id)) throw new NotFoundError(`session ${sid} is not live here`);
+    return entry;
+  }
+
+  /** Sends a CancelRequest to the Database Service that gave out that key; the key's secret is checked there. */
+  cancel(req: Infer<typeof DataPlane.CancelRequest>): Record<string, never> {
+    for (const entry of this.registry.live()) {
+      if (entry.cancel_pid === req.process_id) this.nc.publish(cancelSubject(entry.hosts[0]!), JSON.stringify(req));
+    }
+    return {};
+  }
+
+  /**
+   * Live sessions that may no longer run: their user was deleted, or their roles (as they are now) no
+   * longer allow them. Each is ended by its Database Service.
+   */
+  revoke(): void {
+    for (const entry of this.registry.live()) {
+      const reason = this.revocationOf(entry);
+      if (!reason) continue;
+      this.logger.log(`ending session ${entry.sid} of ${entry.user}: ${reason}`);
+      this.nc.publish(terminateSubject(entry.hosts[0]!), JSON.stringify({ sid: entry.sid, message: reason }));
+    }
+  }
+
+  private revocationOf(entry: SessionEntry): string | undefined {
+    if (!this.view.users.has(entry.user)) return `your Teleport user "${entry.user}" was deleted`;
+    const decision = decideDbAccess(this.view.resolve(entry.roles), entry.traits, {
+      dbLabels: entry.db_labels ?? {},
+      dbUser: entry.db_user,
+      dbName: entry.db_name,
+      autoCreateUser: provisioningOn(this.view.resolve(entry.roles), entry.traits, entry.db_labels ?? {}),
+    });
+    return decision.allowed ? undefined : `${decision.message} (your roles changed during the session)`;
+  }
+
+  private verifiedUser(certPem: string): UserIdentity & { fingerprint: string } {
+    const identity = verifyUserCert(certPem, this.view.userCaCerts);
+    if (!this.view.users.has(identity.username)) throw new AccessDeniedError(`user "${identity.username}" does not exist in this cluster`);
+    return identity;
+  }
+
+  private decide(req: SessionRequest, db: ServersReply): Decision {
+    const { identity } = req;
+    const roles = this.view.resolve(identity.roles);
     const dbLabels = db.resource.metadata.labels ?? {};
-    const decision = decideDbAccess(roles, req.traits, {
+    const decision = decideDbAccess(roles, identity.traits, {
       dbLabels,
       dbUser: req.db_user,
       dbName: req.db_name,
-      autoCreateUser: provisioningOn(roles, req.traits, dbLabels),
+      autoCreateUser: provisioningOn(roles, identity.traits, dbLabels),
     });
-    if (!decision.allowed) {
-      await this.denied(sid, req, db, decision.message);
-      throw new AccessDeniedError(decision.message);
-    }
+    if (!decision.allowed) return decision;
     let autoUser;
     try {
-      autoUser = decideAutoUser(roles, req.traits, db.resource, req);
+      autoUser = decideAutoUser(roles, identity.traits, db.resource, {
+        user: identity.username,
+        db_user: req.db_user,
+        ...(req.db_roles ? { db_roles: req.db_roles } : {}),
+      });
     } catch (err) {
-      if (err instanceof AccessDeniedError) await this.denied(sid, req, db, err.message);
+      if (err instanceof AccessDeniedError) return { allowed: false, message: err.message };
       throw err;
     }
-    const server = db.servers[randomInt(db.servers.length || 1)];
-    if (!server) {
-      throw new ConnectionProblemError(
-        `database "${req.db_service}" is not served by any running Database Service; start one with 'teleport db start'`,
-      );
-    }
     // An option, like max_session_ttl: any of the user's roles may set it, whichever granted the access.
-    const recording = resultRecording(this.view.resolve(req.roles));
+    const recording = resultRecording(roles);
+    return {
+      allowed: true,
+      grant: {
+        user: identity.username,
+        matched_roles: decision.matchedRoles,
+        db_origin: db.origin,
+        ...(recording ? { record_results: recording } : {}),
+        ...(autoUser ? { auto_user: autoUser } : {}),
+      },
+    };
+  }
+
+  private entryOf(sid: string, req: SessionRequest, db: ServersReply): Omit<SessionEntry, 'state' | 'hosts' | 'expires'> {
     return {
       sid,
-      cluster_name: this.view.clusterName,
-      server,
-      matched_roles: decision.matchedRoles,
-      db_uri: db.resource.spec.uri,
-      db_type: dbType(db.resource),
-      db_origin: db.origin,
-      ...(recording ? { record_results: recording } : {}),
-      ...(autoUser ? { auto_user: autoUser } : {}),
+      cert: (req.identity as UserIdentity & { fingerprint: string }).fingerprint,
+      user: req.identity.username,
+      roles: req.identity.roles,
+      traits: req.identity.traits,
+      db_service: req.db_service,
+      db_user: req.db_user,
+      db_name: req.db_name,
+      ...(req.db_roles ? { db_roles: req.db_roles } : {}),
+      db_labels: db.resource.metadata.labels ?? {},
+      client_addr: req.client_addr,
     };
   }
 
   /** A refused start is an audit event too (TDB00W), with Teleport's message. */
-  private async denied(sid: string, req: AuthorizeRequest, db: ServersReply, message: string): Promise<void> {
+  private async denied(sid: string, req: SessionRequest, db: ServersReply, message: string): Promise<void> {
     const event = {
       ei: 0,
       event: AuditEvent.SessionStart,
@@ -80,7 +259,7 @@ export class SessionsService {
       time: new Date().toISOString(),
       cluster_name: this.view.clusterName,
       sid,
-      user: req.user,
+      user: req.identity.username,
       'addr.remote': req.client_addr,
       db_service: req.db_service,
       db_protocol: 'postgres',
@@ -88,7 +267,7 @@ export class SessionsService {
       db_name: req.db_name,
       db_user: req.db_user,
       db_roles: [],
-      db_type: dbType(db.resource),
+      db_type: databaseType(db.resource.spec),
       db_origin: db.origin,
       success: false,
       error: message,
@@ -96,4 +275,13 @@ export class SessionsService {
     };
     await this.js.publish(auditSubject(sid, AuditEvent.SessionStart), JSON.stringify(event), { msgID: event.uid });
   }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }

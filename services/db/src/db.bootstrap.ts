@@ -1,29 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { createServer, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
-import { connectNats, openDbServersBucket, RpcClient, type RunningService } from '#libs/bus';
-import { BadParameterError, formatHostPort, parseHostPort } from '#libs/common';
-import { databaseType, type DatabaseConfig, type DbResource } from '#libs/config';
-import { CANCEL_SUBJECT, DataPlane, Streams } from '#libs/events';
-import { EventStore } from '#libs/eventstore';
 import { jetstream } from '@nats-io/jetstream';
-import { certificatePem, generateKeyPair, issuerCaType, parseHostIdentity } from '#libs/pki';
-import { AuditEmitter } from './audit-emitter.js';
-import { AwsIdentities } from './aws/credentials.js';
-import { RdsIamAuth } from './aws/rds-iam.js';
-import { ClientCertificates } from './client-certificates.js';
-import { DynamicLabels } from './dynamic-labels.js';
-import { joinCluster } from './join.js';
-import { CancelKeys } from './postgres/cancel-keys.js';
-import { PostgresSession } from './postgres/session.js';
-import { cancelUpstream, connectUpstream, type UpstreamAuth } from './postgres/upstream.js';
-import { readSessionHeader } from './session-header.js';
+import { connectNats, openBucket, RpcClient, type RunningService } from '#libs/bus';
+import { BadParameterError } from '#libs/common';
+import type { DatabaseConfig, DbResource } from '#libs/config';
+import { Buckets, cancelSubject, DataPlane, Rpc, terminateSubject } from '#libs/events';
+import { joinCluster, JoinedProcess } from '#libs/join';
 import { Provisioner } from '#services/provisioning';
+import { AuditEmitter } from './audit-emitter.js';
+import { DynamicLabels } from './dynamic-labels.js';
+import { CancelKeys } from './postgres/cancel-keys.js';
+import { cancelUpstream, connectUpstream } from './postgres/upstream.js';
+import { SessionIntake } from './session-intake.js';
+import { checkProxyIdentity } from './tunnel/tunnel-pool.js';
+import { ProxyTunnels } from './tunnel/proxy-tunnels.js';
+import { UpstreamAuthenticator } from './upstream-auth.js';
 
-export const HEARTBEAT_MS = 10_000;
-/** A registration not renewed for this long is gone: a stopped service's databases leave `tsh db ls`. */
-export const REGISTRATION_TTL_MS = 3 * HEARTBEAT_MS;
 export const DEFAULT_MAX_FRAME_LENGTH = 128 * 1024 * 1024;
 /** The admin user's certificates live this long: one activation or teardown. */
 const ADMIN_CERT_TTL_MS = 10 * 60_000;
@@ -32,13 +23,11 @@ export interface DatabaseServiceOptions {
   proxyAddr: string;
   token?: string;
   caPin?: string;
+  /** Discard a saved identity and join again with the token. */
+  rejoin?: boolean;
   dataDir: string;
   hostId: string;
   databases: DatabaseConfig[];
-  listenAddr: string;
-  publicAddr?: string;
-  /** Configured NATS servers; without them, the ones the cluster named when this service joined. */
-  natsServers?: string[];
 }
 
 function toResource(db: DatabaseConfig, dynamic: Record<string, string>): DbResource {
@@ -62,132 +51,61 @@ function toResource(db: DatabaseConfig, dynamic: Record<string, string>): DbReso
   };
 }
 
-/** The Database Service (`teleport db start`): serves the configured databases to the cluster's proxies. */
+/**
+ * The Database Service (`teleport db start`): serves the configured databases to the cluster. It dials
+ * out only, to the proxy's port: its bus connection and the tunnels proxies hand sessions over, so it
+ * opens no listening port.
+ */
 export async function startDatabaseService(options: DatabaseServiceOptions): Promise<RunningService> {
   const logger = new Logger('db');
   if (!options.databases.length)
     throw new BadParameterError('no databases to serve: pass --name, --protocol and --uri, or list db_service.databases');
-  const joined = await joinCluster(options);
-  const natsServers = options.natsServers?.length ? options.natsServers : joined.natsServers;
-  const nc = await connectNats(natsServers, `db-${options.hostId}`);
-  await EventStore.open(nc, Streams.Audit);
-  const auth = new RpcClient(natsServers, `db-${options.hostId}-auth`);
+  const agent = new JoinedProcess(await joinCluster({ ...options, role: 'Db' }), 'Db', options.hostId, options.dataDir);
+
+  // The bus, through the proxy's port: TLS with this service's host certificate, NATS credentials inside.
+  const busTls = { ...tlsOf(agent), checkServerIdentity: checkProxyIdentity };
+  const nc = await connectNats(
+    { servers: [`tls://${agent.proxyAddr}`], credentials: agent.credentials, tls: busTls },
+    `db-${options.hostId}`,
+  );
+  const rpc = new RpcClient(nc, agent.credentials.identity);
+  agent.startRenewal(rpc, () => Object.assign(busTls, tlsOf(agent)));
   const emitter = new AuditEmitter(jetstream(nc), undefined, () => nc.info?.max_payload ?? 1024 * 1024);
   const cancelKeys = new CancelKeys();
   const labels = new DynamicLabels(options.databases);
-  const dbClientKey = await generateKeyPair();
-  const certificates = new ClientCertificates(auth, dbClientKey.publicKeyPem);
-  const rdsIam = new RdsIamAuth(new AwsIdentities(`teleport-db-${options.hostId}`));
-  const caFiles = new Map(
-    options.databases.map((db) => [db.name, db.tls?.ca_cert_file ? readFileSync(db.tls.ca_cert_file, 'utf8') : undefined]),
-  );
-  const { identity } = joined;
-  /** How `dbUser` authenticates to `db`: an IAM token for RDS and Aurora, else a db_client certificate. */
-  const upstreamAuth = async (db: DatabaseConfig, dbUser: string, ttlMs: number, context: string): Promise<UpstreamAuth> => {
-    const ca = caFiles.get(db.name);
-    if (databaseType(db) === 'rds') {
-      const password = await rdsIam.token(db, dbUser).catch((err: Error) => {
-        logger.warn(`${context}: no IAM token for ${dbUser} at ${db.name}: ${err.message}`);
-        throw err;
-      });
-      return {
-        password,
-        ...(ca ? { caPems: [ca] } : {}),
-        rejected: async (message: string) => {
-          const err = await rdsIam.rejected(db, dbUser, message);
-          logger.warn(`${context}: ${err.message}`);
-          return err;
-        },
-      };
-    }
-    const signed = await certificates.get(dbUser, ttlMs);
-    return { certPem: signed.certPem, privateKeyPem: dbClientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
-  };
+  const upstreamAuth = await UpstreamAuthenticator.create(options.databases, rpc, options.hostId);
   // Provisioning runs here, beside the sessions, because only this service speaks to the database.
   const provisioners = new Map(
     options.databases.flatMap((db) => {
       const admin = db.admin_user;
       if (!admin) return [];
       const dial = async (database: string) => {
-        const auth = await upstreamAuth(db, admin.name, ADMIN_CERT_TTL_MS, `provisioning at ${db.name}`);
+        const auth = await upstreamAuth.for(db, admin.name, ADMIN_CERT_TTL_MS, `provisioning at ${db.name}`);
         return (await connectUpstream(db, admin.name, database, { application_name: 'teleport-auto-user-provisioning' }, auth)).socket;
       };
       return [[db.name, new Provisioner(db.name, admin, dial)] as const];
     }),
   );
 
-  const deps = {
+  const intake = new SessionIntake({
     hostId: options.hostId,
+    rpc,
     emitter,
     cancelKeys,
-    maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
-  };
-
-  const server = createServer({
-    key: identity.privateKeyPem,
-    cert: identity.certPem,
-    ca: identity.cas.host ?? [],
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
+    userCas: () => agent.userCas(),
+    databases: options.databases,
+    sessionDeps: (db, sid) => ({
+      maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
+      upstreamAuth: (dbUser: string, ttlMs: number) => upstreamAuth.for(db, dbUser, ttlMs, `session ${sid}`),
+      ...(provisioners.has(db.name) ? { provisioner: provisioners.get(db.name)! } : {}),
+    }),
   });
-  server.on('secureConnection', (socket: TLSSocket) => {
-    socket.setNoDelay(true);
-    socket.on('error', () => socket.destroy());
-    const peer = socket.getPeerCertificate(true);
-    const pem = peer?.raw ? certificatePem(peer.raw) : '';
-    if (!pem || issuerCaType(pem) !== 'host' || parseHostIdentity(pem).systemRole !== 'Proxy') return void socket.destroy();
-    void readSessionHeader(socket)
-      .then((header) => {
-        const db = options.databases.find((d) => d.name === header.db_service);
-        if (!db) return void socket.destroy();
-        const dbType = databaseType(db);
-        const session = new PostgresSession(
-          socket,
-          header,
-          { ...db, db_type: dbType },
-          {
-            ...deps,
-            upstreamAuth: (dbUser: string, ttlMs: number) => upstreamAuth(db, dbUser, ttlMs, `session ${header.sid}`),
-            ...(provisioners.has(db.name) ? { provisioner: provisioners.get(db.name)! } : {}),
-          },
-        );
-        return session.run();
-      })
-      .catch((err: Error) => {
-        logger.warn(`session stream refused: ${err.message}`);
-        socket.destroy();
-      });
-  });
-  const listen = parseHostPort(options.listenAddr, 0);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const bound = server.address() as { port: number };
-  const addr =
-    options.publicAddr ??
-    formatHostPort({ host: listen.host === '0.0.0.0' || listen.host === '::' ? hostname() : listen.host, port: bound.port });
+  // Sessions of an earlier run of this service are over: the registry forgets them.
+  await rpc.call(Rpc.Broker.SessionsEnd, { all: true }).catch((err: Error) => logger.warn(`clearing earlier sessions: ${err.message}`));
 
-  const bucket = await openDbServersBucket(nc);
-  const keyOf = (db: DatabaseConfig) => `${db.name}.${options.hostId}`;
-  const heartbeat = async () => {
-    const expires = new Date(Date.now() + REGISTRATION_TTL_MS).toISOString();
-    for (const db of options.databases) {
-      const entry: DataPlane.DbServer = { host_id: options.hostId, addr, resource: toResource(db, labels.of(db.name)), expires };
-      await bucket.put(keyOf(db), JSON.stringify(entry));
-    }
-  };
-  await heartbeat();
-  // Stopping waits for a heartbeat in flight, so none re-registers a database after it was removed.
-  let beating: Promise<void> = Promise.resolve();
-  const beat = setInterval(() => {
-    beating = heartbeat().catch((err: Error) => logger.warn(`heartbeat failed: ${err.message}`));
-  }, HEARTBEAT_MS);
-
-  const cancels = nc.subscribe(CANCEL_SUBJECT, {
+  const cancels = nc.subscribe(cancelSubject(options.hostId), {
     callback: (_err, msg) => {
-      const parsed = DataPlane.CancelMessageSchema.safeParse(msg.json());
+      const parsed = DataPlane.CancelRequest.safeParse(safeJson(msg.string()));
       const target = parsed.success ? cancelKeys.lookup(parsed.data.process_id, parsed.data.secret_key) : undefined;
       if (target)
         void cancelUpstream(target.uri, target.processId, target.secretKey).catch((err: Error) =>
@@ -195,20 +113,64 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
         );
     },
   });
+  const terminations = nc.subscribe(terminateSubject(options.hostId), {
+    callback: (_err, msg) => {
+      const parsed = DataPlane.TerminateMessageSchema.safeParse(safeJson(msg.string()));
+      if (parsed.success) intake.terminate(parsed.data.sid, parsed.data.message);
+    },
+  });
 
-  logger.log(`Database Service ${options.hostId} serving ${options.databases.map((d) => d.name).join(', ')} for proxies at ${addr}`);
+  const bucket = await openBucket(nc, Buckets.DbServers);
+  const keyOf = (db: DatabaseConfig) => `${db.name}.${options.hostId}`;
+  const heartbeat = async () => {
+    const expires = new Date(Date.now() + DataPlane.REGISTRATION_TTL_MS).toISOString();
+    for (const db of options.databases) {
+      const entry: DataPlane.DbServer = { host_id: options.hostId, resource: toResource(db, labels.of(db.name)), expires };
+      await bucket.put(keyOf(db), JSON.stringify(entry));
+    }
+  };
+  const tunnels = new ProxyTunnels(
+    agent.proxyAddr,
+    () => agent.tls(),
+    (socket) => intake.accept(socket),
+  );
+  await tunnels.start(await openBucket(nc, Buckets.Proxies));
+  await heartbeat();
+  // Stopping waits for a heartbeat in flight, so none re-registers a database after it was removed.
+  let beating: Promise<void> = Promise.resolve();
+  const beat = setInterval(() => {
+    beating = heartbeat().catch((err: Error) => logger.warn(`heartbeat failed: ${err.message}`));
+  }, DataPlane.HEARTBEAT_MS);
+
+  logger.log(
+    `Database Service ${options.hostId} serving ${options.databases.map((d) => d.name).join(', ')} to cluster "${agent.clusterName}" through ${agent.proxyAddr}`,
+  );
   return {
     name: 'db',
     async close() {
       clearInterval(beat);
       await beating;
       labels.stop();
+      tunnels.stop();
       cancels.unsubscribe();
+      terminations.unsubscribe();
+      agent.credentials.stopRenewal();
       await Promise.all(options.databases.map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
-      server.close();
       await emitter.drain();
-      await auth.close();
       await nc.close();
     },
   };
+}
+
+function tlsOf(agent: JoinedProcess) {
+  const { certPem, privateKeyPem, hostCas } = agent.tls();
+  return { cert: certPem, key: privateKeyPem, ca: hostCas };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

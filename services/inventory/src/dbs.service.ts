@@ -4,7 +4,8 @@ import { NotFoundError } from '#libs/common';
 import { Aggregate, AuditCode, AuditEvent, auditSubject, clusterSubject, NO_SESSION, type DbResourceAuditEvent } from '#libs/events';
 import type { EventStore, Projection } from '#libs/eventstore';
 import { dbDecider } from './db.decider.js';
-import type { DbServersView } from './db-servers.js';
+import type { KvIndex } from '#libs/bus';
+import type { ServedDb } from './served-db.js';
 import type { InventoryView } from './inventory.view.js';
 import { parseDbResource, type DbResource } from '#libs/config';
 
@@ -14,7 +15,7 @@ export class DbsService {
     private readonly js: JetStreamClient,
     private readonly view: InventoryView,
     private readonly projection: Projection,
-    private readonly serving: DbServersView,
+    private readonly serving: KvIndex<ServedDb>,
   ) {}
 
   async upsert(actor: string, input: unknown, mustNotExist: boolean): Promise<{ resource: DbResource; created: boolean }> {
@@ -38,25 +39,14 @@ export class DbsService {
     await this.projection.sync();
     const byName = new Map<string, DbResource>();
     for (const state of this.view.dbs.values()) if (state.resource) byName.set(state.resource.metadata.name, state.resource);
-    for (const server of this.serving.live()) {
-      const resource = server.resource as DbResource;
-      byName.set(resource.metadata.name, resource);
-    }
+    for (const server of this.serving.values()) byName.set(server.resource.metadata.name, server.resource);
     return [...byName.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   }
 
   /** A database and the live Database Services serving it. */
-  async serversOf(
-    name: string,
-  ): Promise<{ resource: DbResource; origin: 'config' | 'dynamic'; servers: Array<{ host_id: string; addr: string }> }> {
-    const live = this.serving.live().filter((s) => (s.resource as DbResource).metadata.name === name);
-    if (live.length) {
-      return {
-        resource: live[0]!.resource as DbResource,
-        origin: 'config',
-        servers: live.map((s) => ({ host_id: s.host_id, addr: s.addr })),
-      };
-    }
+  async serversOf(name: string): Promise<{ resource: DbResource; origin: 'config' | 'dynamic'; servers: Array<{ host_id: string }> }> {
+    const live = this.serving.values().filter((s) => s.resource.metadata.name === name);
+    if (live.length) return { resource: live[0]!.resource, origin: 'config', servers: live.map((s) => ({ host_id: s.host_id })) };
     return { resource: await this.get(name), origin: 'dynamic', servers: [] };
   }
 

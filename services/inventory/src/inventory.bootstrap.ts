@@ -1,10 +1,10 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { jetstream } from '@nats-io/jetstream';
-import { connectNats, listenRpc, openDbServersBucket, type RunningService } from '#libs/bus';
-import { clusterFilter, QueueGroup, Streams } from '#libs/events';
+import { connectNats, KvIndex, listenRpc, openBucket, type BusAccess, type RunningService } from '#libs/bus';
+import { Buckets, clusterFilter, QueueGroup, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { DbsController } from './dbs.controller.js';
-import { DbServersView } from './db-servers.js';
+import { ServedDbSchema } from './served-db.js';
 import { DbsService } from './dbs.service.js';
 import { InventoryView } from './inventory.view.js';
 
@@ -15,16 +15,14 @@ class InventoryModule {
   }
 }
 
-export async function startInventory(options: { natsServers: string[] }): Promise<RunningService> {
-  const nc = await connectNats(options.natsServers, 'inventory');
+export async function startInventory(options: { bus: BusAccess }): Promise<RunningService> {
+  const nc = await connectNats(options.bus, 'inventory');
   const store = await EventStore.open(nc, Streams.Cluster);
-  // The AUDIT stream receives db.create/update/delete; the audit service consumes it.
-  await EventStore.open(nc, Streams.Audit);
   const view = new InventoryView();
   const projection = await store.follow(clusterFilter(), (subject, commit) => view.apply(subject, commit));
-  const serving = await DbServersView.follow(await openDbServersBucket(nc));
+  const serving = await KvIndex.follow(await openBucket(nc, Buckets.DbServers), ServedDbSchema, 'Database Services');
   const dbs = new DbsService(store, jetstream(nc), view, projection, serving);
-  const app = await listenRpc(InventoryModule.register(dbs), options.natsServers, QueueGroup.Inventory);
+  const app = await listenRpc(InventoryModule.register(dbs), nc, QueueGroup.Inventory);
   new Logger('inventory').log('inventory service ready');
   return {
     name: 'inventory',

@@ -1,12 +1,11 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
-import { randomUUID } from 'node:crypto';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import { connectNats, type RunningService } from '#libs/bus';
+import { connectNats, NATS_ALPN, openBucket, RpcClient, type BusAccess, type RunningService } from '#libs/bus';
 import { formatHostPort, parseHostPort } from '#libs/common';
-import { ControlPlane } from './clients.js';
+import { Buckets, DataPlane } from '#libs/events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AdminController } from './http/admin.controller.js';
 import { AuditController, AuditStreams } from './http/audit.controller.js';
@@ -16,27 +15,36 @@ import { ProxySettings } from './http/public-url.js';
 import { SignupPageController } from './http/signup-page.controller.js';
 import { UserDbController } from './http/user-db.controller.js';
 import { WebApiController } from './http/web-api.controller.js';
+import { agentHostId } from './agents/agent-identity.js';
+import { forwardToNats } from './agents/nats-forward.js';
+import { TUNNEL_ALPN, TunnelRegistry } from './agents/tunnels.js';
 import { createIngress } from './pg/ingress.js';
 import { handlePgClient } from './pg/pg-session.js';
 import { obtainProxyCredentials, PROXY_CERT_TTL_MS, type HostCredentials } from './tls/host-credentials.js';
 
 export interface ProxyOptions {
+  bus: BusAccess;
+  /** Where the proxy carries Database Services' bus connections: the cluster's NATS servers. */
   natsServers: string[];
+  /** Where Database Services dial this proxy's tunnels, when it is not the address they were given. */
+  tunnelAddr?: string;
+  /** Called once the proxy is on the bus (a joined proxy renews its identity through it). */
+  onConnected?: (rpc: RpcClient) => void;
   /** `proxy_service.web_listen_addr`. */
   webListenAddr: string;
   /** `proxy_service.public_addr`: host:port users reach the proxy at. */
   publicAddrs: string[];
-  hostId?: string;
+  hostId: string;
 }
 
 @Module({})
 class ProxyHttpModule {
-  static register(control: ControlPlane, settings: ProxySettings, streams: AuditStreams): DynamicModule {
+  static register(rpc: RpcClient, settings: ProxySettings, streams: AuditStreams): DynamicModule {
     return {
       module: ProxyHttpModule,
       controllers: [WebApiController, AdminController, SignupPageController, UserDbController, AuditController],
       providers: [
-        { provide: ControlPlane, useValue: control },
+        { provide: RpcClient, useValue: rpc },
         { provide: ProxySettings, useValue: settings },
         { provide: AuditStreams, useValue: streams },
         { provide: APP_GUARD, useClass: AuthorizeGuard },
@@ -60,30 +68,42 @@ function tlsOptions(creds: HostCredentials) {
 
 export async function startProxy(options: ProxyOptions): Promise<RunningService & { address(): { host: string; port: number } }> {
   const logger = new Logger('proxy');
-  const control = ControlPlane.connect(options.natsServers);
-  const nc = await connectNats(options.natsServers, 'proxy');
+  const nc = await connectNats(options.bus, 'proxy');
+  const rpc = new RpcClient(nc, options.bus.credentials.identity);
+  options.onConnected?.(rpc);
   const publicHosts = options.publicAddrs.map((a) => parseHostPort(a, 443).host);
-  const hostId = options.hostId ?? randomUUID();
-  let creds = await obtainProxyCredentials(control, hostId, publicHosts);
+  let creds = await obtainProxyCredentials(rpc, publicHosts);
   let secureContext = createSecureContext(tlsOptions(creds));
 
-  const settings = new ProxySettings(options.publicAddrs[0], options.natsServers);
+  const settings = new ProxySettings(options.publicAddrs[0]);
   const app = await NestFactory.create(
-    ProxyHttpModule.register(control, settings, new AuditStreams(jetstream(nc), await jetstreamManager(nc))),
+    ProxyHttpModule.register(rpc, settings, new AuditStreams(jetstream(nc), await jetstreamManager(nc))),
     new ExpressAdapter(),
   );
   app.useGlobalFilters(new HttpErrorFilter());
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   await app.init();
 
-  // One port: Postgres (SSLRequest, or TLS with ALPN "postgresql") and HTTPS.
-  const pgDeps = { control, nc, credentials: () => creds };
+  // One port: Postgres (SSLRequest, or TLS with ALPN "postgresql"), HTTPS, and the Database Services'
+  // tunnels and bus connections (ALPN dbaccess-tunnel, dbaccess-nats; a Db host certificate required).
+  const tunnels = new TunnelRegistry();
+  const pgDeps = { rpc, credentials: () => creds, tunnels };
   const httpServer = createHttpServer(app.getHttpAdapter().getInstance());
-  const tlsServer = createTlsServer({ ...tlsOptions(creds), ALPNProtocols: ['http/1.1', 'postgresql'] });
+  const tlsServer = createTlsServer({ ...tlsOptions(creds), ALPNProtocols: ['http/1.1', 'postgresql', TUNNEL_ALPN, NATS_ALPN] });
   tlsServer.on('secureConnection', (socket) => {
-    if (socket.alpnProtocol === 'postgresql')
-      void handlePgClient(socket, pgDeps).catch((err: Error) => logger.warn(`postgres session: ${err.message}`));
-    else httpServer.emit('connection', socket);
+    switch (socket.alpnProtocol) {
+      case 'postgresql':
+        return void handlePgClient(socket, pgDeps).catch((err: Error) => logger.warn(`postgres session: ${err.message}`));
+      case TUNNEL_ALPN:
+      case NATS_ALPN: {
+        const hostId = agentHostId(socket, creds.cas.host ?? []);
+        if (!hostId) return void socket.destroy();
+        if (socket.alpnProtocol === NATS_ALPN) return forwardToNats(socket, options.natsServers);
+        return tunnels.add(hostId, socket);
+      }
+      default:
+        httpServer.emit('connection', socket);
+    }
   });
   tlsServer.on('tlsClientError', () => undefined);
   const { server, destroyConnections } = createIngress(tlsServer, () => secureContext, pgDeps);
@@ -96,7 +116,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
 
   // Renew the host certificate at half its life; new connections get the new one.
   const renew = setInterval(() => {
-    obtainProxyCredentials(control, hostId, publicHosts)
+    obtainProxyCredentials(rpc, publicHosts)
       .then((next) => {
         creds = next;
         secureContext = createSecureContext(tlsOptions(next));
@@ -107,17 +127,32 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   renew.unref();
 
   const bound = server.address() as { address: string; port: number };
+  const proxies = await openBucket(nc, Buckets.Proxies);
+  const hostId = options.bus.credentials.identity.id;
+  const register = () => {
+    const entry: DataPlane.ProxyServer = {
+      host_id: hostId,
+      ...(options.tunnelAddr ? { addr: options.tunnelAddr } : {}),
+      expires: new Date(Date.now() + DataPlane.REGISTRATION_TTL_MS).toISOString(),
+    };
+    return proxies.put(hostId, JSON.stringify(entry)).catch((err: Error) => logger.warn(`registering the proxy failed: ${err.message}`));
+  };
+  await register();
+  const heartbeat = setInterval(() => void register(), DataPlane.HEARTBEAT_MS);
+  heartbeat.unref();
   logger.log(`proxy listening on ${formatHostPort({ host: bound.address, port: bound.port })}`);
   return {
     name: 'proxy',
     address: () => ({ host: bound.address, port: bound.port }),
     async close() {
       clearInterval(renew);
+      clearInterval(heartbeat);
+      await proxies.delete(hostId).catch(() => undefined);
+      tunnels.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       destroyConnections();
       await closed;
       await app.close();
-      await control.close();
       await nc.close();
     },
   };

@@ -7,7 +7,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { createCa, generateKeyPair, signDbClientCert, signDbServerCert } from '#libs/pki';
 import { startPostgres, type PostgresCluster } from '#libs/testing';
 import { BIN, stopChild, type TestCluster } from '../cluster.js';
-import { directConnection, type DbServiceProcess } from '../data-plane.js';
+import { directConnection, type RunningProcess } from '../data-plane.js';
 import type { AccessKey } from './iam.js';
 import type { RdsBackend } from './rds.js';
 
@@ -49,7 +49,7 @@ export function awsEnv(
 }
 
 /** A `teleport` process with `args` and `env`, once it logged `ready`. */
-export async function startTeleport(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<DbServiceProcess> {
+export async function startTeleport(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<RunningProcess> {
   const child = spawn(process.execPath, [BIN.teleport, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));

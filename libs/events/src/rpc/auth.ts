@@ -58,7 +58,7 @@ export const RolesUpsertRequest = z.object({ role: z.unknown(), must_not_exist: 
 export const RolesListRequest = z.object({}).strict();
 
 export const TokensCreateRequest = z
-  .object({ roles: z.array(z.enum(['Db'])).min(1), ttl_ms: TtlMsSchema, token: z.string().min(8).optional() })
+  .object({ roles: z.array(z.enum(['Db', 'Proxy'])).min(1), ttl_ms: TtlMsSchema, token: z.string().min(8).optional() })
   .strict();
 export const TokensListRequest = z.object({}).strict();
 export const TokenRequest = z.object({ token: z.string().min(1) }).strict();
@@ -68,27 +68,40 @@ export interface TokenView {
   expires: string;
 }
 
+/** A NATS user public key: the joining process keeps its seed and gets credentials for the key. */
+export const BusPublicKeySchema = z.string().regex(/^U[A-Z2-7]{55}$/, 'expected a NATS user public key (U...)');
+
+/** Host ids name the process in certificates and on the bus: one subject token. */
+export const HostIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "a host id is letters, digits, '-' and '_'");
+
 export const JoinRequest = z
   .object({
     token: z.string().min(1),
-    role: z.enum(['Db']),
-    host_id: NameSchema,
+    role: z.enum(['Db', 'Proxy']),
+    host_id: HostIdSchema,
     public_key: PublicKeyPemSchema,
+    bus_public_key: BusPublicKeySchema,
     dns_names: z.array(z.string()).default([]),
     ip_addresses: z.array(z.string()).default([]),
   })
   .strict();
+/** What joining gives a process: its host certificate, the CAs, and its bus credentials. */
+export interface JoinReply extends SignedCert {
+  bus_jwt: string;
+}
 
+/** A process's own host certificate (the proxy's): the role and host id are the sender's on the bus. */
 export const SignHostRequest = z
   .object({
-    host_id: NameSchema,
-    system_role: z.enum(['Proxy', 'Db', 'Admin']),
     public_key: PublicKeyPemSchema,
     dns_names: z.array(z.string()).default([]),
     ip_addresses: z.array(z.string()).default([]),
     ttl_ms: TtlMsSchema,
   })
   .strict();
+
+/** A joined process renews its host certificate and bus credentials before they expire. */
+export const RenewRequest = z.object({ public_key: PublicKeyPemSchema, bus_public_key: BusPublicKeySchema }).strict();
 
 export const SignDbServerRequest = z
   .object({
@@ -115,15 +128,15 @@ export const DbRouteSchema = z
   .strict();
 
 /**
- * A user's certificate for one database: the identity of the user's current certificate (as the proxy
- * read it) plus the route, expiring with that certificate.
+ * A user's certificate for one database: the identity in the user's current certificate (which auth
+ * verifies itself) plus the route, expiring with that certificate.
  */
 export const SignUserDbRequest = z
   .object({
-    user: NameSchema,
-    roles: z.array(NameSchema),
-    traits: TraitsSchema,
-    expires: z.iso.datetime(),
+    user_cert: z
+      .string()
+      .startsWith('-----BEGIN CERTIFICATE-----', 'expected a PEM certificate')
+      .max(64 * 1024),
     route: DbRouteSchema,
     public_key: PublicKeyPemSchema,
   })

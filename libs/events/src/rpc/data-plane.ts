@@ -1,11 +1,18 @@
 import { z } from 'zod';
-import { NameSchema, TraitsSchema } from './common.js';
+import { NameSchema } from './common.js';
+
+/** Database Services and proxies renew their registrations this often. */
+export const HEARTBEAT_MS = 10_000;
+/** A registration not renewed for this long is gone: a stopped service's databases leave `tsh db ls`. */
+export const REGISTRATION_TTL_MS = 3 * HEARTBEAT_MS;
+
+/** A live proxy (bucket PROXIES): Database Services keep tunnels to each, at `addr` when it has one. */
+export const ProxyServerSchema = z.object({ host_id: z.string(), addr: z.string().optional(), expires: z.string() });
+export type ProxyServer = z.infer<typeof ProxyServerSchema>;
 
 /** A Database Service's registration of one database, renewed every heartbeat. */
 export const DbServerSchema = z.object({
   host_id: z.string(),
-  /** host:port where proxies open session streams (mutual TLS). */
-  addr: z.string(),
   /** The database as configured, in `kind: db` resource form, labels including dynamic ones. */
   resource: z.unknown(),
   expires: z.string(),
@@ -14,20 +21,31 @@ export type DbServer = z.infer<typeof DbServerSchema>;
 
 export const DbServersRequest = z.object({ name: NameSchema }).strict();
 
-/** What the proxy asks the broker before a session starts. */
+/** A user certificate, PEM: who the user is travels as the certificate the user presented, never as fields. */
+export const UserCertSchema = z
+  .string()
+  .startsWith('-----BEGIN CERTIFICATE-----', 'expected a PEM certificate')
+  .max(64 * 1024);
+
+/**
+ * What the proxy asks the broker before a session starts: the client's certificate (its route names
+ * the database) and what its StartupMessage asked for.
+ */
 export const AuthorizeRequest = z
   .object({
-    user: NameSchema,
-    roles: z.array(z.string()),
-    traits: TraitsSchema,
-    db_service: NameSchema,
+    user_cert: UserCertSchema,
     db_user: z.string().min(1),
     db_name: z.string().min(1),
-    /** Database roles asked for with `--db-roles` (in the user's database certificate). */
-    db_roles: z.array(z.string()).optional(),
     client_addr: z.string(),
   })
   .strict();
+
+export interface AuthorizeReply {
+  sid: string;
+  /** Host ids of the Database Services that may serve the session, in the order to try them. */
+  servers: string[];
+}
+
 /** Beyond Teleport: how much of each result the session's roles ask to record (off when absent). */
 export const ResultRecordingSchema = z
   .object({ max_rows: z.number().int().positive(), max_value_length: z.number().int().positive() })
@@ -52,44 +70,61 @@ export const AutoUserSchema = z
   .strict();
 export type AutoUser = z.infer<typeof AutoUserSchema>;
 
-export interface AuthorizeReply {
-  sid: string;
+/**
+ * The first frame of a session stream from the proxy to a Database Service (int32 length, then this
+ * JSON): which session, the client's certificate and StartupMessage. The Database Service trusts none
+ * of it before the broker confirms it (`broker.sessions.start`).
+ */
+export const SessionHeaderSchema = z
+  .object({
+    sid: z.uuid(),
+    user_cert: UserCertSchema,
+    db_user: z.string().min(1),
+    db_name: z.string().min(1),
+    /** StartupMessage parameters other than user and database (application_name, options, ...). */
+    parameters: z.record(z.string(), z.string()),
+    client_addr: z.string(),
+  })
+  .strict();
+export type SessionHeader = z.infer<typeof SessionHeaderSchema>;
+
+/** The Database Service asks the broker to confirm a session it was handed, and registers it as live. */
+export const SessionsStartRequest = z
+  .object({
+    sid: z.uuid(),
+    user_cert: UserCertSchema,
+    db_service: NameSchema,
+    db_user: z.string().min(1),
+    db_name: z.string().min(1),
+    /** The BackendKeyData process id the client gets: cancel requests are routed by it. */
+    cancel_pid: z.number().int().positive(),
+  })
+  .strict();
+
+/** What the session may do, decided by the broker on the current roles: the Database Service serves exactly this. */
+export interface SessionGrant {
   cluster_name: string;
-  server: { host_id: string; addr: string };
+  user: string;
   /** The Teleport roles that granted access. */
   matched_roles: string[];
-  db_uri: string;
-  db_type: string;
+  /** The user's certificate expires then: the session ends, and the database certificate lives no longer. */
+  expires: string;
   db_origin: string;
   record_results?: z.infer<typeof ResultRecordingSchema>;
   /** Present when the session provisions its database user. */
   auto_user?: AutoUser;
 }
 
-/**
- * The first frame of a session stream from the proxy to a Database Service (int32 length, then this
- * JSON): who connects, to what, authorized by the broker. The stream then carries the client's frames.
- */
-export const SessionHeaderSchema = z
-  .object({
-    sid: z.string(),
-    cluster_name: z.string(),
-    user: z.string(),
-    roles: z.array(z.string()),
-    matched_roles: z.array(z.string()),
-    /** Expiry of the user's certificate: the session ends then, and the database certificate lives no longer. */
-    expires: z.string(),
-    db_service: z.string(),
-    db_user: z.string(),
-    db_name: z.string(),
-    /** StartupMessage parameters other than user and database (application_name, options, ...). */
-    parameters: z.record(z.string(), z.string()),
-    client_addr: z.string(),
-    record_results: ResultRecordingSchema.optional(),
-    auto_user: AutoUserSchema.optional(),
-  })
-  .strict();
-export type SessionHeader = z.infer<typeof SessionHeaderSchema>;
+/** A session ended (`sid`), or every session of the sender (a Database Service that restarted). */
+export const SessionsEndRequest = z.union([z.object({ sid: z.uuid() }).strict(), z.object({ all: z.literal(true) }).strict()]);
+
+export const SessionsGetRequest = z.object({ sid: z.uuid() }).strict();
+
+/** A CancelRequest as the client sent it: routed by the broker to the Database Service with that key. */
+export const CancelRequest = z.object({ process_id: z.number().int(), secret_key: z.number().int() }).strict();
+
+/** The broker tells a Database Service to end one of its sessions now, and why. */
+export const TerminateMessageSchema = z.object({ sid: z.uuid(), message: z.string() }).strict();
 
 /** The header is small; a longer one is not a proxy speaking. */
 export const MAX_SESSION_HEADER = 64 * 1024;
@@ -101,5 +136,3 @@ export function encodeSessionHeader(header: SessionHeader): Buffer {
   length.writeUInt32BE(json.length);
   return Buffer.concat([length, json]);
 }
-
-export const CancelMessageSchema = z.object({ process_id: z.number().int(), secret_key: z.number().int() }).strict();

@@ -1,35 +1,51 @@
-import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ZodPipe } from '#libs/bus';
+import { Controller, Inject } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { BusRequest, BusRole, issueBusJwt, Sender, ZodPipe, type BusIdentity, type BusSigner } from '#libs/bus';
 import { AccessDeniedError, VERSION } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
-import { parseUserIdentity, signDbClientCert, signDbServerCert, signHostCert, signUserCert } from '#libs/pki';
+import { parseUserIdentity, signDbClientCert, signDbServerCert, signHostCert, signUserCert, verifyUserCert } from '#libs/pki';
+import { BUS_SIGNER } from '../auth.tokens.js';
 import { CertAuthorities } from '../cas/cert-authorities.js';
+import { JOINED_HOST_CERT_TTL_MS } from '../tokens/tokens.service.js';
 import { UsersService } from '../users/users.service.js';
+
+/** Processes that join with a token, by bus role: the system role of their host certificates. */
+const JOINED_ROLES: Partial<Record<string, 'Db' | 'Proxy'>> = { [BusRole.Db]: 'Db', [BusRole.Proxy]: 'Proxy' };
+
+/** Who may get db_client certificates: the processes that connect to databases, and the admin. */
+const DB_CLIENT_SIGNERS = new Set<string>([BusRole.Db, BusRole.Provisioning, BusRole.Admin]);
 
 @Controller()
 export class CertsController {
   constructor(
     private readonly cas: CertAuthorities,
     private readonly users: UsersService,
+    @Inject(BUS_SIGNER) private readonly busSigner: BusSigner,
   ) {}
 
-  @MessagePattern(Rpc.Auth.Ping)
+  @BusRequest(Rpc.Auth.Ping)
   ping(@Payload(new ZodPipe(AuthRpc.PingRequest)) _req: AuthRpc.Infer<typeof AuthRpc.PingRequest>): AuthRpc.PingReply {
     return { cluster_name: this.cas.clusterName(), server_version: VERSION, ca_pins: this.cas.hostPins() };
   }
 
-  @MessagePattern(Rpc.Auth.CasExport)
+  @BusRequest(Rpc.Auth.CasExport)
   export(@Payload(new ZodPipe(AuthRpc.CasExportRequest)) req: AuthRpc.Infer<typeof AuthRpc.CasExportRequest>) {
     return { certs: this.cas.certs(req.type) };
   }
 
-  /** For cluster processes (the proxy) over the internal bus; outside processes join with a token instead. */
-  @MessagePattern(Rpc.Auth.SignHost)
-  signHost(@Payload(new ZodPipe(AuthRpc.SignHostRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignHostRequest>): SignedCert {
+  /**
+   * The proxy's own host certificate. Its role and host id are those of the sender on the bus, never
+   * the payload's; outside processes join with a token instead.
+   */
+  @BusRequest(Rpc.Auth.SignHost)
+  signHost(
+    @Sender() sender: BusIdentity,
+    @Payload(new ZodPipe(AuthRpc.SignHostRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignHostRequest>,
+  ): SignedCert {
+    if (sender.role !== BusRole.Proxy) throw new AccessDeniedError(`${sender.role} processes get host certificates by joining`);
     const cert = signHostCert(this.cas.get('host'), req.public_key, {
-      hostId: req.host_id,
-      systemRole: req.system_role,
+      hostId: sender.id,
+      systemRole: 'Proxy',
       dnsNames: req.dns_names,
       ipAddresses: req.ip_addresses,
       ttlMs: req.ttl_ms,
@@ -37,16 +53,32 @@ export class CertsController {
     return { cert, cas: this.cas.allCerts() };
   }
 
+  /** A joined Database Service renews its host certificate and bus credentials; who it is comes from the bus. */
+  @BusRequest(Rpc.Auth.Renew)
+  async renew(
+    @Sender() sender: BusIdentity,
+    @Payload(new ZodPipe(AuthRpc.RenewRequest)) req: AuthRpc.Infer<typeof AuthRpc.RenewRequest>,
+  ): Promise<AuthRpc.JoinReply> {
+    const systemRole = JOINED_ROLES[sender.role];
+    if (!systemRole) throw new AccessDeniedError(`${sender.role} processes do not renew joined identities`);
+    const cert = signHostCert(this.cas.get('host'), req.public_key, { hostId: sender.id, systemRole, ttlMs: JOINED_HOST_CERT_TTL_MS });
+    return { cert, cas: this.cas.allCerts(), bus_jwt: await issueBusJwt(this.busSigner, sender, req.bus_public_key) };
+  }
+
   /** `tctl auth sign --format=db`: the database's server certificate, and the db_client CA it must trust. */
-  @MessagePattern(Rpc.Auth.SignDbServer)
+  @BusRequest(Rpc.Auth.SignDbServer)
   signDb(@Payload(new ZodPipe(AuthRpc.SignDbServerRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignDbServerRequest>): SignedCert {
     const cert = signDbServerCert(this.cas.get('db'), req.public_key, { hosts: req.hosts, ttlMs: req.ttl_ms });
     return { cert, cas: { db_client: this.cas.certs('db_client'), db: this.cas.certs('db') } };
   }
 
-  /** Internal: the Database Service's certificate for one database user. */
-  @MessagePattern(Rpc.Auth.SignDbClient)
-  signDbClient(@Payload(new ZodPipe(AuthRpc.SignDbClientRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignDbClientRequest>): SignedCert {
+  /** The Database Service's certificate for one database user: only Database Services (and the admin) get them. */
+  @BusRequest(Rpc.Auth.SignDbClient)
+  signDbClient(
+    @Sender() sender: BusIdentity,
+    @Payload(new ZodPipe(AuthRpc.SignDbClientRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignDbClientRequest>,
+  ): SignedCert {
+    if (!DB_CLIENT_SIGNERS.has(sender.role)) throw new AccessDeniedError(`${sender.role} processes do not connect to databases`);
     const cert = signDbClientCert(this.cas.get('db_client'), req.public_key, { dbUser: req.db_user, ttlMs: req.ttl_ms });
     return { cert, cas: { db: this.cas.certs('db') } };
   }
@@ -55,21 +87,21 @@ export class CertsController {
    * `tsh db login` (through the proxy): the identity of the user's current certificate plus the route to
    * one database, expiring when that certificate does, so a database login never outlives `tsh login`.
    */
-  @MessagePattern(Rpc.Auth.SignUserDb)
+  @BusRequest(Rpc.Auth.SignUserDb)
   async signUserDb(
     @Payload(new ZodPipe(AuthRpc.SignUserDbRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignUserDbRequest>,
   ): Promise<AuthRpc.SignedUserCert> {
-    await this.users.get(req.user);
-    const ttlMs = Date.parse(req.expires) - Date.now();
-    if (ttlMs <= 0) throw new AccessDeniedError("your credentials have expired: run 'tsh login'");
+    const user = verifyUserCert(req.user_cert, this.cas.certs('user'));
+    await this.users.get(user.username);
+    const ttlMs = user.expires.getTime() - Date.now();
     const { route } = req;
     const cert = signUserCert(
       this.cas.get('user'),
       req.public_key,
       {
-        username: req.user,
-        roles: req.roles,
-        traits: req.traits,
+        username: user.username,
+        roles: user.roles,
+        traits: user.traits,
         dbRoute: {
           serviceName: route.service_name,
           protocol: route.protocol,

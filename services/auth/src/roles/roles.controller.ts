@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ZodPipe } from '#libs/bus';
+import { Payload } from '@nestjs/microservices';
+import { BusRequest, ZodPipe } from '#libs/bus';
 import { AuthRpc, Rpc } from '#libs/events';
 import { RolesService } from './roles.service.js';
 
@@ -8,22 +8,22 @@ import { RolesService } from './roles.service.js';
 export class RolesController {
   constructor(private readonly roles: RolesService) {}
 
-  @MessagePattern(Rpc.Auth.RolesUpsert)
+  @BusRequest(Rpc.Auth.RolesUpsert)
   upsert(@Payload(new ZodPipe(AuthRpc.RolesUpsertRequest)) req: AuthRpc.Infer<typeof AuthRpc.RolesUpsertRequest>) {
     return this.roles.upsert(req.role, req.must_not_exist);
   }
 
-  @MessagePattern(Rpc.Auth.RolesList)
+  @BusRequest(Rpc.Auth.RolesList)
   list(@Payload(new ZodPipe(AuthRpc.RolesListRequest)) _req: AuthRpc.Infer<typeof AuthRpc.RolesListRequest>) {
     return this.roles.list();
   }
 
-  @MessagePattern(Rpc.Auth.RolesGet)
+  @BusRequest(Rpc.Auth.RolesGet)
   get(@Payload(new ZodPipe(AuthRpc.UserNameRequest)) req: AuthRpc.Infer<typeof AuthRpc.UserNameRequest>) {
     return this.roles.get(req.name);
   }
 
-  @MessagePattern(Rpc.Auth.RolesDelete)
+  @BusRequest(Rpc.Auth.RolesDelete)
   async delete(@Payload(new ZodPipe(AuthRpc.UserNameRequest)) req: AuthRpc.Infer<typeof AuthRpc.UserNameRequest>) {
     await this.roles.delete(req.name);
     return {};

@@ -1,5 +1,6 @@
+import { busIdentity, BusRole, issueBusJwt, type BusSigner } from '#libs/bus';
 import { AccessDeniedError } from '#libs/common';
-import { Aggregate, clusterSubject, type AuthRpc, type SignedCert } from '#libs/events';
+import { Aggregate, clusterSubject, type AuthRpc } from '#libs/events';
 import type { EventStore, Projection } from '#libs/eventstore';
 import { openPrivateKey, sealPrivateKey, signHostCert } from '#libs/pki';
 import type { AuthView } from '../auth.view.js';
@@ -21,6 +22,7 @@ export class TokensService {
     private readonly projection: Projection,
     private readonly cas: CertAuthorities,
     private readonly kek: Buffer,
+    private readonly busSigner: BusSigner,
   ) {}
 
   async create(req: AuthRpc.Infer<Rpc['TokensCreateRequest']>): Promise<AuthRpc.TokenView> {
@@ -48,8 +50,8 @@ export class TokensService {
     await this.store.handle(clusterSubject(Aggregate.Token, tokenHash(token)), tokenDecider, { type: 'delete' });
   }
 
-  /** Exchanges a valid join token for a host certificate of the role the token allows. */
-  async join(req: AuthRpc.Infer<Rpc['JoinRequest']>): Promise<SignedCert> {
+  /** Exchanges a valid join token for a host certificate of the role the token allows, and bus credentials for it. */
+  async join(req: AuthRpc.Infer<Rpc['JoinRequest']>): Promise<AuthRpc.JoinReply> {
     await this.projection.sync();
     const state = this.view.tokens.get(tokenHash(req.token));
     if (!state?.exists || state.expires <= new Date().toISOString() || !state.roles.includes(req.role)) {
@@ -62,6 +64,11 @@ export class TokensService {
       ipAddresses: req.ip_addresses,
       ttlMs: JOINED_HOST_CERT_TTL_MS,
     });
-    return { cert, cas: this.cas.allCerts() };
+    const busJwt = await issueBusJwt(
+      this.busSigner,
+      busIdentity(req.role === 'Proxy' ? BusRole.Proxy : BusRole.Db, req.host_id),
+      req.bus_public_key,
+    );
+    return { cert, cas: this.cas.allCerts(), bus_jwt: busJwt };
   }
 }

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ZodPipe } from '#libs/bus';
+import { Payload } from '@nestjs/microservices';
+import { BusRequest, ZodPipe } from '#libs/bus';
 import { AuthRpc, Rpc } from '#libs/events';
 import { UsersService } from './users.service.js';
 
@@ -8,53 +8,53 @@ import { UsersService } from './users.service.js';
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
-  @MessagePattern(Rpc.Auth.UsersCreate)
+  @BusRequest(Rpc.Auth.UsersCreate)
   create(@Payload(new ZodPipe(AuthRpc.UsersCreateRequest)) req: AuthRpc.Infer<typeof AuthRpc.UsersCreateRequest>) {
     return this.users.create(req);
   }
 
-  @MessagePattern(Rpc.Auth.UsersList)
+  @BusRequest(Rpc.Auth.UsersList)
   list(@Payload(new ZodPipe(AuthRpc.UsersListRequest)) _req: AuthRpc.Infer<typeof AuthRpc.UsersListRequest>) {
     return this.users.list();
   }
 
-  @MessagePattern(Rpc.Auth.UsersGet)
+  @BusRequest(Rpc.Auth.UsersGet)
   get(@Payload(new ZodPipe(AuthRpc.UserNameRequest)) req: AuthRpc.Infer<typeof AuthRpc.UserNameRequest>) {
     return this.users.get(req.name);
   }
 
-  @MessagePattern(Rpc.Auth.UsersUpdate)
+  @BusRequest(Rpc.Auth.UsersUpdate)
   update(@Payload(new ZodPipe(AuthRpc.UsersUpdateRequest)) req: AuthRpc.Infer<typeof AuthRpc.UsersUpdateRequest>) {
     return this.users.update(req);
   }
 
-  @MessagePattern(Rpc.Auth.UsersDelete)
+  @BusRequest(Rpc.Auth.UsersDelete)
   async delete(@Payload(new ZodPipe(AuthRpc.UserNameRequest)) req: AuthRpc.Infer<typeof AuthRpc.UserNameRequest>) {
     await this.users.delete(req.name);
     return {};
   }
 
-  @MessagePattern(Rpc.Auth.UsersReset)
+  @BusRequest(Rpc.Auth.UsersReset)
   reset(@Payload(new ZodPipe(AuthRpc.UserNameRequest)) req: AuthRpc.Infer<typeof AuthRpc.UserNameRequest>) {
     return this.users.reset(req.name);
   }
 
-  @MessagePattern(Rpc.Auth.PasswordTokenGet)
+  @BusRequest(Rpc.Auth.PasswordTokenGet)
   passwordToken(@Payload(new ZodPipe(AuthRpc.PasswordTokenGetRequest)) req: AuthRpc.Infer<typeof AuthRpc.PasswordTokenGetRequest>) {
     return this.users.passwordToken(req.token);
   }
 
-  @MessagePattern(Rpc.Auth.PasswordSet)
+  @BusRequest(Rpc.Auth.PasswordSet)
   setPassword(@Payload(new ZodPipe(AuthRpc.PasswordSetRequest)) req: AuthRpc.Infer<typeof AuthRpc.PasswordSetRequest>) {
     return this.users.setPassword(req.token, req.password);
   }
 
-  @MessagePattern(Rpc.Auth.Login)
+  @BusRequest(Rpc.Auth.Login)
   login(@Payload(new ZodPipe(AuthRpc.LoginRequest)) req: AuthRpc.Infer<typeof AuthRpc.LoginRequest>) {
     return this.users.login(req);
   }
 
-  @MessagePattern(Rpc.Auth.SignUser)
+  @BusRequest(Rpc.Auth.SignUser)
   signUser(@Payload(new ZodPipe(AuthRpc.SignUserRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignUserRequest>) {
     return this.users.signUser(req.user, req.public_key, req.ttl_ms);
   }

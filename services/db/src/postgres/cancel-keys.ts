@@ -6,29 +6,41 @@ export interface CancelTarget {
   secretKey: number;
 }
 
+export interface CancelKey {
+  processId: number;
+  secretKey: number;
+}
+
+const id = (key: CancelKey) => `${key.processId}:${key.secretKey}`;
+
 /**
  * The BackendKeyData we give clients, mapped to the database's own. Ours are random 64-bit pairs,
- * unique per session and forgotten when it ends, so a key is worthless afterwards.
+ * unique per session and forgotten when it ends, so a key is worthless afterwards. A key is reserved
+ * before the database is reached (the broker routes cancels by its process id) and bound to the
+ * database's key once the session is connected.
  */
 export class CancelKeys {
-  private readonly targets = new Map<string, CancelTarget>();
+  private readonly targets = new Map<string, CancelTarget | undefined>();
 
-  issue(target: CancelTarget): { processId: number; secretKey: number } {
+  reserve(): CancelKey {
     for (;;) {
       const bytes = randomBytes(8);
       const key = { processId: bytes.readInt32BE(0) & 0x7fffffff, secretKey: bytes.readInt32BE(4) };
-      const id = `${key.processId}:${key.secretKey}`;
-      if (key.processId === 0 || this.targets.has(id)) continue;
-      this.targets.set(id, target);
+      if (key.processId === 0 || this.targets.has(id(key))) continue;
+      this.targets.set(id(key), undefined);
       return key;
     }
   }
 
-  lookup(processId: number, secretKey: number): CancelTarget | undefined {
-    return this.targets.get(`${processId}:${secretKey}`);
+  bind(key: CancelKey, target: CancelTarget): void {
+    this.targets.set(id(key), target);
   }
 
-  release(key: { processId: number; secretKey: number }): void {
-    this.targets.delete(`${key.processId}:${key.secretKey}`);
+  lookup(processId: number, secretKey: number): CancelTarget | undefined {
+    return this.targets.get(id({ processId, secretKey }));
+  }
+
+  release(key: CancelKey): void {
+    this.targets.delete(id(key));
   }
 }

@@ -37,6 +37,28 @@ const AUDITED_SERVER = new Set<number>([BackendType.CommandComplete, BackendType
 /** Server frames are read only for their small command tags and errors; their size is the database's business. */
 const SERVER_MAX_FRAME = 0x7fffffff;
 
+/** One session as the broker confirmed it, with what the client's StartupMessage asked for. */
+export interface SessionContext {
+  sid: string;
+  cluster_name: string;
+  user: string;
+  /** The Teleport roles that granted access (the audit events' db_roles). */
+  matched_roles: string[];
+  /** The user's certificate expires then, and the session with it. */
+  expires: string;
+  db_service: string;
+  db_user: string;
+  db_name: string;
+  db_origin: string;
+  /** StartupMessage parameters other than user and database (application_name, options, ...). */
+  parameters: Record<string, string>;
+  client_addr: string;
+  record_results?: DataPlane.SessionGrant['record_results'];
+  auto_user?: DataPlane.AutoUser;
+  /** The BackendKeyData the client gets; the broker routes cancel requests by its process id. */
+  cancel_key: { processId: number; secretKey: number };
+}
+
 export interface SessionDeps {
   hostId: string;
   emitter: AuditEmitter;
@@ -59,10 +81,12 @@ export class PostgresSession {
   private readonly recorder?: ResultRecorder;
   /** Deactivates the provisioned user once the session is over. */
   private teardown?: () => Promise<void>;
+  /** Ends the running session with a FATAL the client sees (set once it runs). */
+  private stop?: (fields: ErrorFields) => void;
 
   constructor(
     private readonly client: TLSSocket,
-    private readonly header: DataPlane.SessionHeader,
+    private readonly header: SessionContext,
     private readonly db: DatabaseConfig & { db_type: string },
     private readonly deps: SessionDeps,
   ) {
@@ -79,7 +103,7 @@ export class PostgresSession {
       db_user: header.db_user,
       db_roles: header.matched_roles,
       db_type: db.db_type,
-      db_origin: 'config',
+      db_origin: header.db_origin,
       ...(header.parameters.application_name ? { user_agent: header.parameters.application_name } : {}),
     };
     if (header.record_results) this.recorder = new ResultRecorder(header.record_results);
@@ -132,7 +156,8 @@ export class PostgresSession {
       return void this.teardown?.();
     }
 
-    const key = this.deps.cancelKeys.issue({ uri: this.db.uri, processId: upstream.processId, secretKey: upstream.secretKey });
+    const key = this.header.cancel_key;
+    this.deps.cancelKeys.bind(key, { uri: this.db.uri, processId: upstream.processId, secretKey: upstream.secretKey });
     this.emit(AuditEvent.SessionStart, AuditCode[AuditEvent.SessionStart], { success: true });
     this.client.write(
       Buffer.concat([
@@ -155,18 +180,15 @@ export class PostgresSession {
       inspect: (type, length) => type !== null && (AUDITED_SERVER.has(type) || this.recorder?.wants(type, length) === true),
     });
 
-    const expiry = setTimeout(() => {
+    this.stop = (fields: ErrorFields) => {
       // Said between two server messages only; mid-message, the close alone has to do.
-      if (!fromServer.midFrame)
-        this.client.write(
-          backend.errorResponse({
-            severity: 'FATAL',
-            code: '57P01',
-            message: "your certificate has expired: run 'tsh login' and connect again",
-          }),
-        );
+      if (!fromServer.midFrame) this.client.write(backend.errorResponse(fields));
       this.close(server);
-    }, ttlMs);
+    };
+    const expiry = setTimeout(
+      () => this.stop!({ severity: 'FATAL', code: '57P01', message: "your certificate has expired: run 'tsh login' and connect again" }),
+      ttlMs,
+    );
     expiry.unref();
 
     const end = () => {
@@ -189,6 +211,12 @@ export class PostgresSession {
     relay(server, this.client, (chunk) => {
       for (const frame of fromServer.push(chunk)) this.onServerFrame(frame);
     });
+  }
+
+  /** Ends the session now (a lock, a deleted user, revoked access), telling the client why. */
+  terminate(message: string): void {
+    if (this.stop) this.stop({ severity: 'FATAL', code: '57P01', message });
+    else this.fail({ severity: 'FATAL', code: '57P01', message });
   }
 
   /** Activates the database user (provisioning), connects as it, and keeps its teardown for the end. */

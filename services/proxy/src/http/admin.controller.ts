@@ -1,8 +1,8 @@
+import { RpcClient } from '#libs/bus';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
 import { canImpersonateRole } from '#libs/rbac';
 import { AccessDeniedError } from '#libs/common';
-import { ControlPlane } from '../clients.js';
 import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
 import { ProxySettings } from './public-url.js';
 
@@ -10,112 +10,112 @@ import { ProxySettings } from './public-url.js';
 @Controller('v1/admin')
 export class AdminController {
   constructor(
-    private readonly control: ControlPlane,
+    private readonly rpc: RpcClient,
     private readonly settings: ProxySettings,
   ) {}
 
   @Post('users')
   @Authorize('user', 'create')
   async createUser(@Req() req: AuthorizedRequest, @Body() body: { name: string; roles: string[]; traits: Record<string, string[]> }) {
-    const link = await this.control.auth.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersCreate, { ...body, actor: req.caller.name });
+    const link = await this.rpc.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersCreate, { ...body, actor: req.caller.name });
     return { ...link, url: `${this.settings.baseUrl(req)}/web/invite/${link.token}` };
   }
 
   @Get('users')
   @Authorize('user', 'list')
   listUsers() {
-    return this.control.auth.call<AuthRpc.UserView[]>(Rpc.Auth.UsersList, {});
+    return this.rpc.call<AuthRpc.UserView[]>(Rpc.Auth.UsersList, {});
   }
 
   @Get('users/:name')
   @Authorize('user', 'read')
   getUser(@Param('name') name: string) {
-    return this.control.auth.call<AuthRpc.UserView>(Rpc.Auth.UsersGet, { name });
+    return this.rpc.call<AuthRpc.UserView>(Rpc.Auth.UsersGet, { name });
   }
 
   @Patch('users/:name')
   @Authorize('user', 'update')
   updateUser(@Param('name') name: string, @Body() body: { roles?: string[]; traits?: Record<string, string[]> }) {
-    return this.control.auth.call<AuthRpc.UserView>(Rpc.Auth.UsersUpdate, { ...body, name });
+    return this.rpc.call<AuthRpc.UserView>(Rpc.Auth.UsersUpdate, { ...body, name });
   }
 
   @Delete('users/:name')
   @Authorize('user', 'delete')
   deleteUser(@Param('name') name: string) {
-    return this.control.auth.call(Rpc.Auth.UsersDelete, { name });
+    return this.rpc.call(Rpc.Auth.UsersDelete, { name });
   }
 
   @Post('users/:name/reset')
   @Authorize('user', 'update')
   async resetUser(@Req() req: AuthorizedRequest, @Param('name') name: string) {
-    const link = await this.control.auth.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersReset, { name });
+    const link = await this.rpc.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersReset, { name });
     return { ...link, url: `${this.settings.baseUrl(req)}/web/reset/${link.token}` };
   }
 
   @Put('roles')
   @Authorize('role', 'create')
   upsertRole(@Query('create') create: string | undefined, @Body() role: unknown) {
-    return this.control.auth.call(Rpc.Auth.RolesUpsert, { role, must_not_exist: create === 'true' });
+    return this.rpc.call(Rpc.Auth.RolesUpsert, { role, must_not_exist: create === 'true' });
   }
 
   @Get('roles')
   @Authorize('role', 'list')
   listRoles() {
-    return this.control.auth.call<unknown[]>(Rpc.Auth.RolesList, {});
+    return this.rpc.call<unknown[]>(Rpc.Auth.RolesList, {});
   }
 
   @Get('roles/:name')
   @Authorize('role', 'read')
   getRole(@Param('name') name: string) {
-    return this.control.auth.call(Rpc.Auth.RolesGet, { name });
+    return this.rpc.call(Rpc.Auth.RolesGet, { name });
   }
 
   @Delete('roles/:name')
   @Authorize('role', 'delete')
   deleteRole(@Param('name') name: string) {
-    return this.control.auth.call(Rpc.Auth.RolesDelete, { name });
+    return this.rpc.call(Rpc.Auth.RolesDelete, { name });
   }
 
   @Post('tokens')
   @Authorize('token', 'create')
   createToken(@Body() body: unknown) {
-    return this.control.auth.call<AuthRpc.TokenView>(Rpc.Auth.TokensCreate, body);
+    return this.rpc.call<AuthRpc.TokenView>(Rpc.Auth.TokensCreate, body);
   }
 
   @Get('tokens')
   @Authorize('token', 'list')
   listTokens() {
-    return this.control.auth.call<AuthRpc.TokenView[]>(Rpc.Auth.TokensList, {});
+    return this.rpc.call<AuthRpc.TokenView[]>(Rpc.Auth.TokensList, {});
   }
 
   @Delete('tokens/:token')
   @Authorize('token', 'delete')
   deleteToken(@Param('token') token: string) {
-    return this.control.auth.call(Rpc.Auth.TokensDelete, { token });
+    return this.rpc.call(Rpc.Auth.TokensDelete, { token });
   }
 
   @Put('dbs')
   @Authorize('db', 'create')
   upsertDb(@Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() resource: unknown) {
-    return this.control.inventory.call(Rpc.Inventory.DbsUpsert, { actor: req.caller.name, resource, must_not_exist: create === 'true' });
+    return this.rpc.call(Rpc.Inventory.DbsUpsert, { actor: req.caller.name, resource, must_not_exist: create === 'true' });
   }
 
   @Get('dbs')
   @Authorize('db', 'list')
   listDbs() {
-    return this.control.inventory.call<unknown[]>(Rpc.Inventory.DbsList, {});
+    return this.rpc.call<unknown[]>(Rpc.Inventory.DbsList, {});
   }
 
   @Get('dbs/:name')
   @Authorize('db', 'read')
   getDb(@Param('name') name: string) {
-    return this.control.inventory.call(Rpc.Inventory.DbsGet, { name });
+    return this.rpc.call(Rpc.Inventory.DbsGet, { name });
   }
 
   @Delete('dbs/:name')
   @Authorize('db', 'delete')
   deleteDb(@Req() req: AuthorizedRequest, @Param('name') name: string) {
-    return this.control.inventory.call(Rpc.Inventory.DbsDelete, { actor: req.caller.name, name });
+    return this.rpc.call(Rpc.Inventory.DbsDelete, { actor: req.caller.name, name });
   }
 
   /** `tctl auth sign --format=db`: needs the right to impersonate the system role Db, as in Teleport. */
@@ -128,7 +128,7 @@ export class AdminController {
         `user "${req.caller.name}" may not impersonate the system role Db; add 'impersonate: {users: ["Db"], roles: ["Db"]}' to one of their roles' allow rules`,
       );
     }
-    return this.control.auth.call<SignedCert>(Rpc.Auth.SignDbServer, body);
+    return this.rpc.call<SignedCert>(Rpc.Auth.SignDbServer, body);
   }
 
   /** `tctl auth sign --user=NAME --format=file`: an identity file for a user. */
@@ -136,6 +136,6 @@ export class AdminController {
   @HttpCode(200)
   @Authorize('user', 'update')
   signUser(@Body() body: unknown) {
-    return this.control.auth.call<SignedCert & { expires: string }>(Rpc.Auth.SignUser, body);
+    return this.rpc.call<SignedCert & { expires: string }>(Rpc.Auth.SignUser, body);
   }
 }

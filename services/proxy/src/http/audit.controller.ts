@@ -1,10 +1,10 @@
+import { RpcClient } from '#libs/bus';
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { AccessDeniedError, BadParameterError, NotFoundError, toErrorBody } from '#libs/common';
 import { AuditRpc, Rpc, Streams } from '#libs/events';
 import { sessionAccess } from '#libs/rbac';
-import { ControlPlane } from '../clients.js';
 import { liveSession } from '../audit/live-session.js';
 import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
 
@@ -44,7 +44,7 @@ function time(value: string | undefined, name: string): string | undefined {
 @Controller('v1/webapi')
 export class AuditController {
   constructor(
-    private readonly control: ControlPlane,
+    private readonly rpc: RpcClient,
     private readonly streams: AuditStreams,
   ) {}
 
@@ -52,7 +52,7 @@ export class AuditController {
   @Authorize()
   async list(@Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.SessionsPage> {
     const request: AuditRpc.SessionsListRequest = this.filters(req, q);
-    return this.control.audit.call<AuditRpc.SessionsPage>(Rpc.Audit.SessionsList, request);
+    return this.rpc.call<AuditRpc.SessionsPage>(Rpc.Audit.SessionsList, request);
   }
 
   @Get('events')
@@ -63,7 +63,7 @@ export class AuditController {
       ...(q.sid ? { sid: q.sid } : {}),
       ...(q.type ? { event_types: q.type.split(',') } : {}),
     };
-    return this.control.audit.call<AuditRpc.EventsPage>(Rpc.Audit.EventsSearch, request);
+    return this.rpc.call<AuditRpc.EventsPage>(Rpc.Audit.EventsSearch, request);
   }
 
   /** The query's time, user and database filters and paging, the user narrowed to what the caller may list. */
@@ -83,7 +83,7 @@ export class AuditController {
   @Authorize()
   async get(@Req() req: AuthorizedRequest, @Param('sid') sid: string): Promise<AuditRpc.SessionSummary> {
     checkSessionId(sid);
-    const session = await this.control.audit.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
+    const session = await this.rpc.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
     this.checkRead(req, sid, session.user);
     return session;
   }
@@ -114,7 +114,7 @@ export class AuditController {
       } else {
         let after = -1;
         for (let more = true; more && !aborted.signal.aborted;) {
-          const page = await this.control.audit.call<AuditRpc.SessionEventsPage>(Rpc.Audit.SessionEvents, { sid, after_ei: after });
+          const page = await this.rpc.call<AuditRpc.SessionEventsPage>(Rpc.Audit.SessionEvents, { sid, after_ei: after });
           for (const event of page.events) await write(event);
           after = (page.events.at(-1)?.ei as number | undefined) ?? after;
           more = page.more;
@@ -133,7 +133,7 @@ export class AuditController {
    */
   private async findSession(sid: string, follow: boolean): Promise<{ user: string; start?: string }> {
     try {
-      return await this.control.audit.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
+      return await this.rpc.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
     } catch (err) {
       if (!(err instanceof NotFoundError) || !follow) throw err;
     }

@@ -1,10 +1,10 @@
+import { RpcClient } from '#libs/bus';
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AccessDeniedError } from '#libs/common';
 import { Rpc } from '#libs/events';
 import { checkRule, parseRole, type Role, type Verb } from '#libs/rbac';
-import { ControlPlane } from '../clients.js';
 import { callerOf, type Caller } from './identity.js';
 
 const RULE = 'dbaccess:rule';
@@ -24,7 +24,7 @@ export interface AuthorizedRequest extends Request {
 export class AuthorizeGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly control: ControlPlane,
+    private readonly rpc: RpcClient,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -39,7 +39,7 @@ export class AuthorizeGuard implements CanActivate {
       if (caller.systemRole === 'Admin') return true;
       throw new AccessDeniedError(`${caller.systemRole} processes may not call this endpoint`);
     }
-    const all = await this.control.auth.call<unknown[]>(Rpc.Auth.RolesList, {});
+    const all = await this.rpc.call<unknown[]>(Rpc.Auth.RolesList, {});
     req.callerRoles = all.map((r) => parseRole(r)).filter((r) => caller.roles.includes(r.metadata.name));
     if (rule.resource && rule.verb && !checkRule(req.callerRoles, rule.resource, rule.verb)) {
       throw new AccessDeniedError(

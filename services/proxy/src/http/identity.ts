@@ -4,7 +4,7 @@ import { AccessDeniedError } from '#libs/common';
 import { certificatePem, issuerCaType, parseHostIdentity, parseUserIdentity } from '#libs/pki';
 
 export type Caller =
-  | { kind: 'user'; name: string; roles: string[]; traits: Record<string, string[]>; expires: Date }
+  | { kind: 'user'; name: string; roles: string[]; traits: Record<string, string[]>; expires: Date; certPem: string }
   | { kind: 'builtin'; name: string; systemRole: string; expires: Date };
 
 /**
@@ -30,7 +30,7 @@ export function callerOf(req: IncomingMessage): Caller | undefined {
   switch (issuerCaType(pem)) {
     case 'user': {
       const id = parseUserIdentity(pem);
-      return { kind: 'user', name: id.username, roles: id.roles, traits: id.traits, expires: id.expires };
+      return { kind: 'user', name: id.username, roles: id.roles, traits: id.traits, expires: id.expires, certPem: pem };
     }
     case 'host': {
       const id = parseHostIdentity(pem);

@@ -3,11 +3,7 @@ import type { Request } from 'express';
 /** Settings of this proxy that handlers need. */
 export class ProxySettings {
   /** `proxy_service.public_addr`: names the proxy in links; otherwise the address the caller used. */
-  constructor(
-    readonly publicAddr: string | undefined,
-    /** The cluster's NATS servers, told to Database Services when they join. */
-    readonly natsServers: string[],
-  ) {}
+  constructor(readonly publicAddr: string | undefined) {}
 
   baseUrl(req: Request): string {
     return `https://${this.publicAddr ?? req.headers.host ?? 'localhost:3080'}`;

@@ -1,3 +1,4 @@
+import { RpcClient } from '#libs/bus';
 import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ZodPipe } from '#libs/bus';
 import { AccessDeniedError, NotFoundError } from '#libs/common';
@@ -5,7 +6,6 @@ import type { DbView } from '#libs/client';
 import type { DbResource } from '#libs/config';
 import { AuthRpc, Rpc } from '#libs/events';
 import { allowedDbNames, allowedDbRoles, allowedDbUsers, canSeeDb, createDbUserMode, type Role } from '#libs/rbac';
-import { ControlPlane } from '../clients.js';
 import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
 import type { Caller } from './identity.js';
 
@@ -14,7 +14,7 @@ type UserCaller = Extract<Caller, { kind: 'user' }>;
 /** `tsh db ...` for a logged-in user: the databases their roles let them see, and certificates to reach one. */
 @Controller('v1/webapi')
 export class UserDbController {
-  constructor(private readonly control: ControlPlane) {}
+  constructor(private readonly rpc: RpcClient) {}
 
   @Get('dbs')
   @Authorize()
@@ -24,7 +24,7 @@ export class UserDbController {
     return dbs.map((db) => toView(db, req.callerRoles, user));
   }
 
-  /** The caller's identity, from its certificate, plus the route; expires with the caller's certificate. */
+  /** The caller's identity, from its certificate (auth checks it again), plus the route; expires with the caller's certificate. */
   @Post('certs/db')
   @HttpCode(200)
   @Authorize()
@@ -36,10 +36,7 @@ export class UserDbController {
     const db = (await this.visibleDbs(req.callerRoles, user)).find((d) => d.metadata.name === body.service_name);
     if (!db) throw new NotFoundError(`database "${body.service_name}" not found`);
     const request: AuthRpc.Infer<typeof AuthRpc.SignUserDbRequest> = {
-      user: user.name,
-      roles: user.roles,
-      traits: user.traits,
-      expires: user.expires.toISOString(),
+      user_cert: user.certPem,
       route: {
         service_name: db.metadata.name,
         protocol: db.spec.protocol,
@@ -49,11 +46,11 @@ export class UserDbController {
       },
       public_key: body.public_key,
     };
-    return this.control.auth.call<AuthRpc.SignedUserCert>(Rpc.Auth.SignUserDb, request);
+    return this.rpc.call<AuthRpc.SignedUserCert>(Rpc.Auth.SignUserDb, request);
   }
 
   private async visibleDbs(roles: Role[], user: UserCaller): Promise<DbResource[]> {
-    const dbs = await this.control.inventory.call<DbResource[]>(Rpc.Inventory.DbsList, {});
+    const dbs = await this.rpc.call<DbResource[]>(Rpc.Inventory.DbsList, {});
     return dbs
       .filter((db) => canSeeDb(roles, user.traits, db.metadata.labels ?? {}))
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));

@@ -1,20 +1,16 @@
+import { RpcClient } from '#libs/bus';
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { BadParameterError } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
-import { ControlPlane } from '../clients.js';
-import { ProxySettings } from './public-url.js';
 
 /** Endpoints that need no client certificate: discovery, password login, signup links, joining, public CA certificates. */
 @Controller('v1/webapi')
 export class WebApiController {
-  constructor(
-    private readonly control: ControlPlane,
-    private readonly settings: ProxySettings,
-  ) {}
+  constructor(private readonly rpc: RpcClient) {}
 
   @Get('ping')
   ping() {
-    return this.control.auth.call<AuthRpc.PingReply>(Rpc.Auth.Ping, {});
+    return this.rpc.call<AuthRpc.PingReply>(Rpc.Auth.Ping, {});
   }
 
   /** `tctl auth export --type=...`: CA certificates are public. */
@@ -24,33 +20,35 @@ export class WebApiController {
     if (!['user', 'host', 'db', 'db_client'].includes(caType)) {
       throw new BadParameterError(`unknown CA type "${type}": use one of user, host, db, db-client`);
     }
-    return this.control.auth.call<{ certs: string[] }>(Rpc.Auth.CasExport, { type: caType });
+    return this.rpc.call<{ certs: string[] }>(Rpc.Auth.CasExport, { type: caType });
   }
 
   /** Password login: the client sends its public key and gets a user certificate for it. */
   @Post('login')
   @HttpCode(200)
   login(@Body() body: unknown) {
-    return this.control.auth.call<SignedCert & { expires: string }>(Rpc.Auth.Login, body);
+    return this.rpc.call<SignedCert & { expires: string }>(Rpc.Auth.Login, body);
   }
 
   @Get('users/password/token/:token')
   passwordToken(@Param('token') token: string) {
-    return this.control.auth.call<AuthRpc.PasswordTokenView>(Rpc.Auth.PasswordTokenGet, { token });
+    return this.rpc.call<AuthRpc.PasswordTokenView>(Rpc.Auth.PasswordTokenGet, { token });
   }
 
   @Put('users/password/token')
   setPassword(@Body() body: unknown) {
-    return this.control.auth.call<{ user: string }>(Rpc.Auth.PasswordSet, body);
+    return this.rpc.call<{ user: string }>(Rpc.Auth.PasswordSet, body);
   }
 
-  /** A process exchanges a join token for a host certificate (`teleport db start --token`). */
+  /**
+   * A process exchanges a join token for a host certificate and bus credentials (`teleport db start
+   * --token`); it then reaches the bus and receives its sessions through this proxy's port.
+   */
   @Post('host/join')
   @HttpCode(200)
   async join(@Body() body: unknown) {
-    const signed = await this.control.auth.call<SignedCert>(Rpc.Auth.Join, body);
-    const ping = await this.control.auth.call<AuthRpc.PingReply>(Rpc.Auth.Ping, {});
-    // The Database Service publishes audit events on the cluster's NATS unless told otherwise.
-    return { ...signed, cluster_name: ping.cluster_name, nats_servers: this.settings.natsServers };
+    const joined = await this.rpc.call<AuthRpc.JoinReply>(Rpc.Auth.Join, body);
+    const ping = await this.rpc.call<AuthRpc.PingReply>(Rpc.Auth.Ping, {});
+    return { ...joined, cluster_name: ping.cluster_name };
   }
 }

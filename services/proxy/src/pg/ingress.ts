@@ -2,7 +2,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { backend, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
-import { broadcastCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
+import { forwardCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
 
 /** First byte of a TLS handshake record: the client speaks TLS at once (PostgreSQL 17's sslnegotiation=direct, or HTTPS). */
 const TLS_HANDSHAKE = 0x16;
@@ -38,7 +38,7 @@ export function createIngress(
           socket.write(backend.sslAnswer(false));
           continue;
         case 'CancelRequest':
-          broadcastCancel(deps.nc, frame.processId, frame.secretKey);
+          forwardCancel(deps.rpc, frame.processId, frame.secretKey);
           return void socket.end();
         case 'StartupMessage':
           return void socket.end(

@@ -1,18 +1,21 @@
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { RpcClient } from '#libs/bus';
+import type { TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { AccessDeniedError, ConnectionProblemError, DomainError, NotFoundError } from '#libs/common';
-import { CANCEL_SUBJECT, DataPlane, Rpc } from '#libs/events';
+import { AccessDeniedError, DomainError, NotFoundError } from '#libs/common';
+import { DataPlane, Rpc } from '#libs/events';
 import { backend, type ErrorFields, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
 import { certificatePem, inspectCert, issuerCaType, parseUserIdentity, verifyChain } from '#libs/pki';
-import type { ControlPlane } from '../clients.js';
+import type { TunnelRegistry } from '../agents/tunnels.js';
 import type { HostCredentials } from '../tls/host-credentials.js';
 
 export interface PgIngressDeps {
-  control: ControlPlane;
-  nc: NatsConnection;
+  rpc: RpcClient;
   credentials: () => HostCredentials;
+  tunnels: TunnelRegistry;
 }
+
+/** How long a session waits for a tunnel when none is idle (the Database Service is dialing one). */
+const TUNNEL_WAIT_MS = 5_000;
 
 function fatal(socket: TLSSocket, fields: Omit<ErrorFields, 'severity'>): void {
   socket.end(backend.errorResponse({ severity: 'FATAL', ...fields }));
@@ -24,9 +27,11 @@ function errorCode(err: unknown): string {
   return '08006';
 }
 
-/** Broadcasts a CancelRequest: the Database Service holding the key cancels the query. */
-export function broadcastCancel(nc: NatsConnection, processId: number, secretKey: number): void {
-  nc.publish(CANCEL_SUBJECT, JSON.stringify({ process_id: processId, secret_key: secretKey }));
+/** Hands a CancelRequest to the broker, which sends it to the Database Service holding the key. */
+export function forwardCancel(rpc: RpcClient, processId: number, secretKey: number): void {
+  rpc
+    .call(Rpc.Broker.Cancel, { process_id: processId, secret_key: secretKey })
+    .catch((err: Error) => new Logger('proxy').warn(`cancel request not delivered: ${err.message}`));
 }
 
 /**
@@ -65,7 +70,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
     return fatal(socket, { code: '08P01', message: (err as Error).message });
   }
   if (startup.kind === 'CancelRequest') {
-    broadcastCancel(deps.nc, startup.processId, startup.secretKey);
+    forwardCancel(deps.rpc, startup.processId, startup.secretKey);
     return void socket.end();
   }
   if (startup.kind !== 'StartupMessage') {
@@ -83,14 +88,10 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
 
   let grant: DataPlane.AuthorizeReply;
   try {
-    grant = await deps.control.broker.call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
-      user: identity.username,
-      roles: identity.roles,
-      traits: identity.traits,
-      db_service: route.serviceName,
+    grant = await deps.rpc.call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
+      user_cert: pem,
       db_user: dbUser,
       db_name: dbName,
-      ...(route.roles?.length ? { db_roles: route.roles } : {}),
       client_addr: clientAddr,
     });
   } catch (err) {
@@ -103,24 +104,17 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
 
   let upstream: TLSSocket;
   try {
-    upstream = await dialDatabaseService(grant.server, deps.credentials());
+    upstream = (await deps.tunnels.take(grant.servers, TUNNEL_WAIT_MS)).socket;
   } catch (err) {
     return fatal(socket, { code: '08006', message: (err as Error).message });
   }
   const header: DataPlane.SessionHeader = {
     sid: grant.sid,
-    cluster_name: grant.cluster_name,
-    user: identity.username,
-    roles: identity.roles,
-    matched_roles: grant.matched_roles,
-    expires: identity.expires.toISOString(),
-    db_service: route.serviceName,
+    user_cert: pem,
     db_user: dbUser,
     db_name: dbName,
     parameters,
     client_addr: clientAddr,
-    ...(grant.record_results ? { record_results: grant.record_results } : {}),
-    ...(grant.auto_user ? { auto_user: grant.auto_user } : {}),
   };
   upstream.write(DataPlane.encodeSessionHeader(header));
   socket.pipe(upstream);
@@ -133,35 +127,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
   socket.once('close', close);
   upstream.once('close', close);
   upstream.on('error', (err: Error) => {
-    new Logger('proxy').warn(`session ${grant.sid}: stream to ${grant.server.host_id} failed: ${err.message}`);
+    new Logger('proxy').warn(`session ${grant.sid}: tunnel failed: ${err.message}`);
     close();
-  });
-}
-
-/** Mutual TLS with host certificates; the service must present the certificate of the host the broker named. */
-function dialDatabaseService(server: { host_id: string; addr: string }, creds: HostCredentials): Promise<TLSSocket> {
-  const [host, port] = [
-    server.addr.slice(0, server.addr.lastIndexOf(':')).replace(/^\[|\]$/g, ''),
-    Number(server.addr.slice(server.addr.lastIndexOf(':') + 1)),
-  ];
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({
-      host,
-      port,
-      key: creds.privateKeyPem,
-      cert: creds.certPem,
-      ca: creds.cas.host ?? [],
-      checkServerIdentity: (_name, cert) =>
-        cert.subject.CN === server.host_id ? undefined : new Error(`the Database Service at ${server.addr} is not ${server.host_id}`),
-    });
-    socket.setNoDelay(true);
-    socket.once('secureConnect', () => resolve(socket));
-    socket.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new ConnectionProblemError(
-          `the Database Service serving this database (${server.host_id}) cannot be reached: ${err.code ?? err.message}`,
-        ),
-      ),
-    );
   });
 }

@@ -1,10 +1,10 @@
+import { RpcClient } from '#libs/bus';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { ConnectionProblemError, DomainError } from '#libs/common';
 import { Rpc, type CaCerts, type SignedCert } from '#libs/events';
 import { generateKeyPair } from '#libs/pki';
-import type { ControlPlane } from '../clients.js';
 
 export const PROXY_CERT_TTL_MS = 24 * 60 * 60_000;
 
@@ -25,22 +25,15 @@ export function proxySans(publicHosts: string[]): { dns_names: string[]; ip_addr
 }
 
 /** Asks auth for a Proxy host certificate, waiting for auth to come up (it may start after us). */
-export async function obtainProxyCredentials(
-  control: ControlPlane,
-  hostId: string,
-  publicHosts: string[],
-  waitMs = 60_000,
-): Promise<HostCredentials> {
+export async function obtainProxyCredentials(rpc: RpcClient, publicHosts: string[], waitMs = 60_000): Promise<HostCredentials> {
   const logger = new Logger('proxy');
   const keys = await generateKeyPair();
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      const signed = await control.auth.call<SignedCert>(
+      const signed = await rpc.call<SignedCert>(
         Rpc.Auth.SignHost,
         {
-          host_id: hostId,
-          system_role: 'Proxy',
           public_key: keys.publicKeyPem,
           ...proxySans(publicHosts),
           ttl_ms: PROXY_CERT_TTL_MS,

@@ -1,0 +1,71 @@
+import type { KV } from '@nats-io/kv';
+import { Logger } from '@nestjs/common';
+import type { z } from 'zod';
+
+/**
+ * A bucket's entries followed into memory, each validated: a malformed entry (not JSON, or not the
+ * schema) is logged and left out, never stops the watch. Entries that carry an `expires` and are past
+ * it are skipped on read (NATS 2.9 tells watchers nothing when an entry ages out).
+ */
+export class KvIndex<T extends { expires?: string }> {
+  private readonly entries = new Map<string, T>();
+  private stopWatch: () => void = () => {};
+
+  private constructor(private readonly name: string) {}
+
+  /** Follows `kv`; resolves once the entries present now are loaded. */
+  static async follow<T extends { expires?: string }>(kv: KV, schema: z.ZodType<T>, name: string): Promise<KvIndex<T>> {
+    const index = new KvIndex<T>(name);
+    const logger = new Logger('bus');
+    const watcher = await kv.watch();
+    index.stopWatch = () => watcher.stop();
+    let loaded!: () => void;
+    const initial = new Promise<void>((resolve) => (loaded = resolve));
+    void (async () => {
+      for await (const entry of watcher) {
+        if (entry.operation === 'PUT') {
+          const parsed = parse(entry.string(), schema);
+          if (parsed.ok) index.entries.set(entry.key, parsed.value);
+          else {
+            index.entries.delete(entry.key);
+            logger.warn(`${name}: skipped the malformed entry "${entry.key}": ${parsed.reason}`);
+          }
+        } else index.entries.delete(entry.key);
+        if (entry.delta === 0) loaded();
+      }
+    })().catch((err: Error) => logger.error(`${name}: watching stopped: ${err.message}`));
+    // An empty bucket delivers nothing: do not wait for a first entry.
+    if ((await kv.status()).values === 0) loaded();
+    await initial;
+    return index;
+  }
+
+  stop(): void {
+    this.stopWatch();
+  }
+
+  get(key: string, now = new Date().toISOString()): T | undefined {
+    const value = this.entries.get(key);
+    return value && !(value.expires && value.expires <= now) ? value : undefined;
+  }
+
+  /** Every entry not yet expired. */
+  values(now = new Date().toISOString()): T[] {
+    return [...this.entries.values()].filter((v) => !(v.expires && v.expires <= now));
+  }
+
+  toString(): string {
+    return this.name;
+  }
+}
+
+function parse<T>(text: string, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const result = schema.safeParse(json);
+  return result.success ? { ok: true, value: result.data } : { ok: false, reason: result.error.issues[0]?.message ?? 'invalid' };
+}

@@ -1,0 +1,2 @@
+export * from './join.js';
+export * from './joined-identity.js';

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { Logger } from '@nestjs/common';
+import type { RpcClient } from '#libs/bus';
+import { AccessDeniedError, DomainError } from '#libs/common';
+import { databaseType, type DatabaseConfig } from '#libs/config';
+import { AuditEvent, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
+import { backend } from '#libs/pg-wire';
+import { verifyUserCert } from '#libs/pki';
+import type { AuditEmitter } from './audit-emitter.js';
+import type { CancelKeys } from './postgres/cancel-keys.js';
+import { PostgresSession, type SessionDeps } from './postgres/session.js';
+import { readSessionHeader } from './session-header.js';
+
+export interface IntakeDeps {
+  hostId: string;
+  rpc: RpcClient;
+  emitter: AuditEmitter;
+  cancelKeys: CancelKeys;
+  /** The cluster's user CA certificates, as joining gave them. */
+  userCas(): string[];
+  databases: DatabaseConfig[];
+  /** The session's dependencies for one database. */
+  sessionDeps(db: DatabaseConfig, sid: string): Omit<SessionDeps, 'hostId' | 'emitter' | 'cancelKeys'>;
+}
+
+/**
+ * Takes the sessions proxies hand to this Database Service over its tunnels. Nothing in the proxy's
+ * header is believed: the user's certificate must be this cluster's, and the broker must confirm the
+ * session (assigned to this service, for that certificate, user and database) and decide its access
+ * again before a byte reaches the database.
+ */
+export class SessionIntake {
+  private readonly logger = new Logger('db');
+  private readonly live = new Map<string, PostgresSession>();
+
+  constructor(private readonly deps: IntakeDeps) {}
+
+  accept(socket: TLSSocket): void {
+    socket.setNoDelay(true);
+    socket.on('error', () => socket.destroy());
+    void readSessionHeader(socket)
+      .then((header) => this.serve(socket, header))
+      .catch((err: Error) => {
+        this.logger.warn(`session stream refused: ${err.message}`);
+        socket.destroy();
+      });
+  }
+
+  /** Ends a live session, telling its client why (the broker's revocations). */
+  terminate(sid: string, message: string): void {
+    this.live.get(sid)?.terminate(message);
+  }
+
+  private async serve(socket: TLSSocket, header: DataPlane.SessionHeader): Promise<void> {
+    let identity;
+    try {
+      identity = verifyUserCert(header.user_cert, this.deps.userCas());
+    } catch (err) {
+      return this.refuse(socket, header, undefined, (err as Error).message);
+    }
+    const db = this.deps.databases.find((d) => d.name === identity.dbRoute?.serviceName);
+    if (!db)
+      return this.refuse(socket, header, identity.username, `this Database Service does not serve "${identity.dbRoute?.serviceName}"`);
+
+    const cancelKey = this.deps.cancelKeys.reserve();
+    socket.once('close', () => this.deps.cancelKeys.release(cancelKey));
+    let grant: DataPlane.SessionGrant;
+    try {
+      grant = await this.deps.rpc.call<DataPlane.SessionGrant>(Rpc.Broker.SessionsStart, {
+        sid: header.sid,
+        user_cert: header.user_cert,
+        db_service: db.name,
+        db_user: header.db_user,
+        db_name: header.db_name,
+        cancel_pid: cancelKey.processId,
+      });
+    } catch (err) {
+      // The broker recorded its refusal (TDB00W); the client is told why.
+      const denied = err instanceof AccessDeniedError;
+      const message = err instanceof DomainError ? err.message : 'the session could not be confirmed';
+      if (!denied) this.logger.warn(`session ${header.sid}: ${message}`);
+      return void socket.end(backend.errorResponse({ severity: 'FATAL', code: denied ? '28000' : '08006', message }));
+    }
+
+    const session = new PostgresSession(
+      socket,
+      {
+        sid: header.sid,
+        cluster_name: grant.cluster_name,
+        user: grant.user,
+        matched_roles: grant.matched_roles,
+        expires: grant.expires,
+        db_service: db.name,
+        db_user: header.db_user,
+        db_name: header.db_name,
+        db_origin: grant.db_origin,
+        parameters: header.parameters,
+        client_addr: header.client_addr,
+        ...(grant.record_results ? { record_results: grant.record_results } : {}),
+        ...(grant.auto_user ? { auto_user: grant.auto_user } : {}),
+        cancel_key: cancelKey,
+      },
+      { ...db, db_type: databaseType(db) },
+      { hostId: this.deps.hostId, emitter: this.deps.emitter, cancelKeys: this.deps.cancelKeys, ...this.deps.sessionDeps(db, header.sid) },
+    );
+    this.live.set(header.sid, session);
+    socket.once('close', () => {
+      this.live.delete(header.sid);
+      this.deps.rpc
+        .call(Rpc.Broker.SessionsEnd, { sid: header.sid })
+        .catch((err: Error) => this.logger.warn(`session ${header.sid}: reporting its end failed: ${err.message}`));
+    });
+    await session.run();
+  }
+
+  /** Refused before the broker was asked: recorded here (TDB00W), and the client told why. */
+  private refuse(socket: TLSSocket, header: DataPlane.SessionHeader, user: string | undefined, message: string): void {
+    this.logger.warn(`session ${header.sid} refused: ${message}`);
+    this.deps.emitter.emit({
+      ei: 0,
+      event: AuditEvent.SessionStart,
+      uid: randomUUID(),
+      code: SESSION_START_FAILED_CODE,
+      time: new Date().toISOString(),
+      sid: header.sid,
+      user: user ?? '',
+      server_id: this.deps.hostId,
+      'addr.remote': header.client_addr,
+      db_protocol: 'postgres',
+      db_name: header.db_name,
+      db_user: header.db_user,
+      success: false,
+      error: message,
+      message,
+    });
+    socket.end(backend.errorResponse({ severity: 'FATAL', code: '28000', message }));
+  }
+}
