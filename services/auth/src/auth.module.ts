@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CertAuthorities } from './cas/cert-authorities.js';
 import { CertsController } from './certs/certs.controller.js';
+import { LocksController } from './locks/locks.controller.js';
+import { LocksService } from './locks/locks.service.js';
 import { RolesController } from './roles/roles.controller.js';
 import { RolesService } from './roles/roles.service.js';
 import { TokensController } from './tokens/tokens.controller.js';
@@ -13,6 +15,7 @@ export interface AuthServices {
   roles: RolesService;
   users: UsersService;
   tokens: TokensService;
+  locks: LocksService;
 }
 
 @Module({})
@@ -20,12 +23,13 @@ export class AuthModule {
   static register(services: AuthServices): DynamicModule {
     return {
       module: AuthModule,
-      controllers: [UsersController, RolesController, TokensController, CertsController],
+      controllers: [UsersController, RolesController, TokensController, LocksController, CertsController],
       providers: [
         { provide: CertAuthorities, useValue: services.cas },
         { provide: RolesService, useValue: services.roles },
         { provide: UsersService, useValue: services.users },
         { provide: TokensService, useValue: services.tokens },
+        { provide: LocksService, useValue: services.locks },
       ],
     };
   }

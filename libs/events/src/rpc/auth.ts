@@ -57,6 +57,12 @@ export const LoginRequest = z
 export const RolesUpsertRequest = z.object({ role: z.unknown(), must_not_exist: z.boolean() }).strict();
 export const RolesListRequest = z.object({}).strict();
 
+/** A `kind: lock` resource, validated by the auth service; without `metadata.name` it gets a UUID. */
+export const LocksUpsertRequest = z.object({ actor: ActorSchema, lock: z.unknown(), must_not_exist: z.boolean() }).strict();
+export const LocksListRequest = z.object({}).strict();
+export const LockNameRequest = z.object({ name: NameSchema }).strict();
+export const LocksDeleteRequest = z.object({ actor: ActorSchema, name: NameSchema }).strict();
+
 export const TokensCreateRequest = z
   .object({ roles: z.array(z.enum(['Db'])).min(1), ttl_ms: TtlMsSchema, token: z.string().min(8).optional() })
   .strict();

@@ -5,6 +5,7 @@ import { AccessDeniedError, VERSION } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
 import { parseUserIdentity, signDbClientCert, signDbServerCert, signHostCert, signUserCert } from '#libs/pki';
 import { CertAuthorities } from '../cas/cert-authorities.js';
+import { LocksService } from '../locks/locks.service.js';
 import { UsersService } from '../users/users.service.js';
 
 @Controller()
@@ -12,6 +13,7 @@ export class CertsController {
   constructor(
     private readonly cas: CertAuthorities,
     private readonly users: UsersService,
+    private readonly locks: LocksService,
   ) {}
 
   @MessagePattern(Rpc.Auth.Ping)
@@ -60,6 +62,7 @@ export class CertsController {
     @Payload(new ZodPipe(AuthRpc.SignUserDbRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignUserDbRequest>,
   ): Promise<AuthRpc.SignedUserCert> {
     await this.users.get(req.user);
+    await this.locks.refuseLocked(req.user, req.roles);
     const ttlMs = Date.parse(req.expires) - Date.now();
     if (ttlMs <= 0) throw new AccessDeniedError("your credentials have expired: run 'tsh login'");
     const { route } = req;
