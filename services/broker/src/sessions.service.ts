@@ -5,7 +5,7 @@ import type { RpcClient } from '#libs/bus';
 import { databaseType, type DbResource } from '#libs/config';
 import { AuditEvent, auditSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
 import type { Projection } from '#libs/eventstore';
-import { decideDbAccess, resultRecording } from '#libs/rbac';
+import { decideDbAccess, lockInForce, lockInForceMessage, resultRecording } from '#libs/rbac';
 
 import { decideAutoUser, provisioningOn } from './auto-user.js';
 import type { BrokerView } from './broker.view.js';
@@ -30,6 +30,13 @@ export class SessionsService {
     await this.projection.sync();
     const db = await this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name: req.db_service });
     const sid = randomUUID();
+    // Locks apply to the user and to the roles of the certificate, as in Teleport.
+    const lock = lockInForce(this.view.locks.values(), { user: req.user, roles: req.roles }, new Date());
+    if (lock) {
+      const message = lockInForceMessage(lock);
+      await this.denied(sid, req, db, message);
+      throw new AccessDeniedError(message);
+    }
     const roles = this.view.resolve(req.roles);
     const dbLabels = db.resource.metadata.labels ?? {};
     const decision = decideDbAccess(roles, req.traits, {

@@ -94,6 +94,31 @@ export class AdminController {
     return this.control.auth.call(Rpc.Auth.TokensDelete, { token });
   }
 
+  /** `tctl lock` (no name: the auth service names it) and `tctl create` of a `kind: lock`. */
+  @Put('locks')
+  @Authorize('lock', 'create')
+  upsertLock(@Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() lock: unknown) {
+    return this.control.auth.call(Rpc.Auth.LocksUpsert, { actor: req.caller.name, lock, must_not_exist: create === 'true' });
+  }
+
+  @Get('locks')
+  @Authorize('lock', 'list')
+  listLocks() {
+    return this.control.auth.call<unknown[]>(Rpc.Auth.LocksList, {});
+  }
+
+  @Get('locks/:name')
+  @Authorize('lock', 'read')
+  getLock(@Param('name') name: string) {
+    return this.control.auth.call(Rpc.Auth.LocksGet, { name });
+  }
+
+  @Delete('locks/:name')
+  @Authorize('lock', 'delete')
+  deleteLock(@Req() req: AuthorizedRequest, @Param('name') name: string) {
+    return this.control.auth.call(Rpc.Auth.LocksDelete, { actor: req.caller.name, name });
+  }
+
   @Put('dbs')
   @Authorize('db', 'create')
   upsertDb(@Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() resource: unknown) {
