@@ -4,6 +4,7 @@ import { VERSION } from '#libs/common';
 import { runCli } from '../shared/run.js';
 import { registerAuthCommands, registerStatusCommand } from './auth.js';
 import type { TctlGlobals } from './credentials.js';
+import { registerLockCommand } from './lock.js';
 import { registerResourceCommands } from './resources.js';
 import { registerTokenCommands } from './tokens.js';
 import { registerUserCommands } from './users.js';
@@ -21,6 +22,7 @@ const globals = () => program.opts<TctlGlobals>();
 registerUserCommands(program, globals);
 registerResourceCommands(program, globals);
 registerTokenCommands(program, globals);
+registerLockCommand(program, globals);
 registerAuthCommands(program, globals);
 registerStatusCommand(program, globals);
 

@@ -3,7 +3,7 @@ import { parseAllDocuments, stringify as stringifyYaml } from 'yaml';
 import { BadParameterError, NotFoundError } from '#libs/common';
 import { parseDbResource, type DbResource } from '#libs/config';
 import type { AuthRpc } from '#libs/events';
-import { parseRole, roleToYaml, type Role } from '#libs/rbac';
+import { formatLockTarget, lockToYaml, parseLock, parseRole, roleToYaml, type Lock, type Role } from '#libs/rbac';
 import type { ApiClient } from '#libs/client';
 import { readInput } from '../shared/files.js';
 import { parseFormat, print, table } from '../shared/output.js';
@@ -11,7 +11,7 @@ import { tctlClient, type TctlGlobals } from './credentials.js';
 
 type UserView = AuthRpc.UserView;
 
-type Kind = 'role' | 'db';
+type Kind = 'role' | 'db' | 'lock';
 interface Resource {
   kind: Kind;
   name: string;
@@ -29,8 +29,16 @@ const KIND_ALIASES: Record<string, Kind | 'user' | 'token'> = {
   users: 'user',
   token: 'token',
   tokens: 'token',
+  lock: 'lock',
+  locks: 'lock',
 };
-const PATHS: Record<Kind, string> = { role: '/v1/admin/roles', db: '/v1/admin/dbs' };
+const PATHS: Record<Kind | 'user' | 'token', string> = {
+  role: '/v1/admin/roles',
+  db: '/v1/admin/dbs',
+  lock: '/v1/admin/locks',
+  user: '/v1/admin/users',
+  token: '/v1/admin/tokens',
+};
 
 /** Parses and validates every document first: a bad one anywhere means nothing is applied. */
 export function parseResources(text: string, source: string): Resource[] {
@@ -59,9 +67,14 @@ export function parseResources(text: string, source: string): Resource[] {
         resources.push({ kind: 'db', name: db.metadata.name, body: db });
         break;
       }
+      case 'lock': {
+        const lock = parseLock(value);
+        resources.push({ kind: 'lock', name: lock.metadata.name, body: lock });
+        break;
+      }
       default:
         throw new BadParameterError(
-          `${where}: unsupported resource kind ${JSON.stringify(value.kind ?? null)}: tctl create accepts role and db`,
+          `${where}: unsupported resource kind ${JSON.stringify(value.kind ?? null)}: tctl create accepts role, db and lock`,
         );
     }
   });
@@ -82,12 +95,13 @@ async function exists(api: ApiClient, r: Resource): Promise<boolean> {
 function parseRef(ref: string): { kind: Kind | 'user' | 'token'; name?: string } {
   const [kindText, ...rest] = ref.split('/');
   const kind = KIND_ALIASES[kindText ?? ''];
-  if (!kind) throw new BadParameterError(`unsupported resource "${kindText}": use role, db, user or token (e.g. role/NAME)`);
+  if (!kind) throw new BadParameterError(`unsupported resource "${kindText}": use role, db, lock, user or token (e.g. role/NAME)`);
   return rest.length ? { kind, name: rest.join('/') } : { kind };
 }
 
 function toYaml(kind: Kind | 'user' | 'token', item: unknown): string {
   if (kind === 'role') return roleToYaml(item as Role);
+  if (kind === 'lock') return lockToYaml(item as Lock);
   if (kind === 'user') {
     const u = item as UserView;
     return stringifyYaml({
@@ -122,7 +136,25 @@ function textTable(kind: Kind | 'user' | 'token', items: unknown[]): string {
         ['Token', 'Type', 'Expiry Time (UTC)'],
         (items as AuthRpc.TokenView[]).map((t) => [t.token, t.roles.join(','), t.expires]),
       );
+    case 'lock':
+      return table(
+        ['ID', 'Target', 'Message', 'Expires'],
+        (items as Lock[]).map((l) => [
+          l.metadata.name,
+          formatLockTarget(l.spec.target),
+          l.spec.message ?? '',
+          l.spec.expires ? humanTime(l.spec.expires) : 'never',
+        ]),
+      );
   }
+}
+
+/** Teleport's human time format, `Mon Jan _2 15:04 UTC`. */
+function humanTime(iso: string): string {
+  const d = new Date(iso);
+  const [weekday, month] = [d.toUTCString().slice(0, 3), d.toUTCString().slice(8, 11)];
+  const hm = d.toISOString().slice(11, 16);
+  return `${weekday} ${month} ${String(d.getUTCDate()).padStart(2, ' ')} ${hm} UTC`;
 }
 
 export function formatLabels(labels: Record<string, string> | undefined): string {
@@ -135,7 +167,7 @@ export function formatLabels(labels: Record<string, string> | undefined): string
 export function registerResourceCommands(program: Command, globals: () => TctlGlobals): void {
   program
     .command('create')
-    .description('Create or update resources (role, db) from a YAML file or standard input')
+    .description('Create or update resources (role, db, lock) from a YAML file or standard input')
     .argument('[filename]', 'YAML file, or - / nothing for standard input')
     .option('-f, --force', 'overwrite resources that already exist')
     .action(async (filename: string | undefined, opts: { force?: boolean }) => {
@@ -155,14 +187,14 @@ export function registerResourceCommands(program: Command, globals: () => TctlGl
 
   program
     .command('get')
-    .description('Print resources: roles, role/NAME, db, db/NAME, users, user/NAME, tokens')
+    .description('Print resources: roles, role/NAME, db, db/NAME, locks, lock/NAME, users, user/NAME, tokens')
     .argument('<resource>')
     .option('--format <format>', 'yaml, json or text', 'yaml')
     .action(async (ref: string, opts: { format: string }) => {
       const format = parseFormat(opts.format, ['yaml', 'json', 'text']);
       const { kind, name } = parseRef(ref);
       const api = tctlClient(globals());
-      const path = { role: '/v1/admin/roles', db: '/v1/admin/dbs', user: '/v1/admin/users', token: '/v1/admin/tokens' }[kind];
+      const path = PATHS[kind];
       const items = name ? [await api.get<unknown>(`${path}/${encodeURIComponent(name)}`)] : await api.get<unknown[]>(path);
       if (format === 'json') return print('json', name ? items[0] : items, () => '');
       if (format === 'text') return print('text', items, () => textTable(kind, items));
@@ -171,12 +203,12 @@ export function registerResourceCommands(program: Command, globals: () => TctlGl
 
   program
     .command('rm')
-    .description('Delete a resource: role/NAME, db/NAME, user/NAME, token/TOKEN')
+    .description('Delete a resource: role/NAME, db/NAME, lock/NAME, user/NAME, token/TOKEN')
     .argument('<resource>')
     .action(async (ref: string) => {
       const { kind, name } = parseRef(ref);
       if (!name) throw new BadParameterError(`name the ${kind} to delete: ${kind}/NAME`);
-      const path = { role: '/v1/admin/roles', db: '/v1/admin/dbs', user: '/v1/admin/users', token: '/v1/admin/tokens' }[kind];
+      const path = PATHS[kind];
       await tctlClient(globals()).delete(`${path}/${encodeURIComponent(name)}`);
       process.stdout.write(kind === 'token' ? 'Token has been deleted\n' : `${kind} "${name}" has been deleted\n`);
     });

@@ -4,6 +4,8 @@ export const AuditEvent = {
   DbCreate: 'db.create',
   DbUpdate: 'db.update',
   DbDelete: 'db.delete',
+  LockCreate: 'lock.created',
+  LockDelete: 'lock.deleted',
   SessionStart: 'db.session.start',
   SessionEnd: 'db.session.end',
   Query: 'db.session.query',
@@ -26,6 +28,8 @@ export const AuditCode: Record<AuditEvent, string> = {
   [AuditEvent.DbCreate]: 'TDB03I',
   [AuditEvent.DbUpdate]: 'TDB04I',
   [AuditEvent.DbDelete]: 'TDB05I',
+  [AuditEvent.LockCreate]: 'TLK00I',
+  [AuditEvent.LockDelete]: 'TLK01I',
   [AuditEvent.SessionStart]: 'TDB00I',
   [AuditEvent.SessionEnd]: 'TDB01I',
   [AuditEvent.Query]: 'TDB02I',
@@ -68,6 +72,18 @@ export interface DbResourceAuditEvent extends AuditEventBase {
   db_protocol: string;
   db_uri: string;
   db_labels: Record<string, string>;
+}
+
+/** `lock.created` / `lock.deleted`, as Teleport's LockCreate / LockDelete: the lock's name and target, `user` who acted. */
+export interface LockAuditEvent extends AuditEventBase {
+  name: string;
+  /** lock.created: the lock's expiry (RFC 3339), absent for a lock without one. */
+  expires?: string;
+  /** lock.created: who wrote the lock, as `user`. */
+  updated_by?: string;
+  /** lock.created: the target again, where Teleport's older events keep it. */
+  target?: { user?: string; role?: string };
+  lock: { target: { user?: string; role?: string } };
 }
 
 /** What every event of one database session shares. */

@@ -38,4 +38,10 @@ export type DbEvents = EventOf<{
   'db.deleted': Record<string, never>;
 }>;
 
-export type ClusterEvent = UserEvents | RoleEvents | TokenEvents | CertAuthorityEvents | DbEvents;
+export type LockEvents = EventOf<{
+  /** The lock resource as validated by libs/rbac, `created_by` from the caller's certificate. */
+  'lock.upserted': { lock: unknown };
+  'lock.deleted': Record<string, never>;
+}>;
+
+export type ClusterEvent = UserEvents | RoleEvents | TokenEvents | CertAuthorityEvents | DbEvents | LockEvents;

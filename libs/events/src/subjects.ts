@@ -22,6 +22,7 @@ export const Aggregate = {
   Token: 'token',
   CertAuthority: 'ca',
   Db: 'db',
+  Lock: 'lock',
 } as const;
 export type Aggregate = (typeof Aggregate)[keyof typeof Aggregate];
 
@@ -65,6 +66,10 @@ export const Rpc = {
     RolesList: 'auth.roles.list',
     RolesGet: 'auth.roles.get',
     RolesDelete: 'auth.roles.delete',
+    LocksUpsert: 'auth.locks.upsert',
+    LocksList: 'auth.locks.list',
+    LocksGet: 'auth.locks.get',
+    LocksDelete: 'auth.locks.delete',
     TokensCreate: 'auth.tokens.create',
     TokensList: 'auth.tokens.list',
     TokensDelete: 'auth.tokens.delete',

@@ -3,6 +3,7 @@ export { parseHostIdentity, parseUserIdentity, type DbRoute, type HostIdentity, 
 export { formatIdentityFile, parseIdentityFile, type IdentityFile } from './identity-file.js';
 export { inspectCert, verifyChain, type CertSummary } from './inspect.js';
 export { verifyUserCert } from './verify-user.js';
+export { verifyCaller, type VerifiedCaller } from './verify-caller.js';
 export { generateKeyPair, type KeyPair } from './keys.js';
 export { certificatePem, splitPemCerts } from './pem.js';
 export { newKek, openPrivateKey, sealPrivateKey } from './seal.js';

@@ -23,10 +23,13 @@ describe('BUILTIN_ROLES', () => {
       false,
     );
     expect(checkRule([builtin('access')], 'role', 'read')).toBe(false);
+    expect(checkRule([builtin('access')], 'lock', 'create')).toBe(false);
   });
 
   it('editor: every resource and verb, impersonates Db, reaches no database', () => {
     expect(checkRule([builtin('editor')], 'role', 'delete')).toBe(true);
+    for (const verb of ['list', 'read', 'create', 'update', 'delete'] as const)
+      expect(checkRule([builtin('editor')], 'lock', verb)).toBe(true);
     expect(canImpersonateRole([builtin('editor')], {}, 'Db')).toBe(true);
     expect(
       decideDbAccess([builtin('editor')], { db_users: ['*'], db_names: ['*'] }, { dbLabels: {}, dbUser: 'alice', dbName: 'main' }).allowed,
@@ -38,5 +41,6 @@ describe('BUILTIN_ROLES', () => {
     expect(checkRule([builtin('auditor')], 'event', 'list')).toBe(true);
     expect(checkRule([builtin('auditor')], 'session', 'delete')).toBe(false);
     expect(checkRule([builtin('auditor')], 'role', 'read')).toBe(false);
+    expect(checkRule([builtin('auditor')], 'lock', 'list')).toBe(false);
   });
 });

@@ -12,7 +12,8 @@ export const BUILTIN_ROLES: Role[] = [
     db_users: ['{{internal.db_users}}'],
     db_roles: ['{{internal.db_roles}}'],
   }),
-  builtin('editor', 'Edit cluster configuration: roles, users, databases and join tokens', {
+  // Teleport's editor holds list, create, read, update and delete on lock among its rules; `*` covers them.
+  builtin('editor', 'Edit cluster configuration: roles, users, databases, join tokens and locks', {
     rules: [{ resources: ['*'], verbs: ['*'] }],
     impersonate: { roles: ['Db'] },
   }),

@@ -29,3 +29,5 @@ export { canImpersonateRole } from './impersonate.js';
 export { DEFAULT_MAX_SESSION_TTL_MS, createDbUserMode, maxSessionTtlMs, resultRecording } from './options.js';
 export { BUILTIN_ROLES } from './builtin.js';
 export { roleToYaml } from './role-yaml.js';
+export { LockSchema, formatLockTarget, isInForce, lockInForce, lockInForceMessage, parseLock, type Lock, type LockTarget } from './lock.js';
+export { lockToYaml } from './lock-yaml.js';

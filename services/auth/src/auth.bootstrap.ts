@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { jetstream } from '@nats-io/jetstream';
 import { connectNats, listenRpc, setUpBus, type BusAccess, type BusSigner, type RunningService } from '#libs/bus';
 import { clusterFilter, QueueGroup, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
@@ -6,6 +7,7 @@ import { writeAdminIdentity } from './admin-identity.js';
 import { AuthModule } from './auth.module.js';
 import { AuthView } from './auth.view.js';
 import { CertAuthorities } from './cas/cert-authorities.js';
+import { LocksService } from './locks/locks.service.js';
 import { RolesService } from './roles/roles.service.js';
 import { TokensService } from './tokens/tokens.service.js';
 import { UsersService } from './users/users.service.js';
@@ -32,11 +34,12 @@ export async function startAuth(options: AuthOptions): Promise<RunningService> {
   await cas.ensure(options.clusterName);
   const roles = new RolesService(store, view, projection);
   await roles.ensureBuiltins();
-  const users = new UsersService(store, view, projection, roles, cas);
+  const locks = new LocksService(store, jetstream(nc), view, projection, cas);
+  const users = new UsersService(store, view, projection, roles, cas, locks);
   const tokens = new TokensService(store, view, projection, cas, options.kek, options.busSigner);
   await writeAdminIdentity(options.dataDir, cas);
 
-  const app = await listenRpc(AuthModule.register({ cas, roles, users, tokens, busSigner: options.busSigner }), nc, QueueGroup.Auth);
+  const app = await listenRpc(AuthModule.register({ cas, roles, users, tokens, locks, busSigner: options.busSigner }), nc, QueueGroup.Auth);
   logger.log(`auth service ready for cluster "${cas.clusterName()}"`);
   return {
     name: 'auth',

@@ -3,6 +3,8 @@ import type { BusSigner } from '#libs/bus';
 import { BUS_SIGNER } from './auth.tokens.js';
 import { CertAuthorities } from './cas/cert-authorities.js';
 import { CertsController } from './certs/certs.controller.js';
+import { LocksController } from './locks/locks.controller.js';
+import { LocksService } from './locks/locks.service.js';
 import { RolesController } from './roles/roles.controller.js';
 import { RolesService } from './roles/roles.service.js';
 import { TokensController } from './tokens/tokens.controller.js';
@@ -16,6 +18,7 @@ export interface AuthServices {
   users: UsersService;
   tokens: TokensService;
   busSigner: BusSigner;
+  locks: LocksService;
 }
 
 @Module({})
@@ -23,13 +26,14 @@ export class AuthModule {
   static register(services: AuthServices): DynamicModule {
     return {
       module: AuthModule,
-      controllers: [UsersController, RolesController, TokensController, CertsController],
+      controllers: [UsersController, RolesController, TokensController, LocksController, CertsController],
       providers: [
         { provide: CertAuthorities, useValue: services.cas },
         { provide: RolesService, useValue: services.roles },
         { provide: UsersService, useValue: services.users },
         { provide: TokensService, useValue: services.tokens },
         { provide: BUS_SIGNER, useValue: services.busSigner },
+        { provide: LocksService, useValue: services.locks },
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { Aggregate, parseClusterSubject, type ClusterEvent, type EventEnvelope } from '#libs/events';
 import type { Decider } from '#libs/eventstore';
 import { caDecider, type CaState } from './cas/ca.decider.js';
+import { lockDecider, type LockState } from './locks/lock.decider.js';
 import { roleDecider, type RoleState } from './roles/role.decider.js';
 import { tokenDecider, type TokenState } from './tokens/token.decider.js';
 import { userDecider, type UserState } from './users/user.decider.js';
@@ -13,6 +14,7 @@ export class AuthView {
   readonly tokens = new Map<string, TokenState>();
   /** By CA type. */
   readonly cas = new Map<string, CaState>();
+  readonly locks = new Map<string, LockState>();
 
   apply(subject: string, commit: EventEnvelope[]): void {
     const parsed = parseClusterSubject(subject);
@@ -27,6 +29,8 @@ export class AuthView {
         return evolveInto(this.tokens, parsed.id, tokenDecider, events);
       case Aggregate.CertAuthority:
         return evolveInto(this.cas, parsed.id, caDecider, events);
+      case Aggregate.Lock:
+        return evolveInto(this.locks, parsed.id, lockDecider, events);
     }
   }
 

@@ -3,14 +3,16 @@ import {
   parseClusterSubject,
   type CertAuthorityEvents,
   type EventEnvelope,
+  type LockEvents,
   type RoleEvents,
   type UserEvents,
 } from '#libs/events';
-import type { Role } from '#libs/rbac';
+import type { Lock, Role } from '#libs/rbac';
 
-/** The broker's read model: current role definitions, which users exist, the user CA, the cluster name. */
+/** The broker's read model: current role definitions, locks, which users exist, the user CA, the cluster name. */
 export class BrokerView {
   readonly roles = new Map<string, Role>();
+  readonly locks = new Map<string, Lock>();
   readonly users = new Set<string>();
   userCaCerts: string[] = [];
   clusterName = '';
@@ -25,6 +27,12 @@ export class BrokerView {
         for (const event of commit as unknown as RoleEvents[]) {
           if (event.type === 'role.upserted') this.roles.set(parsed.id, event.data.role as Role);
           else this.roles.delete(parsed.id);
+        }
+        break;
+      case Aggregate.Lock:
+        for (const event of commit as unknown as LockEvents[]) {
+          if (event.type === 'lock.upserted') this.locks.set(parsed.id, event.data.lock as Lock);
+          else this.locks.delete(parsed.id);
         }
         break;
       case Aggregate.User:

@@ -9,7 +9,7 @@ import { databaseType, type DbResource } from '#libs/config';
 import { AuditEvent, auditSubject, cancelSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE, terminateSubject } from '#libs/events';
 import type { Projection } from '#libs/eventstore';
 import { verifyUserCert, type UserIdentity } from '#libs/pki';
-import { decideDbAccess, resultRecording } from '#libs/rbac';
+import { decideDbAccess, lockInForce, lockInForceMessage, resultRecording } from '#libs/rbac';
 import { decideAutoUser, provisioningOn } from './auto-user.js';
 import type { BrokerView } from './broker.view.js';
 import { ASSIGNMENT_TTL_MS, type SessionEntry, type SessionRegistry } from './registry.js';
@@ -182,6 +182,8 @@ export class SessionsService {
 
   private revocationOf(entry: SessionEntry): string | undefined {
     if (!this.view.users.has(entry.user)) return `your Teleport user "${entry.user}" was deleted`;
+    const lock = lockInForce(this.view.locks.values(), { user: entry.user, roles: entry.roles }, new Date());
+    if (lock) return lockInForceMessage(lock);
     const decision = decideDbAccess(this.view.resolve(entry.roles), entry.traits, {
       dbLabels: entry.db_labels ?? {},
       dbUser: entry.db_user,
@@ -199,6 +201,9 @@ export class SessionsService {
 
   private decide(req: SessionRequest, db: ServersReply): Decision {
     const { identity } = req;
+    // Locks apply to the user and to the roles of the certificate, as in Teleport.
+    const lock = lockInForce(this.view.locks.values(), { user: identity.username, roles: identity.roles }, new Date());
+    if (lock) return { allowed: false, message: lockInForceMessage(lock) };
     const roles = this.view.resolve(identity.roles);
     const dbLabels = db.resource.metadata.labels ?? {};
     const decision = decideDbAccess(roles, identity.traits, {

@@ -11,7 +11,7 @@ export class DbsController {
 
   @BusRequest(Rpc.Inventory.DbsUpsert)
   upsert(@Payload(new ZodPipe(InventoryRpc.DbsUpsertRequest)) req: z.infer<typeof InventoryRpc.DbsUpsertRequest>) {
-    return this.dbs.upsert(req.actor, req.resource, req.must_not_exist);
+    return this.dbs.upsert(this.dbs.caller(req.caller_cert), req.resource, req.must_not_exist);
   }
 
   @BusRequest(Rpc.Inventory.DbsList)
@@ -26,7 +26,7 @@ export class DbsController {
 
   @BusRequest(Rpc.Inventory.DbsDelete)
   async delete(@Payload(new ZodPipe(InventoryRpc.DbsDeleteRequest)) req: z.infer<typeof InventoryRpc.DbsDeleteRequest>) {
-    await this.dbs.delete(req.actor, req.name);
+    await this.dbs.delete(this.dbs.caller(req.caller_cert), req.name);
     return {};
   }
 

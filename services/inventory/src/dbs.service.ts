@@ -1,3 +1,4 @@
+import { verifyCaller } from '#libs/pki';
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { NotFoundError } from '#libs/common';
@@ -17,6 +18,11 @@ export class DbsService {
     private readonly projection: Projection,
     private readonly serving: KvIndex<ServedDb>,
   ) {}
+
+  /** The name of who asked, from the certificate the proxy forwarded (verified against the cluster's CAs). */
+  caller(certPem: string): string {
+    return verifyCaller(certPem, this.view.cas).name;
+  }
 
   async upsert(actor: string, input: unknown, mustNotExist: boolean): Promise<{ resource: DbResource; created: boolean }> {
     const resource = parseDbResource(input);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActorSchema, NameSchema, PublicKeyPemSchema, TraitsSchema, TtlMsSchema, type SignedCert } from './common.js';
+import { CallerCertSchema, NameSchema, PublicKeyPemSchema, TraitsSchema, TtlMsSchema, type SignedCert } from './common.js';
 
 // Payloads of the auth service's request/reply subjects (Rpc.Auth). Replies are plain JSON.
 
@@ -15,7 +15,7 @@ export const CasExportRequest = z.object({ type: z.enum(['user', 'host', 'db', '
 
 export const UsersCreateRequest = z
   .object({
-    actor: ActorSchema,
+    caller_cert: CallerCertSchema,
     name: NameSchema,
     roles: z.array(NameSchema).min(1, 'at least one role is required (--roles)'),
     traits: TraitsSchema,
@@ -56,6 +56,12 @@ export const LoginRequest = z
 
 export const RolesUpsertRequest = z.object({ role: z.unknown(), must_not_exist: z.boolean() }).strict();
 export const RolesListRequest = z.object({}).strict();
+
+/** A `kind: lock` resource, validated by the auth service; without `metadata.name` it gets a UUID. */
+export const LocksUpsertRequest = z.object({ caller_cert: CallerCertSchema, lock: z.unknown(), must_not_exist: z.boolean() }).strict();
+export const LocksListRequest = z.object({}).strict();
+export const LockNameRequest = z.object({ name: NameSchema }).strict();
+export const LocksDeleteRequest = z.object({ caller_cert: CallerCertSchema, name: NameSchema }).strict();
 
 export const TokensCreateRequest = z
   .object({ roles: z.array(z.enum(['Db', 'Proxy'])).min(1), ttl_ms: TtlMsSchema, token: z.string().min(8).optional() })

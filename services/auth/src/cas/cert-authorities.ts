@@ -2,7 +2,17 @@ import { Logger } from '@nestjs/common';
 import { InternalError } from '#libs/common';
 import { Aggregate, clusterSubject, type CaCerts } from '#libs/events';
 import type { EventStore } from '#libs/eventstore';
-import { CA_TYPES, caPin, createCa, openPrivateKey, sealPrivateKey, type CaType, type CertificateAuthority } from '#libs/pki';
+import {
+  CA_TYPES,
+  caPin,
+  createCa,
+  openPrivateKey,
+  sealPrivateKey,
+  type CaType,
+  type CertificateAuthority,
+  verifyCaller,
+  type VerifiedCaller,
+} from '#libs/pki';
 import type { AuthView } from '../auth.view.js';
 import { caDecider } from './ca.decider.js';
 
@@ -75,5 +85,10 @@ export class CertAuthorities {
 
   hostPins(): string[] {
     return this.certs('host').map(caPin);
+  }
+
+  /** Who asked, from the certificate the proxy forwarded: a user of the user CA, or a host (the local admin). */
+  caller(certPem: string): VerifiedCaller {
+    return verifyCaller(certPem, { user: this.certs('user'), host: this.certs('host') });
   }
 }

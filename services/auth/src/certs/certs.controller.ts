@@ -7,6 +7,7 @@ import { parseUserIdentity, signDbClientCert, signDbServerCert, signHostCert, si
 import { BUS_SIGNER } from '../auth.tokens.js';
 import { CertAuthorities } from '../cas/cert-authorities.js';
 import { JOINED_HOST_CERT_TTL_MS } from '../tokens/tokens.service.js';
+import { LocksService } from '../locks/locks.service.js';
 import { UsersService } from '../users/users.service.js';
 
 /** Processes that join with a token, by bus role: the system role of their host certificates. */
@@ -20,6 +21,7 @@ export class CertsController {
   constructor(
     private readonly cas: CertAuthorities,
     private readonly users: UsersService,
+    private readonly locks: LocksService,
     @Inject(BUS_SIGNER) private readonly busSigner: BusSigner,
   ) {}
 
@@ -93,6 +95,7 @@ export class CertsController {
   ): Promise<AuthRpc.SignedUserCert> {
     const user = verifyUserCert(req.user_cert, this.cas.certs('user'));
     await this.users.get(user.username);
+    await this.locks.refuseLocked(user.username, user.roles);
     const ttlMs = user.expires.getTime() - Date.now();
     const { route } = req;
     const cert = signUserCert(

@@ -5,6 +5,7 @@ import { maxSessionTtlMs } from '#libs/rbac';
 import { signUserCert } from '#libs/pki';
 import type { AuthView } from '../auth.view.js';
 import type { CertAuthorities } from '../cas/cert-authorities.js';
+import type { LocksService } from '../locks/locks.service.js';
 import type { RolesService } from '../roles/roles.service.js';
 import { newToken, tokenHash } from '../secrets.js';
 import { checkPasswordStrength, hashPassword, verifyAgainstNothing, verifyPassword } from './passwords.js';
@@ -28,6 +29,7 @@ export class UsersService {
     private readonly projection: Projection,
     private readonly roles: RolesService,
     private readonly cas: CertAuthorities,
+    private readonly locks: LocksService,
   ) {}
 
   async create(req: AuthRpc.Infer<Rpc['UsersCreateRequest']>): Promise<AuthRpc.PasswordLinkReply> {
@@ -39,7 +41,7 @@ export class UsersService {
       name: req.name,
       roles: req.roles,
       traits: req.traits,
-      by: req.actor,
+      by: this.cas.caller(req.caller_cert).name,
       tokenHash: tokenHash(token),
       tokenExpires: expires,
     });
@@ -136,12 +138,14 @@ export class UsersService {
     return this.sign(user, publicKey, ttlMs);
   }
 
-  private signFor(user: UserState, publicKey: string, requestedTtlMs: number): SignedCert & { expires: string } {
+  private signFor(user: UserState, publicKey: string, requestedTtlMs: number): Promise<SignedCert & { expires: string }> {
     const ttl = Math.min(requestedTtlMs, maxSessionTtlMs(this.roles.resolve(user.roles)));
     return this.sign(user, publicKey, ttl);
   }
 
-  private sign(user: UserState, publicKey: string, ttlMs: number): SignedCert & { expires: string } {
+  /** Refused while a lock on the user or one of their roles is in force (after the password check: it tells nothing to strangers). */
+  private async sign(user: UserState, publicKey: string, ttlMs: number): Promise<SignedCert & { expires: string }> {
+    await this.locks.refuseLocked(user.name, user.roles);
     const cert = signUserCert(this.cas.get('user'), publicKey, { username: user.name, roles: user.roles, traits: user.traits }, ttlMs);
     return { cert, cas: this.cas.allCerts(), expires: new Date(Date.now() + ttlMs).toISOString() };
   }

@@ -17,7 +17,7 @@ export class AdminController {
   @Post('users')
   @Authorize('user', 'create')
   async createUser(@Req() req: AuthorizedRequest, @Body() body: { name: string; roles: string[]; traits: Record<string, string[]> }) {
-    const link = await this.rpc.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersCreate, { ...body, actor: req.caller.name });
+    const link = await this.rpc.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersCreate, { ...body, caller_cert: req.caller.certPem });
     return { ...link, url: `${this.settings.baseUrl(req)}/web/invite/${link.token}` };
   }
 
@@ -94,10 +94,35 @@ export class AdminController {
     return this.rpc.call(Rpc.Auth.TokensDelete, { token });
   }
 
+  /** `tctl lock` (no name: the auth service names it) and `tctl create` of a `kind: lock`. */
+  @Put('locks')
+  @Authorize('lock', 'create')
+  upsertLock(@Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() lock: unknown) {
+    return this.rpc.call(Rpc.Auth.LocksUpsert, { caller_cert: req.caller.certPem, lock, must_not_exist: create === 'true' });
+  }
+
+  @Get('locks')
+  @Authorize('lock', 'list')
+  listLocks() {
+    return this.rpc.call<unknown[]>(Rpc.Auth.LocksList, {});
+  }
+
+  @Get('locks/:name')
+  @Authorize('lock', 'read')
+  getLock(@Param('name') name: string) {
+    return this.rpc.call(Rpc.Auth.LocksGet, { name });
+  }
+
+  @Delete('locks/:name')
+  @Authorize('lock', 'delete')
+  deleteLock(@Req() req: AuthorizedRequest, @Param('name') name: string) {
+    return this.rpc.call(Rpc.Auth.LocksDelete, { caller_cert: req.caller.certPem, name });
+  }
+
   @Put('dbs')
   @Authorize('db', 'create')
   upsertDb(@Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() resource: unknown) {
-    return this.rpc.call(Rpc.Inventory.DbsUpsert, { actor: req.caller.name, resource, must_not_exist: create === 'true' });
+    return this.rpc.call(Rpc.Inventory.DbsUpsert, { caller_cert: req.caller.certPem, resource, must_not_exist: create === 'true' });
   }
 
   @Get('dbs')
@@ -115,7 +140,7 @@ export class AdminController {
   @Delete('dbs/:name')
   @Authorize('db', 'delete')
   deleteDb(@Req() req: AuthorizedRequest, @Param('name') name: string) {
-    return this.rpc.call(Rpc.Inventory.DbsDelete, { actor: req.caller.name, name });
+    return this.rpc.call(Rpc.Inventory.DbsDelete, { caller_cert: req.caller.certPem, name });
   }
 
   /** `tctl auth sign --format=db`: needs the right to impersonate the system role Db, as in Teleport. */

@@ -4,7 +4,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AccessDeniedError } from '#libs/common';
 import { Rpc } from '#libs/events';
-import { checkRule, parseRole, type Role, type Verb } from '#libs/rbac';
+import { checkRule, lockInForce, lockInForceMessage, parseLock, parseRole, type Role, type Verb } from '#libs/rbac';
 import { callerOf, type Caller } from './identity.js';
 
 const RULE = 'dbaccess:rule';
@@ -12,6 +12,7 @@ const RULE = 'dbaccess:rule';
 /**
  * Marks a handler as needing a caller whose roles allow `verb` on `resource` (the built-in Admin may
  * do everything). Without a rule, any authenticated user passes and the handler checks the rest.
+ * A user under a lock in force (on them or one of their certificate's roles) is refused everything, as in Teleport.
  */
 export const Authorize = (resource?: string, verb?: Verb) => SetMetadata(RULE, { resource, verb });
 
@@ -39,7 +40,12 @@ export class AuthorizeGuard implements CanActivate {
       if (caller.systemRole === 'Admin') return true;
       throw new AccessDeniedError(`${caller.systemRole} processes may not call this endpoint`);
     }
-    const all = await this.rpc.call<unknown[]>(Rpc.Auth.RolesList, {});
+    const [all, locks] = await Promise.all([
+      this.rpc.call<unknown[]>(Rpc.Auth.RolesList, {}),
+      this.rpc.call<unknown[]>(Rpc.Auth.LocksList, {}),
+    ]);
+    const lock = lockInForce(locks.map(parseLock), { user: caller.name, roles: caller.roles }, new Date());
+    if (lock) throw new AccessDeniedError(lockInForceMessage(lock));
     req.callerRoles = all.map((r) => parseRole(r)).filter((r) => caller.roles.includes(r.metadata.name));
     if (rule.resource && rule.verb && !checkRule(req.callerRoles, rule.resource, rule.verb)) {
       throw new AccessDeniedError(

@@ -5,7 +5,7 @@ import { certificatePem, issuerCaType, parseHostIdentity, parseUserIdentity } fr
 
 export type Caller =
   | { kind: 'user'; name: string; roles: string[]; traits: Record<string, string[]>; expires: Date; certPem: string }
-  | { kind: 'builtin'; name: string; systemRole: string; expires: Date };
+  | { kind: 'builtin'; name: string; systemRole: string; expires: Date; certPem: string };
 
 /**
  * The caller named by the TLS client certificate: a user (signed by the user CA) or a cluster
@@ -34,7 +34,7 @@ export function callerOf(req: IncomingMessage): Caller | undefined {
     }
     case 'host': {
       const id = parseHostIdentity(pem);
-      return { kind: 'builtin', name: id.hostId, systemRole: id.systemRole, expires: id.expires };
+      return { kind: 'builtin', name: id.hostId, systemRole: id.systemRole, expires: id.expires, certPem: pem };
     }
     default:
       throw new AccessDeniedError('the client certificate was not issued for this purpose');
