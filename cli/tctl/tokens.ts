@@ -4,7 +4,7 @@ import type { AuthRpc } from '#libs/events';
 import { parseFormat, print, table } from '../shared/output.js';
 import { tctlClient, type TctlGlobals } from './credentials.js';
 
-const TOKEN_TYPES: Record<string, string> = { db: 'Db', proxy: 'Proxy' };
+const TOKEN_TYPES: Record<string, string> = { db: 'Db', proxy: 'Proxy', provisioning: 'Provisioning' };
 
 export function registerTokenCommands(program: Command, globals: () => TctlGlobals): void {
   const tokens = program.command('tokens').description('Manage join tokens');
@@ -12,13 +12,13 @@ export function registerTokenCommands(program: Command, globals: () => TctlGloba
   tokens
     .command('add')
     .description('Create a join token')
-    .requiredOption('--type <type>', 'what may join with it: db, proxy (comma-separated)')
+    .requiredOption('--type <type>', 'what may join with it: db, proxy, provisioning (comma-separated)')
     .option('--ttl <duration>', 'how long the token is valid', '30m')
     .option('--value <token>', 'use this value instead of a random one')
     .option('--format <format>', 'text prints the token alone; json, yaml')
     .action(async (opts: { type: string; ttl: string; value?: string; format?: string }) => {
       const roles = opts.type.split(',').map((t) => TOKEN_TYPES[t.trim().toLowerCase()]);
-      if (roles.some((r) => !r)) throw new BadParameterError(`unsupported --type "${opts.type}": use db or proxy`);
+      if (roles.some((r) => !r)) throw new BadParameterError(`unsupported --type "${opts.type}": use db, proxy or provisioning`);
       const ttlMs = parseDuration(opts.ttl);
       const api = tctlClient(globals());
       const token = await api.post<AuthRpc.TokenView>('/v1/admin/tokens', {
@@ -29,7 +29,7 @@ export function registerTokenCommands(program: Command, globals: () => TctlGloba
       if (opts.format) return print(parseFormat(opts.format), token, () => token.token);
       const command = roles.includes('Db')
         ? `> teleport db start \\\n   --token=${token.token} \\\n   --proxy=${api.addr} \\\n   --name=<database name> \\\n   --protocol=postgres \\\n   --uri=<host>:<port>\n\n`
-        : `> teleport start \\\n   --roles=proxy \\\n   --token=${token.token} \\\n   --auth-server=${api.addr}\n\n`;
+        : `> teleport start \\\n   --roles=${roles.includes('Proxy') ? 'proxy' : 'provisioning'} \\\n   --token=${token.token} \\\n   --auth-server=${api.addr}\n\n`;
       process.stdout.write(
         `The invite token: ${token.token}\nThis token will expire in ${formatDuration(ttlMs)}.\n\n` +
           `Run this on the new node to join the cluster:\n\n` +

@@ -22,7 +22,7 @@ import { startAudit } from '#services/audit';
 import { Rpc, type AuthRpc } from '#libs/events';
 import { loadKek, startAuth } from '#services/auth';
 import { startBroker } from '#services/broker';
-import { startDatabaseService } from '#services/db';
+import { startDatabaseService, startProvisioningService } from '#services/db';
 import { joinCluster, JoinedProcess } from '#libs/join';
 import { startInventory } from '#services/inventory';
 import { startProxy } from '#services/proxy';
@@ -38,6 +38,7 @@ const ROLE_SERVICES: Record<string, string[]> = {
   inventory: ['inventory'],
   broker: ['broker'],
   audit: ['audit'],
+  provisioning: ['provisioning'],
 };
 
 /** Runs the services of `roles` in this process until SIGINT or SIGTERM. */
@@ -144,9 +145,24 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
         dataDir: config.dataDir,
         hostId,
         databases: config.db.databases,
+        provisioning: config.provisioning.enabled,
       }),
     );
     logger.log('the Database Service is up');
+  }
+  // Beside a Database Service, provisioning is already its job (unless the file says otherwise).
+  if (services.has('provisioning') && !services.has('db')) {
+    const localKeys = signer !== undefined || existsSync(busKeysPath(config.dataDir));
+    if (localKeys && !signer) signer = busSigner(loadBusKeys(busKeysPath(config.dataDir), loadKek(config.auth.kek, false)));
+    running.push(
+      await startProvisioningService({
+        hostId,
+        databases: config.db.databases,
+        bus: localKeys
+          ? { servers: natsServers, credentials: await BusCredentials.local(signer!, busIdentity(BusRole.Provisioning, hostId)) }
+          : { proxyAddr: config.proxyAddr, ...joinFlags(config, extra), hostId, dataDir: config.dataDir },
+      }),
+    );
   }
 }
 
@@ -206,7 +222,7 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('Start cluster services: by default those the config enables, in this process')
     .option('-c, --config <file>', 'teleport.yaml (default /etc/teleport.yaml when it exists)')
-    .option('--roles <roles>', 'comma-separated roles to run: auth, proxy, db (also inventory, broker, audit alone)')
+    .option('--roles <roles>', 'comma-separated roles to run: auth, proxy, db (also inventory, broker, audit, provisioning alone)')
     .option('--token <token>', 'join token (or a file holding it), for a Database Service or a proxy on a host of its own')
     .option('--auth-server <addr>', 'the cluster proxy to join through, host:port')
     .option('--rejoin', 'discard the joined identity in the data dir and join again with --token')

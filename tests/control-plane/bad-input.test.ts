@@ -151,7 +151,7 @@ describe('join tokens', () => {
 
   it('refuses to add a token of a type that cannot join', async () => {
     const before = expectOk(await cluster.tctl(['tokens', 'ls', '--format=json']));
-    expectCliError(await cluster.tctl(['tokens', 'add', '--type=ssh']), 'unsupported --type "ssh": use db or proxy');
+    expectCliError(await cluster.tctl(['tokens', 'add', '--type=ssh']), 'unsupported --type "ssh": use db, proxy or provisioning');
     expect(expectOk(await cluster.tctl(['tokens', 'ls', '--format=json']))).toBe(before);
   });
 });

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { Buckets, Streams } from '#libs/events';
+import { Buckets, DataPlane, Streams } from '#libs/events';
 import { ensureStream, waitForStream } from '#libs/eventstore';
 
 type Bucket = (typeof Buckets)[keyof typeof Buckets];
@@ -27,4 +27,21 @@ export async function setUpBus(nc: NatsConnection): Promise<void> {
 export async function openBucket(nc: NatsConnection, bucket: Bucket): Promise<KV> {
   await waitForStream(await jetstreamManager(nc), `KV_${bucket}`);
   return new Kvm(nc).open(bucket);
+}
+
+/**
+ * A session as the broker's registry (bucket SESSIONS) holds it now, read from the bucket itself (not a
+ * followed copy, which may lag behind a broker's write); undefined when absent, malformed or expired.
+ */
+export async function sessionEntry(sessions: KV, sid: string): Promise<DataPlane.SessionEntry | undefined> {
+  const stored = await sessions.get(sid);
+  if (!stored || stored.operation !== 'PUT') return undefined;
+  let json: unknown;
+  try {
+    json = stored.json();
+  } catch {
+    return undefined;
+  }
+  const parsed = DataPlane.SessionEntrySchema.safeParse(json);
+  return parsed.success && parsed.data.expires > new Date().toISOString() ? parsed.data : undefined;
 }

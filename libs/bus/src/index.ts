@@ -11,3 +11,4 @@ export * from './service-logger.js';
 export * from './buckets.js';
 export * from './kv-index.js';
 export * from './permission-table.js';
+export * from './responder.js';

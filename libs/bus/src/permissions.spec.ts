@@ -59,7 +59,7 @@ describe('permissionsFor', () => {
     expect(canSubscribe(db, 'cluster.>')).toBe(false);
     expect(canSubscribe(db, `_INBOX.proxy.${HOST}.x`)).toBe(false);
     expect(canSubscribe(db, `db.cancel.${OTHER}`)).toBe(false);
-    expect(permissionsFor(db).respond).toBe(false);
+    expect(canSubscribe(db, 'provisioning.example.activate.db.x')).toBe(true);
   });
 
   it('lets nobody but the admin delete or purge a stream, or read every subject', () => {

@@ -78,8 +78,8 @@ const AUTH_FOR_PROXY = [
 export function permissionsFor(who: BusIdentity): BusPermissions {
   const common = { sub: [`${inboxPrefix(who)}.>`], pub: ['$JS.API.INFO'] };
   const grant = (pub: string[], sub: string[] = [], respond = false): BusPermissions => ({
-    pub: [...common.pub, ...pub],
-    sub: [...common.sub, ...sub],
+    pub: [...new Set([...common.pub, ...pub])],
+    sub: [...new Set([...common.sub, ...sub])],
     respond,
   });
   const serve = (service: string) => `${service}.>`;
@@ -95,6 +95,8 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
           ...Streams.Cluster.subjects,
           // lock.created, lock.deleted
           'audit.cluster.lock.>',
+          // A Database Service gets database certificates only for its sessions' users.
+          ...readStream(kvStream(Buckets.Sessions)),
         ],
         [serve('auth')],
         true,
@@ -159,7 +161,14 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
     case BusRole.Db:
       return grant(
         [
-          ...requests(who, [Rpc.Auth.Renew, Rpc.Auth.SignDbClient, Rpc.Broker.SessionsStart, Rpc.Broker.SessionsEnd]),
+          ...requests(who, [
+            Rpc.Auth.Renew,
+            Rpc.Auth.SignDbClient,
+            Rpc.Broker.SessionsStart,
+            Rpc.Broker.SessionsEnd,
+            // Its own provisioning (in this process by default) checks requests against the registry.
+            Rpc.Broker.SessionsGet,
+          ]),
           // provisioning.<database>.<verb>, as this Database Service.
           `provisioning.*.*.${BusRole.Db}.${who.id}`,
           'audit.*.db.session.>',
@@ -167,7 +176,9 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
           kvKeys(Buckets.DbServers, `*.${who.id}`),
           ...readStream(kvStream(Buckets.Proxies)),
         ],
-        [cancelSubject(who.id), terminateSubject(who.id)],
+        // It answers the provisioning requests of its databases, unless provisioning runs elsewhere.
+        [cancelSubject(who.id), terminateSubject(who.id), 'provisioning.>'],
+        true,
       );
     case BusRole.Provisioning:
       return grant(requests(who, [Rpc.Auth.Renew, Rpc.Auth.SignDbClient, Rpc.Broker.SessionsGet]), ['provisioning.>'], true);

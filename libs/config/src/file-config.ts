@@ -108,6 +108,11 @@ export const FileConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Automatic database users (create_db_user_mode): by default each Database Service provisions the
+     * users of its databases with their admin_user; `enabled: no` leaves it to `--roles=provisioning`.
+     */
+    provisioning_service: z.object({ enabled: YesNo.optional() }).strict().optional(),
     db_service: z
       .object({
         enabled: YesNo.optional(),

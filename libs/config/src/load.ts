@@ -36,6 +36,8 @@ export interface Config {
     enabled: boolean;
     databases: DatabaseConfig[];
   };
+  /** Whether a Database Service of this file provisions its databases' users itself. */
+  provisioning: { enabled: boolean };
 }
 
 /** Reads `teleport.yaml` (the one named, or /etc/teleport.yaml if it exists, or none) and applies defaults and NATS_URL. */
@@ -104,6 +106,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       enabled: fc.db_service?.enabled ?? false,
       databases: fc.db_service?.databases ?? [],
     },
+    provisioning: { enabled: fc.provisioning_service?.enabled ?? true },
   };
 }
 

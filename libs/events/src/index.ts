@@ -7,3 +7,4 @@ export * as AuthRpc from './rpc/auth.js';
 export * as InventoryRpc from './rpc/inventory.js';
 export * as DataPlane from './rpc/data-plane.js';
 export * as AuditRpc from './rpc/audit.js';
+export * as ProvisioningRpc from './rpc/provisioning.js';

@@ -111,6 +111,17 @@ export const Rpc = {
   },
 } as const;
 
+/** Verbs of the provisioning service, one subject family per database: `provisioning.<database>.<verb>`. */
+export const ProvisioningVerb = {
+  Activate: 'activate',
+  Deactivate: 'deactivate',
+} as const;
+
+/** Requests about `database`'s users; every provisioning replica serving it shares them (queue `provisioning.<database>`). */
+export function provisioningSubject(database: string, verb: string): string {
+  return `provisioning.${subjectToken(database)}.${verb}`;
+}
+
 /** Core NATS, one subject per Database Service: a CancelRequest for one of its sessions (from the broker). */
 export function cancelSubject(hostId: string): string {
   return `db.cancel.${hostId}`;

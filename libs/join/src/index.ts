@@ -1,2 +1,3 @@
 export * from './join.js';
 export * from './joined-identity.js';
+export * from './agent-bus.js';

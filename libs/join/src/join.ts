@@ -9,7 +9,7 @@ import type { AuthRpc } from '#libs/events';
 import { caPin, formatIdentityFile, generateKeyPair, inspectCert, parseIdentityFile, type IdentityFile } from '#libs/pki';
 
 /** The system roles that join a cluster with a token, and the `tctl tokens add --type` of each. */
-export const JOIN_ROLES = { Db: 'db', Proxy: 'proxy' } as const;
+export const JOIN_ROLES = { Db: 'db', Proxy: 'proxy', Provisioning: 'provisioning' } as const;
 export type JoinRole = keyof typeof JOIN_ROLES;
 
 /** What joining gave a process; kept in the data dir so restarts need no token. */

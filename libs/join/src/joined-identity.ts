@@ -27,7 +27,7 @@ export class JoinedProcess {
     private readonly dataDir: string,
   ) {
     this.joined = joined;
-    const busRole = JOIN_ROLES[role] === 'db' ? BusRole.Db : BusRole.Proxy;
+    const busRole = { Db: BusRole.Db, Proxy: BusRole.Proxy, Provisioning: BusRole.Provisioning }[role];
     this.credentials = new BusCredentials(busIdentity(busRole, hostId), userKeyFromSeed(joined.busSeed), joined.busJwt);
   }
 

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { jetstream } from '@nats-io/jetstream';
-import { connectNats, listenRpc, setUpBus, type BusAccess, type BusSigner, type RunningService } from '#libs/bus';
-import { clusterFilter, QueueGroup, Streams } from '#libs/events';
+import { connectNats, listenRpc, openBucket, sessionEntry, setUpBus, type BusAccess, type BusSigner, type RunningService } from '#libs/bus';
+import { Buckets, clusterFilter, QueueGroup, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { writeAdminIdentity } from './admin-identity.js';
 import { AuthModule } from './auth.module.js';
@@ -26,6 +26,7 @@ export async function startAuth(options: AuthOptions): Promise<RunningService> {
   const logger = new Logger('auth');
   const nc = await connectNats(options.bus, 'auth');
   await setUpBus(nc);
+  const sessionsBucket = await openBucket(nc, Buckets.Sessions);
   const store = await EventStore.open(nc, Streams.Cluster);
   const view = new AuthView();
   const projection = await store.follow(clusterFilter(), (subject, commit) => view.apply(subject, commit));
@@ -39,7 +40,19 @@ export async function startAuth(options: AuthOptions): Promise<RunningService> {
   const tokens = new TokensService(store, view, projection, cas, options.kek, options.busSigner);
   await writeAdminIdentity(options.dataDir, cas);
 
-  const app = await listenRpc(AuthModule.register({ cas, roles, users, tokens, locks, busSigner: options.busSigner }), nc, QueueGroup.Auth);
+  const app = await listenRpc(
+    AuthModule.register({
+      cas,
+      roles,
+      users,
+      tokens,
+      locks,
+      busSigner: options.busSigner,
+      sessions: { get: (sid) => sessionEntry(sessionsBucket, sid) },
+    }),
+    nc,
+    QueueGroup.Auth,
+  );
   logger.log(`auth service ready for cluster "${cas.clusterName()}"`);
   return {
     name: 'auth',

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { BusSigner } from '#libs/bus';
-import { BUS_SIGNER } from './auth.tokens.js';
+import { BUS_SIGNER, SESSIONS, type SessionLookup } from './auth.tokens.js';
 import { CertAuthorities } from './cas/cert-authorities.js';
 import { CertsController } from './certs/certs.controller.js';
 import { LocksController } from './locks/locks.controller.js';
@@ -18,6 +18,7 @@ export interface AuthServices {
   users: UsersService;
   tokens: TokensService;
   busSigner: BusSigner;
+  sessions: SessionLookup;
   locks: LocksService;
 }
 
@@ -33,6 +34,7 @@ export class AuthModule {
         { provide: UsersService, useValue: services.users },
         { provide: TokensService, useValue: services.tokens },
         { provide: BUS_SIGNER, useValue: services.busSigner },
+        { provide: SESSIONS, useValue: services.sessions },
         { provide: LocksService, useValue: services.locks },
       ],
     };

@@ -130,6 +130,7 @@ export class SessionsService {
       hosts: [sender.id],
       cancel_pid: req.cancel_pid,
       db_labels: db.resource.metadata.labels ?? {},
+      ...(decision.grant.auto_user ? { auto_user: decision.grant.auto_user, admin_user: db.resource.spec.admin_user?.name } : {}),
       expires: identity.expires.toISOString(),
     });
     return { ...decision.grant, cluster_name: this.view.clusterName, expires: identity.expires.toISOString() };
@@ -152,10 +153,11 @@ export class SessionsService {
     for (const entry of this.registry.live()) if (!aliveHosts.has(entry.hosts[0]!)) await this.registry.remove(entry.sid);
   }
 
-  /** A live session as registered, for the Database Service serving it. */
+  /** A live session as registered: for the Database Service serving it, and for provisioning, which checks its requests against it. */
   async get(sender: BusIdentity, sid: string): Promise<SessionEntry> {
     const entry = await this.registry.get(sid);
-    if (!entry || entry.state !== 'live' || !entry.hosts.includes(sender.id)) throw new NotFoundError(`session ${sid} is not live here`);
+    const mayRead = sender.role === BusRole.Provisioning || entry?.hosts.includes(sender.id);
+    if (!entry || entry.state !== 'live' || !mayRead) throw new NotFoundError(`session ${sid} is not live here`);
     return entry;
   }
 

@@ -18,7 +18,8 @@ export class ClientCertificates {
     private readonly publicKeyPem: string,
   ) {}
 
-  async get(dbUser: string, ttlMs: number): Promise<{ certPem: string; cas: SignedCert['cas'] }> {
+  /** A certificate for `dbUser`, for session `sid` (auth signs only for the users of this service's sessions). */
+  async get(dbUser: string, ttlMs: number, sid: string): Promise<{ certPem: string; cas: SignedCert['cas'] }> {
     const now = Date.now();
     const cached = this.cache.get(dbUser);
     if (cached && cached.notAfter <= now + ttlMs && cached.notAfter - now > REUSE_MARGIN_MS) return cached;
@@ -26,6 +27,7 @@ export class ClientCertificates {
       db_user: dbUser,
       public_key: this.publicKeyPem,
       ttl_ms: ttlMs,
+      sid,
     });
     const entry = { certPem: signed.cert, cas: signed.cas, notAfter: inspectCert(signed.cert).notAfter.getTime() };
     this.cache.set(dbUser, entry);

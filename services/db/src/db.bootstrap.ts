@@ -1,17 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { jetstream } from '@nats-io/jetstream';
-import { connectNats, openBucket, RpcClient, type RunningService } from '#libs/bus';
+import { openBucket, type RunningService } from '#libs/bus';
 import { BadParameterError } from '#libs/common';
 import type { DatabaseConfig, DbResource } from '#libs/config';
 import { Buckets, cancelSubject, DataPlane, Rpc, terminateSubject } from '#libs/events';
-import { joinCluster, JoinedProcess } from '#libs/join';
-import { Provisioner } from '#services/provisioning';
+import { connectAgentBus, joinCluster, JoinedProcess } from '#libs/join';
+import { Provisioner, ProvisioningResponder, RemoteProvisioner } from '#services/provisioning';
 import { AuditEmitter } from './audit-emitter.js';
 import { DynamicLabels } from './dynamic-labels.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
 import { cancelUpstream, connectUpstream } from './postgres/upstream.js';
 import { SessionIntake } from './session-intake.js';
-import { checkProxyIdentity } from './tunnel/tunnel-pool.js';
 import { ProxyTunnels } from './tunnel/proxy-tunnels.js';
 import { UpstreamAuthenticator } from './upstream-auth.js';
 
@@ -19,7 +18,24 @@ export const DEFAULT_MAX_FRAME_LENGTH = 128 * 1024 * 1024;
 /** The admin user's certificates live this long: one activation or teardown. */
 const ADMIN_CERT_TTL_MS = 10 * 60_000;
 
+/** The Provisioner of each database with an admin user: the admin connects with a certificate (or IAM token) for the session it works for. */
+export function provisionersOf(databases: DatabaseConfig[], upstreamAuth: UpstreamAuthenticator): Map<string, Provisioner> {
+  return new Map(
+    databases.flatMap((db) => {
+      const admin = db.admin_user;
+      if (!admin) return [];
+      const dial = async (database: string, sid: string) => {
+        const auth = await upstreamAuth.for(db, admin.name, ADMIN_CERT_TTL_MS, sid);
+        return (await connectUpstream(db, admin.name, database, { application_name: 'teleport-auto-user-provisioning' }, auth)).socket;
+      };
+      return [[db.name, new Provisioner(db.name, admin, dial)] as const];
+    }),
+  );
+}
+
 export interface DatabaseServiceOptions {
+  /** Whether this process provisions the database users of its databases (else another does, on the bus). */
+  provisioning: boolean;
   proxyAddr: string;
   token?: string;
   caPin?: string;
@@ -61,31 +77,18 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   if (!options.databases.length)
     throw new BadParameterError('no databases to serve: pass --name, --protocol and --uri, or list db_service.databases');
   const agent = new JoinedProcess(await joinCluster({ ...options, role: 'Db' }), 'Db', options.hostId, options.dataDir);
-
   // The bus, through the proxy's port: TLS with this service's host certificate, NATS credentials inside.
-  const busTls = { ...tlsOf(agent), checkServerIdentity: checkProxyIdentity };
-  const nc = await connectNats(
-    { servers: [`tls://${agent.proxyAddr}`], credentials: agent.credentials, tls: busTls },
-    `db-${options.hostId}`,
-  );
-  const rpc = new RpcClient(nc, agent.credentials.identity);
-  agent.startRenewal(rpc, () => Object.assign(busTls, tlsOf(agent)));
+  const { nc, rpc } = await connectAgentBus(agent, `db-${options.hostId}`);
   const emitter = new AuditEmitter(jetstream(nc), undefined, () => nc.info?.max_payload ?? 1024 * 1024);
   const cancelKeys = new CancelKeys();
   const labels = new DynamicLabels(options.databases);
   const upstreamAuth = await UpstreamAuthenticator.create(options.databases, rpc, options.hostId);
-  // Provisioning runs here, beside the sessions, because only this service speaks to the database.
-  const provisioners = new Map(
-    options.databases.flatMap((db) => {
-      const admin = db.admin_user;
-      if (!admin) return [];
-      const dial = async (database: string) => {
-        const auth = await upstreamAuth.for(db, admin.name, ADMIN_CERT_TTL_MS, `provisioning at ${db.name}`);
-        return (await connectUpstream(db, admin.name, database, { application_name: 'teleport-auto-user-provisioning' }, auth)).socket;
-      };
-      return [[db.name, new Provisioner(db.name, admin, dial)] as const];
-    }),
-  );
+  // Sessions ask for their provisioned users over the bus; by default this process answers too, with the
+  // admin users of its databases (provisioning_service.enabled: no leaves that to --roles=provisioning).
+  const responder = options.provisioning
+    ? new ProvisioningResponder(nc, rpc, provisionersOf(options.databases, upstreamAuth), agent.credentials.identity)
+    : undefined;
+  responder?.start();
 
   const intake = new SessionIntake({
     hostId: options.hostId,
@@ -96,8 +99,8 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
     databases: options.databases,
     sessionDeps: (db, sid) => ({
       maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
-      upstreamAuth: (dbUser: string, ttlMs: number) => upstreamAuth.for(db, dbUser, ttlMs, `session ${sid}`),
-      ...(provisioners.has(db.name) ? { provisioner: provisioners.get(db.name)! } : {}),
+      upstreamAuth: (dbUser: string, ttlMs: number) => upstreamAuth.for(db, dbUser, ttlMs, sid),
+      ...(db.admin_user ? { provisioner: new RemoteProvisioner(rpc, db.name) } : {}),
     }),
   });
   // Sessions of an earlier run of this service are over: the registry forgets them.
@@ -154,17 +157,13 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       tunnels.stop();
       cancels.unsubscribe();
       terminations.unsubscribe();
+      responder?.stop();
       agent.credentials.stopRenewal();
       await Promise.all(options.databases.map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
       await emitter.drain();
       await nc.close();
     },
   };
-}
-
-function tlsOf(agent: JoinedProcess) {
-  const { certPem, privateKeyPem, hostCas } = agent.tls();
-  return { cert: certPem, key: privateKeyPem, ca: hostCas };
 }
 
 function safeJson(text: string): unknown {

@@ -1,1 +1,2 @@
 export { startDatabaseService, type DatabaseServiceOptions } from './db.bootstrap.js';
+export { startProvisioningService } from './provisioning.bootstrap.js';

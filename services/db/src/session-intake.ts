@@ -105,7 +105,8 @@ export class SessionIntake {
       { hostId: this.deps.hostId, emitter: this.deps.emitter, cancelKeys: this.deps.cancelKeys, ...this.deps.sessionDeps(db, header.sid) },
     );
     this.live.set(header.sid, session);
-    socket.once('close', () => {
+    // The registry forgets the session once it is over, its provisioned user torn down included.
+    void session.ended.then(() => {
       this.live.delete(header.sid);
       this.deps.rpc
         .call(Rpc.Broker.SessionsEnd, { sid: header.sid })

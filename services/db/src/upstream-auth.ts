@@ -35,7 +35,9 @@ export class UpstreamAuthenticator {
     );
   }
 
-  async for(db: DatabaseConfig, dbUser: string, ttlMs: number, context: string): Promise<UpstreamAuth> {
+  /** For session `sid` (which names the context in logs too). */
+  async for(db: DatabaseConfig, dbUser: string, ttlMs: number, sid: string): Promise<UpstreamAuth> {
+    const context = `session ${sid}`;
     const ca = this.caFiles.get(db.name);
     if (databaseType(db) === 'rds') {
       const password = await this.rdsIam.token(db, dbUser).catch((err: Error) => {
@@ -52,7 +54,7 @@ export class UpstreamAuthenticator {
         },
       };
     }
-    const signed = await this.certificates.get(dbUser, ttlMs);
+    const signed = await this.certificates.get(dbUser, ttlMs, sid);
     return { certPem: signed.certPem, privateKeyPem: this.clientKey.privateKeyPem, caPems: ca ? [ca] : (signed.cas.db ?? []) };
   }
 }

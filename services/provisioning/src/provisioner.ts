@@ -37,6 +37,8 @@ export interface AdminUser {
 
 /** A session whose database user is provisioned. */
 export interface ProvisionedSession {
+  /** The session id: the admin's certificate is issued for it. */
+  sid: string;
   /** Teleport username = database user. */
   user: string;
   /** The database (name) the session connects to. */
@@ -71,13 +73,13 @@ export class Provisioner {
   constructor(
     private readonly service: string,
     private readonly admin: AdminUser,
-    /** An authenticated connection as the admin user to `database`. */
-    private readonly dial: (database: string) => Promise<Duplex>,
+    /** An authenticated connection as the admin user to `database`, for session `sid`. */
+    private readonly dial: (database: string, sid: string) => Promise<Duplex>,
   ) {}
 
   async activate<T extends UserConnection>(session: ProvisionedSession, connect: () => Promise<T>): Promise<Activated<T>> {
     const { user, autoUser } = session;
-    const admin = await this.open(this.lockDatabase(session));
+    const admin = await this.open(this.lockDatabase(session), session.sid);
     let objects: SimpleQueryClient | undefined;
     try {
       await admin.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`);
@@ -117,11 +119,12 @@ export class Provisioner {
     }
   }
 
-  private async teardown(session: ProvisionedSession, processId: number): Promise<void> {
+  /** Deactivates the user of a session that ended, unless other sessions of it live (its own backend, `processId`, aside). */
+  async teardown(session: ProvisionedSession, processId: number): Promise<void> {
     let admin: SimpleQueryClient | undefined;
     let objects: SimpleQueryClient | undefined;
     try {
-      admin = await this.open(this.lockDatabase(session));
+      admin = await this.open(this.lockDatabase(session), session.sid);
       await admin.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`);
       // The session's own backend may take a moment to exit; counted, it would look like another session.
       for (const deadline = Date.now() + BACKEND_EXIT_WAIT_MS; Date.now() < deadline && !(await backendGone(admin, processId));)
@@ -211,7 +214,7 @@ export class Provisioner {
   private async objectsConnection(session: ProvisionedSession, admin: SimpleQueryClient): Promise<SimpleQueryClient> {
     if (this.lockDatabase(session) === session.database) return admin;
     if (!session.autoUser.db_permissions.allow.length && !session.autoUser.db_permissions.deny.length) return admin;
-    return this.open(session.database);
+    return this.open(session.database, session.sid);
   }
 
   /** Teleport connects as the admin to admin_user.default_database, else to the session's database. */
@@ -219,9 +222,9 @@ export class Provisioner {
     return this.admin.default_database ?? session.database;
   }
 
-  private async open(database: string): Promise<SimpleQueryClient> {
+  private async open(database: string, sid: string): Promise<SimpleQueryClient> {
     try {
-      return new SimpleQueryClient(await this.dial(database));
+      return new SimpleQueryClient(await this.dial(database, sid));
     } catch (err) {
       throw adminConnectError(err, this.admin.name, database);
     }

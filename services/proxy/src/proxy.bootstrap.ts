@@ -22,6 +22,10 @@ import { createIngress } from './pg/ingress.js';
 import { handlePgClient } from './pg/pg-session.js';
 import { obtainProxyCredentials, PROXY_CERT_TTL_MS, type HostCredentials } from './tls/host-credentials.js';
 
+/** Who may open tunnels (Database Services) and reach the bus through this port (they, and provisioning on its own host). */
+const TUNNEL_ROLES = new Set(['Db']);
+const BUS_ROLES = new Set(['Db', 'Provisioning']);
+
 export interface ProxyOptions {
   bus: BusAccess;
   /** Where the proxy carries Database Services' bus connections: the cluster's NATS servers. */
@@ -94,13 +98,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     switch (socket.alpnProtocol) {
       case 'postgresql':
         return void handlePgClient(socket, pgDeps).catch((err: Error) => logger.warn(`postgres session: ${err.message}`));
-      case TUNNEL_ALPN:
-      case NATS_ALPN: {
-        const hostId = agentHostId(socket, creds.cas.host ?? []);
-        if (!hostId) return void socket.destroy();
-        if (socket.alpnProtocol === NATS_ALPN) return forwardToNats(socket, options.natsServers);
-        return tunnels.add(hostId, socket);
+      case TUNNEL_ALPN: {
+        const hostId = agentHostId(socket, creds.cas.host ?? [], TUNNEL_ROLES);
+        return hostId ? tunnels.add(hostId, socket) : void socket.destroy();
       }
+      case NATS_ALPN:
+        return agentHostId(socket, creds.cas.host ?? [], BUS_ROLES) ? forwardToNats(socket, options.natsServers) : void socket.destroy();
       default:
         httpServer.emit('connection', socket);
     }

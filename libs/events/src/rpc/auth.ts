@@ -64,7 +64,7 @@ export const LockNameRequest = z.object({ name: NameSchema }).strict();
 export const LocksDeleteRequest = z.object({ caller_cert: CallerCertSchema, name: NameSchema }).strict();
 
 export const TokensCreateRequest = z
-  .object({ roles: z.array(z.enum(['Db', 'Proxy'])).min(1), ttl_ms: TtlMsSchema, token: z.string().min(8).optional() })
+  .object({ roles: z.array(z.enum(['Db', 'Proxy', 'Provisioning'])).min(1), ttl_ms: TtlMsSchema, token: z.string().min(8).optional() })
   .strict();
 export const TokensListRequest = z.object({}).strict();
 export const TokenRequest = z.object({ token: z.string().min(1) }).strict();
@@ -83,7 +83,7 @@ export const HostIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "a host i
 export const JoinRequest = z
   .object({
     token: z.string().min(1),
-    role: z.enum(['Db', 'Proxy']),
+    role: z.enum(['Db', 'Proxy', 'Provisioning']),
     host_id: HostIdSchema,
     public_key: PublicKeyPemSchema,
     bus_public_key: BusPublicKeySchema,
@@ -118,7 +118,15 @@ export const SignDbServerRequest = z
   .strict();
 
 /** A client certificate for a database user, signed by the db_client CA: what the Database Service presents to PostgreSQL. */
-export const SignDbClientRequest = z.object({ db_user: z.string().min(1), public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema }).strict();
+export const SignDbClientRequest = z
+  .object({
+    db_user: z.string().min(1),
+    public_key: PublicKeyPemSchema,
+    ttl_ms: TtlMsSchema,
+    /** The session that needs it: a Database Service gets certificates only for its own sessions' users. */
+    sid: z.uuid().optional(),
+  })
+  .strict();
 
 export const SignUserRequest = z.object({ user: NameSchema, public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema }).strict();
 

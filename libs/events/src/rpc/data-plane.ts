@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NameSchema } from './common.js';
+import { NameSchema, TraitsSchema } from './common.js';
 
 /** Database Services and proxies renew their registrations this often. */
 export const HEARTBEAT_MS = 10_000;
@@ -136,3 +136,34 @@ export function encodeSessionHeader(header: SessionHeader): Buffer {
   length.writeUInt32BE(json.length);
   return Buffer.concat([length, json]);
 }
+
+/**
+ * One session in the broker's registry (bucket SESSIONS, key = session id): assigned when the proxy is
+ * told where to send it, live once the Database Service confirmed it, removed when it ends. Written by
+ * the broker only.
+ */
+export const SessionEntrySchema = z.object({
+  sid: z.string(),
+  state: z.enum(['assigned', 'live']),
+  /** Assigned: the Database Services that may take it; live: the one serving it. */
+  hosts: z.array(z.string()),
+  /** SHA-256 of the user certificate the session was authorized for. */
+  cert: z.string(),
+  user: z.string(),
+  roles: z.array(z.string()),
+  traits: TraitsSchema,
+  db_service: z.string(),
+  db_user: z.string(),
+  db_name: z.string(),
+  db_roles: z.array(z.string()).optional(),
+  /** The database's labels when the session started: role changes are checked against them. */
+  db_labels: z.record(z.string(), z.string()).optional(),
+  /** Live sessions that provision their user: what was granted, and the database's admin user. */
+  auto_user: AutoUserSchema.optional(),
+  admin_user: z.string().optional(),
+  client_addr: z.string(),
+  cancel_pid: z.number().optional(),
+  /** Assigned entries expire if no Database Service confirms them; live ones when the certificate does. */
+  expires: z.string(),
+});
+export type SessionEntry = z.infer<typeof SessionEntrySchema>;

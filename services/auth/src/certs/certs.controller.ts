@@ -4,17 +4,21 @@ import { BusRequest, BusRole, issueBusJwt, Sender, ZodPipe, type BusIdentity, ty
 import { AccessDeniedError, VERSION } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
 import { parseUserIdentity, signDbClientCert, signDbServerCert, signHostCert, signUserCert, verifyUserCert } from '#libs/pki';
-import { BUS_SIGNER } from '../auth.tokens.js';
+import { BUS_SIGNER, SESSIONS, type SessionLookup } from '../auth.tokens.js';
 import { CertAuthorities } from '../cas/cert-authorities.js';
 import { JOINED_HOST_CERT_TTL_MS } from '../tokens/tokens.service.js';
 import { LocksService } from '../locks/locks.service.js';
 import { UsersService } from '../users/users.service.js';
 
 /** Processes that join with a token, by bus role: the system role of their host certificates. */
-const JOINED_ROLES: Partial<Record<string, 'Db' | 'Proxy'>> = { [BusRole.Db]: 'Db', [BusRole.Proxy]: 'Proxy' };
+const JOINED_ROLES: Partial<Record<string, string>> = {
+  [BusRole.Db]: 'Db',
+  [BusRole.Proxy]: 'Proxy',
+  [BusRole.Provisioning]: 'Provisioning',
+};
 
-/** Who may get db_client certificates: the processes that connect to databases, and the admin. */
-const DB_CLIENT_SIGNERS = new Set<string>([BusRole.Db, BusRole.Provisioning, BusRole.Admin]);
+/** Who may get db_client certificates for any database user: provisioning (its admin users) and the admin. */
+const DB_CLIENT_SIGNERS = new Set<string>([BusRole.Provisioning, BusRole.Admin]);
 
 @Controller()
 export class CertsController {
@@ -23,6 +27,7 @@ export class CertsController {
     private readonly users: UsersService,
     private readonly locks: LocksService,
     @Inject(BUS_SIGNER) private readonly busSigner: BusSigner,
+    @Inject(SESSIONS) private readonly sessions: SessionLookup,
   ) {}
 
   @BusRequest(Rpc.Auth.Ping)
@@ -55,6 +60,22 @@ export class CertsController {
     return { cert, cas: this.cas.allCerts() };
   }
 
+  /**
+   * A Database Service gets a certificate only for the database user of one of its own sessions, as the
+   * broker registered it (or, when the session provisions its user, for the database's admin user): its
+   * credentials alone open no database as anyone.
+   */
+  private async requireSessionUser(sender: BusIdentity, dbUser: string, sid: string | undefined): Promise<void> {
+    const entry = sid ? await this.sessions.get(sid) : undefined;
+    const own = entry && entry.hosts.includes(sender.id);
+    if (own && (entry.db_user === dbUser || (entry.auto_user && entry.admin_user === dbUser))) return;
+    throw new AccessDeniedError(
+      sid
+        ? `session ${sid} is not one of this Database Service's sessions as database user "${dbUser}"`
+        : 'a Database Service gets database certificates for its own sessions only: the request names no session',
+    );
+  }
+
   /** A joined Database Service renews its host certificate and bus credentials; who it is comes from the bus. */
   @BusRequest(Rpc.Auth.Renew)
   async renew(
@@ -76,11 +97,12 @@ export class CertsController {
 
   /** The Database Service's certificate for one database user: only Database Services (and the admin) get them. */
   @BusRequest(Rpc.Auth.SignDbClient)
-  signDbClient(
+  async signDbClient(
     @Sender() sender: BusIdentity,
     @Payload(new ZodPipe(AuthRpc.SignDbClientRequest)) req: AuthRpc.Infer<typeof AuthRpc.SignDbClientRequest>,
-  ): SignedCert {
-    if (!DB_CLIENT_SIGNERS.has(sender.role)) throw new AccessDeniedError(`${sender.role} processes do not connect to databases`);
+  ): Promise<SignedCert> {
+    if (sender.role === BusRole.Db) await this.requireSessionUser(sender, req.db_user, req.sid);
+    else if (!DB_CLIENT_SIGNERS.has(sender.role)) throw new AccessDeniedError(`${sender.role} processes do not connect to databases`);
     const cert = signDbClientCert(this.cas.get('db_client'), req.public_key, { dbUser: req.db_user, ttlMs: req.ttl_ms });
     return { cert, cas: { db: this.cas.certs('db') } };
   }

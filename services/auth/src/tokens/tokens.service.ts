@@ -8,6 +8,9 @@ import type { CertAuthorities } from '../cas/cert-authorities.js';
 import { newToken, tokenHash } from '../secrets.js';
 import { tokenDecider } from './token.decider.js';
 
+/** The bus role a joining process gets, by the system role its token allows. */
+const BUS_ROLE_OF = { Db: BusRole.Db, Proxy: BusRole.Proxy, Provisioning: BusRole.Provisioning } as const;
+
 /** Host certificates from a join are renewed by the process well before this. */
 export const JOINED_HOST_CERT_TTL_MS = 24 * 60 * 60_000;
 const INVALID_TOKEN = "the join token is invalid, expired or was removed; ask an administrator for a new one ('tctl tokens add --type=db')";
@@ -64,11 +67,7 @@ export class TokensService {
       ipAddresses: req.ip_addresses,
       ttlMs: JOINED_HOST_CERT_TTL_MS,
     });
-    const busJwt = await issueBusJwt(
-      this.busSigner,
-      busIdentity(req.role === 'Proxy' ? BusRole.Proxy : BusRole.Db, req.host_id),
-      req.bus_public_key,
-    );
+    const busJwt = await issueBusJwt(this.busSigner, busIdentity(BUS_ROLE_OF[req.role], req.host_id), req.bus_public_key);
     return { cert, cas: this.cas.allCerts(), bus_jwt: busJwt };
   }
 }

@@ -18,7 +18,7 @@ import {
   type ErrorFields,
   type ScannedFrame,
 } from '#libs/pg-wire';
-import { ProvisioningError, type Provisioner } from '#services/provisioning';
+import { ProvisioningError, type RemoteProvisioner } from '#services/provisioning';
 import type { AuditEmitter } from '../audit-emitter.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { relay } from './relay.js';
@@ -68,7 +68,7 @@ export interface SessionDeps {
   /** The largest client message accepted (bytes). */
   maxFrameLength: number;
   /** Automatic database users of this database; none without admin_user. */
-  provisioner?: Provisioner;
+  provisioner?: RemoteProvisioner;
 }
 
 /** One database session: the stream from the proxy on one side, PostgreSQL on the other. */
@@ -83,6 +83,9 @@ export class PostgresSession {
   private teardown?: () => Promise<void>;
   /** Ends the running session with a FATAL the client sees (set once it runs). */
   private stop?: (fields: ErrorFields) => void;
+  private done!: () => void;
+  /** Resolves once the session is over: refused, or ended with its user torn down and its end recorded. */
+  readonly ended = new Promise<void>((resolve) => (this.done = resolve));
 
   constructor(
     private readonly client: TLSSocket,
@@ -131,6 +134,7 @@ export class PostgresSession {
   async run(): Promise<void> {
     const ttlMs = Date.parse(this.header.expires) - Date.now();
     if (!this.deps.emitter.acceptingSessions()) {
+      this.done();
       return this.fail({
         severity: 'FATAL',
         code: '53300',
@@ -153,7 +157,7 @@ export class PostgresSession {
     }
     if (this.client.destroyed) {
       upstream.socket.destroy();
-      return void this.teardown?.();
+      return void (this.teardown?.() ?? Promise.resolve()).finally(() => this.done());
     }
 
     const key = this.header.cancel_key;
@@ -230,6 +234,7 @@ export class PostgresSession {
       });
     const activated = await this.deps.provisioner.activate(
       {
+        sid: this.header.sid,
         user: this.header.db_user,
         database: this.header.db_name,
         autoUser,
@@ -242,6 +247,7 @@ export class PostgresSession {
   }
 
   private refuse(fields: ErrorFields): void {
+    this.done();
     this.emit(AuditEvent.SessionStart, SESSION_START_FAILED_CODE, { success: false, error: fields.message, message: fields.message });
     this.fail(fields);
   }
@@ -310,7 +316,10 @@ export class PostgresSession {
     server.destroy();
     this.client.end();
     const fields = { session_start: this.started.toISOString(), session_stop: new Date().toISOString() };
-    const end = () => this.emit(AuditEvent.SessionEnd, AuditCode[AuditEvent.SessionEnd], fields);
+    const end = () => {
+      this.emit(AuditEvent.SessionEnd, AuditCode[AuditEvent.SessionEnd], fields);
+      this.done();
+    };
     // The provisioned user's deactivation belongs to the session: its event comes before the end.
     if (this.teardown) void this.teardown().finally(end);
     else end();

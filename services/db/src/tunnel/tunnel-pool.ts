@@ -1,16 +1,10 @@
-import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { parseHostPort } from '#libs/common';
-import type { AgentTls } from '#libs/join';
+import { checkProxyIdentity, type AgentTls } from '#libs/join';
 
 /** The ALPN protocol of tunnels, as the proxy routes it. */
 export const TUNNEL_ALPN = 'dbaccess-tunnel';
-
-/** Only a proxy of this cluster: a host certificate (chain checked against the host CA) for the role Proxy. */
-export function checkProxyIdentity(_host: string, cert: PeerCertificate): Error | undefined {
-  const role = [cert.subject?.O].flat()[0];
-  return role === 'Proxy' ? undefined : new Error(`the server's certificate is not a proxy's of this cluster (role ${role ?? 'none'})`);
-}
 
 const MAX_BACKOFF_MS = 5_000;
 const DIAL_TIMEOUT_MS = 10_000;
