@@ -81,6 +81,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
       webListenAddr: config.proxy.webListenAddr,
       publicAddrs: config.proxy.publicAddrs,
       hostId,
+      connectionLimits: config.proxy.connectionLimits,
     });
     running.push(proxy);
     const { port } = proxy.address();

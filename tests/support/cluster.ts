@@ -57,11 +57,13 @@ export class TestCluster {
     readonly nats: NatsServer,
     readonly proxyAddr: string,
     readonly clusterName: string,
+    /** The process's descriptor limit (`ulimit -n`), as a production host might set it. */
+    private readonly maxOpenFiles?: number,
   ) {}
 
-  static async start(opts: { clusterName?: string; extraConfig?: string } = {}): Promise<TestCluster> {
+  static async start(opts: { clusterName?: string; extraConfig?: string; maxOpenFiles?: number } = {}): Promise<TestCluster> {
     const nats = await startNats();
-    const cluster = new TestCluster(nats, `127.0.0.1:${await freePort()}`, opts.clusterName ?? 'test-cluster');
+    const cluster = new TestCluster(nats, `127.0.0.1:${await freePort()}`, opts.clusterName ?? 'test-cluster', opts.maxOpenFiles);
     writeFileSync(
       cluster.configFile,
       `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.url}]\n` +
@@ -75,7 +77,10 @@ export class TestCluster {
 
   async startProcess(): Promise<void> {
     this.log = '';
-    const child = spawn(process.execPath, [BIN.teleport, 'start', '-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = [process.execPath, BIN.teleport, 'start', '-c', this.configFile];
+    const child = this.maxOpenFiles
+      ? spawn('bash', ['-c', `ulimit -n ${this.maxOpenFiles} && exec "$@"`, 'bash', ...command], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.process = child;
@@ -102,6 +107,11 @@ export class TestCluster {
 
   logs(): string {
     return this.log;
+  }
+
+  /** The process id of `teleport start` (bash, when limiting descriptors, execs it in place). */
+  pid(): number | undefined {
+    return this.process?.pid;
   }
 
   tctl(args: string[], opts: { input?: string } = {}): Promise<RunResult> {

@@ -1,4 +1,5 @@
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
@@ -17,6 +18,7 @@ import { SignupPageController } from './http/signup-page.controller.js';
 import { UserDbController } from './http/user-db.controller.js';
 import { WebApiController } from './http/web-api.controller.js';
 import { createIngress } from './pg/ingress.js';
+import { PendingConnections, type ConnectionLimits } from './pg/pending-connections.js';
 import { handlePgClient } from './pg/pg-session.js';
 import { obtainProxyCredentials, PROXY_CERT_TTL_MS, type HostCredentials } from './tls/host-credentials.js';
 
@@ -27,7 +29,14 @@ export interface ProxyOptions {
   /** `proxy_service.public_addr`: host:port users reach the proxy at. */
   publicAddrs: string[];
   hostId?: string;
+  /** `proxy_service.connection_limits`. */
+  connectionLimits: ConnectionLimits;
 }
+
+/** A whole request, body included, once its headers are in; responses (tsh play --follow) are not limited. */
+const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+/** An idle kept-alive HTTPS connection is closed after this (Node's default, stated). */
+const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 @Module({})
 class ProxyHttpModule {
@@ -77,8 +86,23 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   await app.init();
 
   // One port: Postgres (SSLRequest, or TLS with ALPN "postgresql") and HTTPS.
-  const pgDeps = { control, nc, credentials: () => creds };
-  const httpServer = createHttpServer(app.getHttpAdapter().getInstance());
+  const pending = new PendingConnections(options.connectionLimits);
+  const pgDeps = { control, nc, credentials: () => creds, established: (socket: Socket) => pending.established(socket) };
+  const httpServer = createHttpServer(
+    {
+      // Later requests of a kept-alive connection get as long for their headers as the first.
+      headersTimeout: options.connectionLimits.handshakeTimeoutMs,
+      requestTimeout: Math.max(HTTP_REQUEST_TIMEOUT_MS, options.connectionLimits.handshakeTimeoutMs),
+      keepAliveTimeout: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    app.getHttpAdapter().getInstance(),
+  );
+  // The first request's headers end the connection's handshake deadline.
+  httpServer.on('request', (req: IncomingMessage) => pending.established(req.socket));
+  // This server never listens (the ingress hands it connections), and Node starts the timer that
+  // enforces headersTimeout and requestTimeout on 'listening'.
+  httpServer.emit('listening');
   const tlsServer = createTlsServer({ ...tlsOptions(creds), ALPNProtocols: ['http/1.1', 'postgresql'] });
   tlsServer.on('secureConnection', (socket) => {
     if (socket.alpnProtocol === 'postgresql')
@@ -86,7 +110,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     else httpServer.emit('connection', socket);
   });
   tlsServer.on('tlsClientError', () => undefined);
-  const { server, destroyConnections } = createIngress(tlsServer, () => secureContext, pgDeps);
+  const { server, destroyConnections } = createIngress(tlsServer, () => secureContext, pgDeps, pending);
   const listen = parseHostPort(options.webListenAddr, 3080);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -113,6 +137,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     address: () => ({ host: bound.address, port: bound.port }),
     async close() {
       clearInterval(renew);
+      httpServer.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       destroyConnections();
       await closed;

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -12,6 +13,8 @@ export interface PgIngressDeps {
   control: ControlPlane;
   nc: NatsConnection;
   credentials: () => HostCredentials;
+  /** The client sent its StartupMessage: its handshake deadline ends (see PendingConnections). */
+  established: (socket: Socket) => void;
 }
 
 function fatal(socket: TLSSocket, fields: Omit<ErrorFields, 'severity'>): void {
@@ -71,6 +74,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
   if (startup.kind !== 'StartupMessage') {
     return fatal(socket, { code: '08P01', message: `unexpected ${startup.kind} inside TLS` });
   }
+  deps.established(socket);
   const { user: startupUser, database: startupDb, ...parameters } = startup.parameters;
   const dbUser = startupUser || route.username;
   if (!dbUser)
