@@ -18,7 +18,7 @@ import { joinCluster } from './join.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
 import { PostgresSession } from './postgres/session.js';
 import { cancelUpstream, connectUpstream, type UpstreamAuth } from './postgres/upstream.js';
-import { readSessionHeader } from './session-header.js';
+import { readSessionHeader, SESSION_HEADER_TIMEOUT_MS, SessionHeaderError } from './session-header.js';
 import { Provisioner } from '#services/provisioning';
 
 export const HEARTBEAT_MS = 10_000;
@@ -130,17 +130,21 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
+    handshakeTimeout: SESSION_HEADER_TIMEOUT_MS,
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
     const peer = socket.getPeerCertificate(true);
     const pem = peer?.raw ? certificatePem(peer.raw) : '';
-    if (!pem || issuerCaType(pem) !== 'host' || parseHostIdentity(pem).systemRole !== 'Proxy') return void socket.destroy();
+    if (!pem || issuerCaType(pem) !== 'host' || parseHostIdentity(pem).systemRole !== 'Proxy') {
+      logger.warn(`session stream refused: the peer at ${socket.remoteAddress} is not a proxy of this cluster`);
+      return void socket.destroy();
+    }
     void readSessionHeader(socket)
       .then((header) => {
         const db = options.databases.find((d) => d.name === header.db_service);
-        if (!db) return void socket.destroy();
+        if (!db) throw new SessionHeaderError(`the header names database "${header.db_service}", which this service does not serve`);
         const dbType = databaseType(db);
         const session = new PostgresSession(
           socket,
