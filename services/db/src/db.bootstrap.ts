@@ -190,8 +190,16 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   }, HEARTBEAT_MS);
 
   const cancels = nc.subscribe(CANCEL_SUBJECT, {
-    callback: (_err, msg) => {
-      const parsed = DataPlane.CancelMessageSchema.safeParse(msg.json());
+    callback: (err, msg) => {
+      if (err) return;
+      // A throw here would surface in the NATS client's reader, not in this service.
+      let body: unknown;
+      try {
+        body = msg.json();
+      } catch {
+        return logger.warn(`skipped a message on ${msg.subject} that is not JSON`);
+      }
+      const parsed = DataPlane.CancelMessageSchema.safeParse(body);
       const target = parsed.success ? cancelKeys.lookup(parsed.data.process_id, parsed.data.secret_key) : undefined;
       if (target)
         void cancelUpstream(target.uri, target.processId, target.secretKey).catch((err: Error) =>
