@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import type { EventEnvelope } from '#libs/events';
 import { EventStore, ExpectedVersionConflictError, type Decider } from '#libs/eventstore';
 import { startNats, type NatsServer } from '#libs/testing';
@@ -69,5 +70,29 @@ describe('EventStore on JetStream', () => {
     expect(seen).toEqual(['test.p.x:7']);
     projection.stop();
     await other.close();
+  });
+
+  it('passes over messages that are not commits: projections go on, and commands load around them', async () => {
+    const seen: number[] = [];
+    const projection = await store.follow('test.junk.>', (_subject: string, commit: EventEnvelope[]) => {
+      for (const e of commit) seen.push((e.data as { n: number }).n);
+    });
+    const v1 = await store.append('test.junk.a', [{ type: 'added', data: { n: 1 } }], 0);
+    const js = jetstream(nc);
+    await js.publish('test.junk.a', 'not json!!');
+    await js.publish('test.junk.a', JSON.stringify({ type: 'added', data: { n: 100 } }));
+    await js.publish('test.junk.b', JSON.stringify([{ type: 'added', data: null, time: 'now' }]));
+    await store.append('test.junk.b', [{ type: 'added', data: { n: 2 } }], await store.version('test.junk.b'));
+    await projection.sync();
+    expect(seen).toEqual([1, 2]);
+
+    const loaded = await store.load<CounterEvent>('test.junk.a');
+    expect(loaded.events).toEqual([{ type: 'added', data: { n: 1 } }]);
+    expect(loaded.version).toBeGreaterThan(v1);
+    const { state } = await store.handle('test.junk.a', counter, { type: 'add', n: 2, max: 10 });
+    expect(state).toBe(3);
+    await projection.sync();
+    expect(seen).toEqual([1, 2, 2]);
+    projection.stop();
   });
 });

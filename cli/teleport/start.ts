@@ -130,6 +130,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
       ...(config.proxy.tunnelAddr ? { tunnelAddr: config.proxy.tunnelAddr } : {}),
       hostId,
       ...(joinedProxy ? { onConnected: (rpc: RpcClient) => joinedProxy.startRenewal(rpc) } : {}),
+      connectionLimits: config.proxy.connectionLimits,
     });
     running.push(proxy);
     const { port } = proxy.address();

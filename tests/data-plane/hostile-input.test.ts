@@ -7,6 +7,7 @@ import { serialize } from 'pg-protocol/dist/serializer.js';
 import { createCa, generateKeyPair, signUserCert } from '#libs/pki';
 import type { PostgresCluster } from '#libs/testing';
 import { TestCluster } from '../support/cluster.js';
+import { startRogueProxy, type RogueProxy } from '../support/rogue-proxy.js';
 import { loginUser, proxyConnection, startClusterPostgres, startDbService, type DbServiceProcess } from '../support/data-plane.js';
 
 let cluster: TestCluster;
@@ -175,6 +176,66 @@ describe('hostile input', () => {
     // database inside example's server, which has none by that name.
     const client = new pg.Client(proxyConnection(serviceFile, 'hostile-example', { database: 'other' }));
     await expect(client.connect()).rejects.toMatchObject({ code: '3D000', message: 'database "other" does not exist' });
+    await stillServing();
+  });
+});
+
+describe("the Database Service's session streams", () => {
+  let proxy: RogueProxy;
+
+  // A proxy of the cluster (its credentials and certificate), writing what it likes on a tunnel.
+  beforeAll(async () => {
+    proxy = await startRogueProxy(cluster);
+  });
+  afterAll(() => proxy?.stop());
+
+  /** A tunnel the Database Service opened, that gets `bytes` and then nothing: how long until the service closes it. */
+  async function streamClosedAfter(bytes: Buffer): Promise<number> {
+    const socket = await proxy.tunnel();
+    const start = Date.now();
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - start)));
+    socket.write(bytes);
+    const timer = setTimeout(() => socket.destroy(), 15_000);
+    const ms = await closed;
+    clearTimeout(timer);
+    return ms;
+  }
+
+  const length = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+
+  async function logged(text: string): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (!service.logs().includes(text)) {
+      if (Date.now() > deadline) throw new Error(`the Database Service did not log ${JSON.stringify(text)}:\n${service.logs()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('ends a stream whose header is not JSON, saying why, and serves other sessions', async () => {
+    expect(await streamClosedAfter(Buffer.concat([length(10), Buffer.from('not json!!')]))).toBeLessThan(2_000);
+    await logged('session stream refused: the session header of 10 bytes is not JSON');
+    expect(service.process.exitCode).toBeNull();
+    await stillServing();
+  });
+
+  it('ends a stream whose header is valid JSON of another shape', async () => {
+    const json = JSON.stringify({ sid: 'x', user: 'alice' });
+    expect(await streamClosedAfter(Buffer.concat([length(json.length), Buffer.from(json)]))).toBeLessThan(2_000);
+    await logged('session stream refused: malformed session header: ');
+    await stillServing();
+  });
+
+  it('closes a stream whose header stops halfway after the header timeout', async () => {
+    const ms = await streamClosedAfter(Buffer.concat([length(100), Buffer.from('{"sid":"12')]));
+    expect(ms).toBeGreaterThan(4_000);
+    expect(ms).toBeLessThan(8_000);
+    await logged('session stream refused: no complete session header within 5s');
+    await stillServing();
+  });
+
+  it('refuses an oversized header length at once', async () => {
+    expect(await streamClosedAfter(length(0xffffffff))).toBeLessThan(2_000);
+    await logged('session stream refused: a session header of 4294967295 bytes exceeds the limit of 65536');
     await stillServing();
   });
 });

@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type TLSSocket } from 'node:tls';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -15,6 +14,7 @@ import { freePort, type PostgresCluster } from '#libs/testing';
 import { generateKeyPair, parseHostIdentity } from '#libs/pki';
 import { readAudit } from '../support/audit-log.js';
 import { busClient, dbServiceCredentials } from '../support/bus.js';
+import { startRogueProxy, type RogueProxy } from '../support/rogue-proxy.js';
 import { BIN, stopChild, TestCluster } from '../support/cluster.js';
 import { loginUser, proxyConnection, startClusterPostgres, startDbService, tempDir, type DbServiceProcess } from '../support/data-plane.js';
 import { queryOnce } from '../support/pg-client.js';
@@ -220,47 +220,15 @@ describe('requests are decided on who sent them', () => {
 });
 
 describe('a proxy identity that hands the Database Service a session the user may not have', () => {
-  let proxy: Awaited<ReturnType<typeof busClient>>;
-  const tunnels: TLSSocket[] = [];
-  let server: ReturnType<typeof createServer>;
-
+  let proxy: RogueProxy;
   beforeAll(async () => {
-    // A rogue proxy: genuine Proxy credentials and host certificate, its own address in PROXIES.
-    proxy = await busClient(cluster, busIdentity(BusRole.Proxy, 'rogue-proxy'));
-    const keys = await generateKeyPair();
-    const signed = await proxy.rpc.call<SignedCert>(Rpc.Auth.SignHost, {
-      public_key: keys.publicKeyPem,
-      ip_addresses: ['127.0.0.1'],
-      ttl_ms: 600_000,
-    });
-    server = createServer({
-      key: keys.privateKeyPem,
-      cert: signed.cert,
-      ca: signed.cas.host,
-      requestCert: true,
-      ALPNProtocols: ['dbaccess-tunnel'],
-    });
-    server.on('secureConnection', (socket) => tunnels.push(socket));
-    const port = await freePort();
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    const bucket = await new Kvm(proxy.nc).open(Buckets.Proxies);
-    const entry: DataPlane.ProxyServer = {
-      host_id: 'rogue-proxy',
-      addr: `127.0.0.1:${port}`,
-      expires: new Date(Date.now() + 600_000).toISOString(),
-    };
-    await bucket.put('rogue-proxy', JSON.stringify(entry));
-    await eventually(async () => expect(tunnels.length).toBeGreaterThan(0), 20_000);
+    proxy = await startRogueProxy(cluster);
   });
-  afterAll(async () => {
-    await proxy?.nc.close();
-    for (const socket of tunnels) socket.destroy();
-    server?.close();
-  });
+  afterAll(() => proxy?.stop());
 
   /** Writes a session header on one of the tunnels the Database Service opened, and reads its answer. */
   async function handOver(header: DataPlane.SessionHeader): Promise<string> {
-    const socket = tunnels.shift()!;
+    const socket = await proxy.tunnel();
     socket.write(DataPlane.encodeSessionHeader(header));
     let answer = '';
     socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
@@ -269,7 +237,7 @@ describe('a proxy identity that hands the Database Service a session the user ma
   }
 
   it('is refused by the Database Service itself, with a TDB00W event, when the user may not be that database user', async () => {
-    const grant = await proxy.rpc.call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
+    const grant = await proxy.bus.rpc.call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
       user_cert: aliceDbCert().cert,
       db_user: 'alice',
       db_name: 'postgres',

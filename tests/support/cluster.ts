@@ -57,6 +57,8 @@ export class TestCluster {
     readonly proxyAddr: string,
     readonly clusterName: string,
     readonly dir: string,
+    /** The process's descriptor limit (`ulimit -n`), as a production host might set it. */
+    private readonly maxOpenFiles?: number,
   ) {
     this.configFile = join(dir, 'teleport.yaml');
     this.dataDir = join(dir, 'data');
@@ -64,9 +66,17 @@ export class TestCluster {
   }
 
   /** With `proxyListenHost` (e.g. 0.0.0.0), the proxy listens there too, for hosts that are not this one. */
-  static async start(opts: { clusterName?: string; extraConfig?: string; proxyListenHost?: string } = {}): Promise<TestCluster> {
+  static async start(
+    opts: { clusterName?: string; extraConfig?: string; proxyListenHost?: string; maxOpenFiles?: number } = {},
+  ): Promise<TestCluster> {
     const nats = await startClusterNats();
-    const cluster = new TestCluster(nats.server, `127.0.0.1:${await freePort()}`, opts.clusterName ?? 'test-cluster', nats.dir);
+    const cluster = new TestCluster(
+      nats.server,
+      `127.0.0.1:${await freePort()}`,
+      opts.clusterName ?? 'test-cluster',
+      nats.dir,
+      opts.maxOpenFiles,
+    );
     writeFileSync(
       cluster.configFile,
       `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.server.url}]\n` +
@@ -80,7 +90,10 @@ export class TestCluster {
 
   async startProcess(): Promise<void> {
     this.log = '';
-    const child = spawn(process.execPath, [BIN.teleport, 'start', '-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = [process.execPath, BIN.teleport, 'start', '-c', this.configFile];
+    const child = this.maxOpenFiles
+      ? spawn('bash', ['-c', `ulimit -n ${this.maxOpenFiles} && exec "$@"`, 'bash', ...command], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.process = child;
@@ -107,6 +120,11 @@ export class TestCluster {
 
   logs(): string {
     return this.log;
+  }
+
+  /** The process id of `teleport start` (bash, when limiting descriptors, execs it in place). */
+  pid(): number | undefined {
+    return this.process?.pid;
   }
 
   tctl(args: string[], opts: { input?: string } = {}): Promise<RunResult> {

@@ -28,7 +28,7 @@ export class KvIndex<T extends { expires?: string }> {
           if (parsed.ok) index.entries.set(entry.key, parsed.value);
           else {
             index.entries.delete(entry.key);
-            logger.warn(`${name}: skipped the malformed entry "${entry.key}": ${parsed.reason}`);
+            logger.warn(`skipped ${entry.bucket} entry ${entry.key} (revision ${entry.revision}): ${parsed.reason}`);
           }
         } else index.entries.delete(entry.key);
         if (entry.delta === 0) loaded();

@@ -93,6 +93,18 @@ export const FileConfigSchema = z
          * address they were given (`--proxy`): each proxy's own reachable host:port.
          */
         tunnel_public_addr: z.string().optional(),
+        /** Connections at web_listen_addr that have not yet said what they want (TLS, StartupMessage, request headers). */
+        connection_limits: z
+          .object({
+            /** From accept to the StartupMessage or the first request's headers (a duration: 5s; a bare number is refused with a hint). */
+            handshake_timeout: z.union([z.string(), z.number()]).optional(),
+            /** Pending connections from one IPv4 address or IPv6 /64; more are closed at once. */
+            max_pending_per_source: z.number().int().positive().optional(),
+            /** Pending connections in all; more are closed at once. */
+            max_pending: z.number().int().positive().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

@@ -104,3 +104,31 @@ describe('audit', () => {
     expect(() => loadConfig(file(text), {})).toThrow(message);
   });
 });
+
+describe('proxy_service.connection_limits', () => {
+  it('gives a pending connection 5 s, 128 from one source and 512 in all by default', () => {
+    expect(loadConfig(file('proxy_service:\n  enabled: yes\n'), {}).proxy.connectionLimits).toEqual({
+      handshakeTimeoutMs: 5_000,
+      maxPendingPerSource: 128,
+      maxPending: 512,
+    });
+  });
+
+  it('reads the three settings', () => {
+    const config = loadConfig(
+      file('proxy_service:\n  connection_limits:\n    handshake_timeout: 2500ms\n    max_pending_per_source: 16\n    max_pending: 4096\n'),
+      {},
+    );
+    expect(config.proxy.connectionLimits).toEqual({ handshakeTimeoutMs: 2_500, maxPendingPerSource: 16, maxPending: 4096 });
+  });
+
+  it.each([
+    ['handshake_timeout: 5', /proxy_service\.connection_limits\.handshake_timeout: invalid duration "5"/],
+    ['handshake_timeout: 0s', /proxy_service\.connection_limits\.handshake_timeout: must be greater than zero/],
+    ['max_pending: 0', /proxy_service\.connection_limits\.max_pending: /],
+    ['max_pending_per_source: many', /proxy_service\.connection_limits\.max_pending_per_source: /],
+    ['max_idle: 3', /proxy_service\.connection_limits\.max_idle: unknown field/],
+  ])('names the bad setting in %p', (line, message) => {
+    expect(() => loadConfig(file(`proxy_service:\n  connection_limits:\n    ${line}\n`), {})).toThrow(message);
+  });
+});

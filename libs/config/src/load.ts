@@ -13,6 +13,15 @@ export const DEFAULT_NATS_LISTEN_ADDR = '127.0.0.1:4222';
 /** Audit events are kept 90 days, within 1 GiB of index (and as much again in the AUDIT stream). */
 export const DEFAULT_AUDIT_RETENTION = '2160h';
 export const DEFAULT_AUDIT_MAX_SIZE = '1GiB';
+/**
+ * A client needs well under a second for TCP, TLS and its StartupMessage or request headers, even
+ * across the world; one that has not done so in 5 s is holding a descriptor for nothing.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT = '5s';
+/** Far more handshakes than one host, or many users behind one NAT, have in flight at once. */
+export const DEFAULT_MAX_PENDING_PER_SOURCE = 128;
+/** Half of the common descriptor limit of 1,024: a flood from many sources leaves room for sessions. */
+export const DEFAULT_MAX_PENDING = 512;
 
 export interface Config {
   /** The file read, if any. */
@@ -26,7 +35,13 @@ export interface Config {
     listenAddr: string;
   };
   auth: { enabled: boolean; clusterName: string; kek: { file: string } | { env: string } };
-  proxy: { enabled: boolean; webListenAddr: string; publicAddrs: string[]; tunnelAddr?: string };
+  proxy: {
+    enabled: boolean;
+    webListenAddr: string;
+    publicAddrs: string[];
+    tunnelAddr?: string;
+    connectionLimits: { handshakeTimeoutMs: number; maxPendingPerSource: number; maxPending: number };
+  };
   /** Where this host's tools reach the cluster's proxy. */
   proxyAddr: string;
   /** `teleport.auth_token`: a join token, or the path of a file holding one. */
@@ -98,6 +113,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       webListenAddr,
       publicAddrs,
       ...(fc.proxy_service?.tunnel_public_addr ? { tunnelAddr: fc.proxy_service.tunnel_public_addr } : {}),
+      connectionLimits: connectionLimits(fc),
     },
     proxyAddr,
     ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),
@@ -107,6 +123,24 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       databases: fc.db_service?.databases ?? [],
     },
     provisioning: { enabled: fc.provisioning_service?.enabled ?? true },
+  };
+}
+
+function connectionLimits(fc: FileConfig): Config['proxy']['connectionLimits'] {
+  const limits = fc.proxy_service?.connection_limits;
+  const timeout = limits?.handshake_timeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  let handshakeTimeoutMs: number;
+  try {
+    handshakeTimeoutMs = parseDuration(String(timeout));
+  } catch (err) {
+    throw new BadParameterError(`proxy_service.connection_limits.handshake_timeout: ${(err as Error).message}`);
+  }
+  if (handshakeTimeoutMs <= 0)
+    throw new BadParameterError('proxy_service.connection_limits.handshake_timeout: must be greater than zero, like 5s');
+  return {
+    handshakeTimeoutMs,
+    maxPendingPerSource: limits?.max_pending_per_source ?? DEFAULT_MAX_PENDING_PER_SOURCE,
+    maxPending: limits?.max_pending ?? DEFAULT_MAX_PENDING,
   };
 }
 

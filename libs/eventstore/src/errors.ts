@@ -10,3 +10,15 @@ export class ExpectedVersionConflictError extends CompareFailedError {
     super(`${subject} changed concurrently (expected version ${expectedVersion}); try again`, options);
   }
 }
+
+/** A stream message that is not a commit (a JSON array of event envelopes): readers skip it. */
+export class MalformedCommitError extends Error {
+  constructor(
+    readonly subject: string,
+    readonly seq: number,
+    reason: string,
+  ) {
+    super(`message ${seq} on ${subject}: not a commit (${reason})`);
+    this.name = 'MalformedCommitError';
+  }
+}

@@ -12,6 +12,7 @@ import {
 import { Logger } from '@nestjs/common';
 import { ConnectionProblemError } from '#libs/common';
 import type { EventEnvelope } from '#libs/events';
+import { decodeCommit } from './commit.js';
 import { type Decider, fold } from './decider.js';
 import { ExpectedVersionConflictError } from './errors.js';
 import { Projection, type CommitHandler } from './projection.js';
@@ -31,6 +32,8 @@ const STREAM_NAME_IN_USE = 10058;
  * a JSON array of event envelopes, appended with `Nats-Expected-Last-Subject-Sequence`.
  */
 export class EventStore {
+  private readonly logger = new Logger('eventstore');
+
   private constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
@@ -65,7 +68,12 @@ export class EventStore {
     const messages = await consumer.consume();
     try {
       for await (const m of messages) {
-        for (const envelope of m.json<EventEnvelope[]>()) events.push({ type: envelope.type, data: envelope.data } as Event);
+        try {
+          for (const envelope of decodeCommit(m)) events.push({ type: envelope.type, data: envelope.data } as Event);
+        } catch (err) {
+          // Not a commit: the aggregate is what the commits around it say.
+          this.logger.warn(`skipped ${(err as Error).message}`);
+        }
         if (m.seq >= version || m.info.pending === 0) break;
       }
     } finally {

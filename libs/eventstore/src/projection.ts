@@ -1,5 +1,7 @@
-import type { ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '#libs/events';
+import { decodeCommit } from './commit.js';
 import type { EventStore } from './event-store.js';
 
 export type CommitHandler = (subject: string, events: EventEnvelope[], seq: number) => void;
@@ -7,13 +9,15 @@ export type CommitHandler = (subject: string, events: EventEnvelope[], seq: numb
 /**
  * An in-memory read model fed by an ordered consumer: it replays the stream from the first message,
  * then follows. `sync()` gives read-your-writes across processes: it waits until every commit that
- * existed when it was called has been applied.
+ * existed when it was called has been applied. A message that is not a commit, or that the handler
+ * cannot apply, is logged and passed over: one bad message must not stop every later one.
  */
 export class Projection {
   private applied = 0;
   private waiters: Array<{ seq: number; resolve: () => void }> = [];
   private messages?: ConsumerMessages;
   private stopped = false;
+  private readonly logger = new Logger('eventstore');
 
   constructor(
     private readonly store: EventStore,
@@ -25,14 +29,28 @@ export class Projection {
   async start(): Promise<void> {
     const consumer = await this.js.consumers.get(this.store.stream, { filter_subjects: this.filter });
     this.messages = await consumer.consume();
-    void this.run(this.messages);
+    void this.run(this.messages).catch((err: Error) => this.logger.error(`following ${this.filter} stopped: ${err.message}`));
     await this.sync();
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const m of messages) {
-      this.onCommit(m.subject, m.json<EventEnvelope[]>(), m.seq);
+      this.apply(m);
       this.advance(m.seq);
+    }
+  }
+
+  private apply(m: JsMsg): void {
+    let commit: EventEnvelope[];
+    try {
+      commit = decodeCommit(m);
+    } catch (err) {
+      return this.logger.warn(`skipped ${(err as Error).message}`);
+    }
+    try {
+      this.onCommit(m.subject, commit, m.seq);
+    } catch (err) {
+      this.logger.warn(`skipped message ${m.seq} on ${m.subject}: applying it failed: ${(err as Error).message}`);
     }
   }
 

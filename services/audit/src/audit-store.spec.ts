@@ -43,9 +43,9 @@ describe('AuditStore', () => {
   it('summarises a session and keeps each event once, whatever the redeliveries', () => {
     const store = open();
     const events = sessionEvents(SID, 'alice', T0, 3);
-    expect(store.ingest(events.slice(0, 4))).toEqual({ inserted: 4, duplicates: 0, malformed: 0 });
+    expect(store.ingest(events.slice(0, 4))).toEqual({ inserted: 4, duplicates: 0, malformed: [] });
     // A crash between commit and acknowledgement: the same messages again, then the rest.
-    expect(store.ingest(events)).toEqual({ inserted: events.length - 4, duplicates: 4, malformed: 0 });
+    expect(store.ingest(events)).toEqual({ inserted: events.length - 4, duplicates: 4, malformed: [] });
     expect(store.counts()).toEqual({ events: events.length, sessions: 1 });
     expect(store.lastSequence()).toBe(events.at(-1)!.seq);
     expect(store.getSession(SID)).toEqual({
@@ -94,10 +94,15 @@ describe('AuditStore', () => {
 
   it('skips what is not an audit event without stopping', () => {
     const store = open();
-    expect(store.ingest([{ seq: ++seq, data: Buffer.from('not json') }, record({ hello: 'world' })])).toEqual({
+    const first = seq + 1;
+    const junk = ['not json', 'null', '42', '[{"uid":"u","event":"db.session.query"}]'].map((text) => ({
+      seq: ++seq,
+      data: Buffer.from(text),
+    }));
+    expect(store.ingest([...junk, record({ hello: 'world' })])).toEqual({
       inserted: 0,
       duplicates: 0,
-      malformed: 2,
+      malformed: [first, first + 1, first + 2, first + 3, first + 4],
     });
     expect(store.lastSequence()).toBe(seq);
   });

@@ -13,8 +13,8 @@ export interface IngestResult {
   inserted: number;
   /** Events already in the index (a redelivery after a crash): not counted again. */
   duplicates: number;
-  /** Messages that are not audit events (no uid): skipped, not retried. */
-  malformed: number;
+  /** Stream sequences of messages that are not audit events (not a JSON object, or no uid or type): skipped, not retried. */
+  malformed: number[];
 }
 
 type Row = Record<string, unknown>;
@@ -165,23 +165,24 @@ export class AuditStore {
   }
 
   private ingestBatch(batch: StreamRecord[]): IngestResult {
-    const result: IngestResult = { inserted: 0, duplicates: 0, malformed: 0 };
+    const result: IngestResult = { inserted: 0, duplicates: 0, malformed: [] };
     const deltas = new Map<string, SessionDelta>();
     let lastSeq = 0;
     for (const record of batch) {
       lastSeq = Math.max(lastSeq, record.seq);
       const json = Buffer.from(record.data).toString('utf8');
-      let event: Row;
+      let parsed: unknown;
       try {
-        event = JSON.parse(json) as Row;
+        parsed = JSON.parse(json);
       } catch {
-        result.malformed++;
+        result.malformed.push(record.seq);
         continue;
       }
+      const event = (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {}) as Row;
       const uid = str(event.uid);
       const type = str(event.event);
-      if (!uid || !type || typeof event !== 'object') {
-        result.malformed++;
+      if (!uid || !type) {
+        result.malformed.push(record.seq);
         continue;
       }
       const sid = str(event.sid) ?? NO_SESSION;

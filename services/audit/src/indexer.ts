@@ -16,6 +16,8 @@ import type { AuditStore, StreamRecord } from './audit-store.js';
 const BATCH = 2_000;
 /** A partial batch waits no longer than this for more events. */
 const FLUSH_MS = 50;
+/** A warning about skipped messages names this many of them. */
+const MALFORMED_NAMED = 5;
 
 /**
  * Feeds the AUDIT stream into the index through a durable consumer. Acknowledgements are cumulative
@@ -89,7 +91,7 @@ export class AuditIndexer {
     const records: StreamRecord[] = batch.filter((m) => m.seq > last).map((m) => ({ seq: m.seq, data: m.data }));
     try {
       const result = this.store.ingest(records);
-      if (result.malformed) this.logger.warn(`skipped ${result.malformed} messages of the AUDIT stream that are not audit events`);
+      if (result.malformed.length) this.warnMalformed(batch, result.malformed);
     } catch (err) {
       // Not acknowledged: JetStream delivers the batch again after ack_wait.
       this.logger.error(`indexing ${batch.length} audit events failed: ${(err as Error).message}`);
@@ -97,6 +99,14 @@ export class AuditIndexer {
     }
     // Cumulative: acknowledges every earlier message too.
     batch.at(-1)!.ack();
+  }
+
+  /** Names where the skipped messages are (a few of them), never what they hold. */
+  private warnMalformed(batch: JsMsg[], seqs: number[]): void {
+    const subjects = new Map(batch.map((m) => [m.seq, m.subject]));
+    const named = seqs.slice(0, MALFORMED_NAMED).map((seq) => `${seq} on ${subjects.get(seq)}`);
+    const more = seqs.length > MALFORMED_NAMED ? ` and ${seqs.length - MALFORMED_NAMED} more` : '';
+    this.logger.warn(`skipped ${seqs.length} message(s) of the AUDIT stream that are not audit events: ${named.join(', ')}${more}`);
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,5 @@
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
@@ -19,6 +20,7 @@ import { agentHostId } from './agents/agent-identity.js';
 import { forwardToNats } from './agents/nats-forward.js';
 import { TUNNEL_ALPN, TunnelRegistry } from './agents/tunnels.js';
 import { createIngress } from './pg/ingress.js';
+import { PendingConnections, type ConnectionLimits } from './pg/pending-connections.js';
 import { handlePgClient } from './pg/pg-session.js';
 import { obtainProxyCredentials, PROXY_CERT_TTL_MS, type HostCredentials } from './tls/host-credentials.js';
 
@@ -39,7 +41,14 @@ export interface ProxyOptions {
   /** `proxy_service.public_addr`: host:port users reach the proxy at. */
   publicAddrs: string[];
   hostId: string;
+  /** `proxy_service.connection_limits`. */
+  connectionLimits: ConnectionLimits;
 }
+
+/** A whole request, body included, once its headers are in; responses (tsh play --follow) are not limited. */
+const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+/** An idle kept-alive HTTPS connection is closed after this (Node's default, stated). */
+const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 @Module({})
 class ProxyHttpModule {
@@ -90,26 +99,46 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
 
   // One port: Postgres (SSLRequest, or TLS with ALPN "postgresql"), HTTPS, and the Database Services'
   // tunnels and bus connections (ALPN dbaccess-tunnel, dbaccess-nats; a Db host certificate required).
+  const pending = new PendingConnections(options.connectionLimits);
   const tunnels = new TunnelRegistry();
-  const pgDeps = { rpc, credentials: () => creds, tunnels };
-  const httpServer = createHttpServer(app.getHttpAdapter().getInstance());
+  const pgDeps = { rpc, credentials: () => creds, tunnels, established: (socket: Socket) => pending.established(socket) };
+  const httpServer = createHttpServer(
+    {
+      // Later requests of a kept-alive connection get as long for their headers as the first.
+      headersTimeout: options.connectionLimits.handshakeTimeoutMs,
+      requestTimeout: Math.max(HTTP_REQUEST_TIMEOUT_MS, options.connectionLimits.handshakeTimeoutMs),
+      keepAliveTimeout: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    app.getHttpAdapter().getInstance(),
+  );
+  // The first request's headers end the connection's handshake deadline.
+  httpServer.on('request', (req: IncomingMessage) => pending.established(req.socket));
+  // This server never listens (the ingress hands it connections), and Node starts the timer that
+  // enforces headersTimeout and requestTimeout on 'listening'.
+  httpServer.emit('listening');
   const tlsServer = createTlsServer({ ...tlsOptions(creds), ALPNProtocols: ['http/1.1', 'postgresql', TUNNEL_ALPN, NATS_ALPN] });
   tlsServer.on('secureConnection', (socket) => {
     switch (socket.alpnProtocol) {
       case 'postgresql':
         return void handlePgClient(socket, pgDeps).catch((err: Error) => logger.warn(`postgres session: ${err.message}`));
+      // An agent's connection says what it is with its certificate: its handshake is over, and a tunnel may idle.
       case TUNNEL_ALPN: {
         const hostId = agentHostId(socket, creds.cas.host ?? [], TUNNEL_ROLES);
-        return hostId ? tunnels.add(hostId, socket) : void socket.destroy();
+        if (!hostId) return void socket.destroy();
+        pending.established(socket);
+        return tunnels.add(hostId, socket);
       }
       case NATS_ALPN:
-        return agentHostId(socket, creds.cas.host ?? [], BUS_ROLES) ? forwardToNats(socket, options.natsServers) : void socket.destroy();
+        if (!agentHostId(socket, creds.cas.host ?? [], BUS_ROLES)) return void socket.destroy();
+        pending.established(socket);
+        return forwardToNats(socket, options.natsServers);
       default:
         httpServer.emit('connection', socket);
     }
   });
   tlsServer.on('tlsClientError', () => undefined);
-  const { server, destroyConnections } = createIngress(tlsServer, () => secureContext, pgDeps);
+  const { server, destroyConnections } = createIngress(tlsServer, () => secureContext, pgDeps, pending);
   const listen = parseHostPort(options.webListenAddr, 3080);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -152,6 +181,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
       clearInterval(heartbeat);
       await proxies.delete(hostId).catch(() => undefined);
       tunnels.closeAll();
+      httpServer.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       destroyConnections();
       await closed;

@@ -29,12 +29,15 @@ export function readStartupFrame(socket: Duplex, timeoutMs = 30_000): Promise<Bu
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
+      socket.off('close', onEnd);
       socket.off('error', done);
       if (err) reject(err);
       else resolve(payload!);
     };
     socket.on('data', onData);
     socket.once('end', onEnd);
+    // A socket destroyed (at a deadline, say) closes without ending.
+    socket.once('close', onEnd);
     socket.once('error', done);
     socket.resume();
   });

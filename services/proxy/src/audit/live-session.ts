@@ -1,10 +1,24 @@
-import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { Logger } from '@nestjs/common';
 import { AuditEvent, Streams } from '#libs/events';
 
 type Event = Record<string, unknown>;
 
 /** An event missing from the sequence is waited for this long, then passed over. */
 const GAP_WAIT_MS = 2_000;
+
+/** The message's event; a message that is not a JSON object is logged by subject, not content, and passed over. */
+function auditEventOf(m: JsMsg): Event | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(m.string());
+  } catch {
+    value = undefined;
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Event;
+  new Logger('proxy').warn(`following a session: skipped message ${m.seq} on ${m.subject}, which is not an audit event`);
+  return undefined;
+}
 
 /** The event after which a session has nothing more to say. */
 export function endsSession(event: Event): boolean {
@@ -35,8 +49,8 @@ export async function* liveSession(js: JetStreamClient, sid: string, since: Date
       const step = await Promise.race([iterator.next(), gap]).finally(() => clearTimeout(timer));
       if (step !== 'timeout') {
         if (step.done) return;
-        const event = step.value.json<Event>();
-        if (typeof event.ei === 'number' && event.ei >= next) waiting.set(event.ei, event);
+        const event = auditEventOf(step.value);
+        if (event && typeof event.ei === 'number' && event.ei >= next) waiting.set(event.ei, event);
       }
       // A gap that does not fill in time is passed over, so one lost event cannot stall the feed.
       if (waiting.size && !waiting.has(next)) {

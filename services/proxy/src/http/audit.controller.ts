@@ -138,7 +138,7 @@ export class AuditController {
       if (!(err instanceof NotFoundError) || !follow) throw err;
     }
     const latest = await this.streams.jsm.streams.getMessage(Streams.Audit.name, { last_by_subj: `audit.${sid}.>` }).catch(() => null);
-    const user = latest?.json<{ user?: unknown }>().user;
+    const user = ownerOf(latest?.string());
     if (typeof user !== 'string') throw new NotFoundError(`session ${sid} not found`);
     return { user };
   }
@@ -168,5 +168,14 @@ export class AuditController {
         : `access denied to session ${sid}: user "${req.caller.name}" may play only their own sessions; ` +
             `playing those of other users needs a role that allows "read" on "session" (such as auditor)`,
     );
+  }
+}
+
+/** The `user` of an audit event's JSON; undefined for anything else on the stream. */
+function ownerOf(json: string | undefined): unknown {
+  try {
+    return (JSON.parse(json ?? 'null') as { user?: unknown } | null)?.user;
+  } catch {
+    return undefined;
   }
 }

@@ -2,6 +2,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { backend, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
+import type { PendingConnections } from './pending-connections.js';
 import { forwardCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
 
 /** First byte of a TLS handshake record: the client speaks TLS at once (PostgreSQL 17's sslnegotiation=direct, or HTTPS). */
@@ -11,11 +12,13 @@ const TLS_HANDSHAKE = 0x16;
  * The proxy's one public port. A Postgres client starts with SSLRequest (answered 'S', then TLS),
  * GSSENCRequest (answered 'N'), or a CancelRequest (broadcast, then closed); TLS from the first byte
  * goes to `tlsServer`, which routes ALPN "postgresql" to Postgres and everything else to HTTPS.
+ * Every connection is `pending` until the Postgres session or the HTTP server says it is established.
  */
 export function createIngress(
   tlsServer: TlsServer,
   secureContext: () => SecureContext,
   deps: PgIngressDeps,
+  pending: PendingConnections,
 ): { server: Server; destroyConnections(): void } {
   const logger = new Logger('proxy');
   const startPostgresTls = (socket: Socket) => {
@@ -54,6 +57,7 @@ export function createIngress(
   };
   const open = new Set<Socket>();
   const server = createNetServer({ pauseOnConnect: true }, (socket) => {
+    if (!pending.admit(socket)) return;
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
@@ -84,9 +88,12 @@ function peekByte(socket: Socket): Promise<number> {
     const cleanup = () => {
       socket.off('readable', onReadable);
       socket.off('end', onEnd);
+      socket.off('close', onEnd);
     };
     socket.on('readable', onReadable);
+    // 'close' too: a socket destroyed at its deadline never ends.
     socket.once('end', onEnd);
+    socket.once('close', onEnd);
     onReadable();
   });
 }

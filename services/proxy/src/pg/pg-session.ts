@@ -1,5 +1,6 @@
-import { RpcClient } from '#libs/bus';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { RpcClient } from '#libs/bus';
 import { Logger } from '@nestjs/common';
 import { AccessDeniedError, DomainError, NotFoundError } from '#libs/common';
 import { DataPlane, Rpc } from '#libs/events';
@@ -12,6 +13,8 @@ export interface PgIngressDeps {
   rpc: RpcClient;
   credentials: () => HostCredentials;
   tunnels: TunnelRegistry;
+  /** The client sent its StartupMessage: its handshake deadline ends (see PendingConnections). */
+  established: (socket: Socket) => void;
 }
 
 /** How long a session waits for a tunnel when none is idle (the Database Service is dialing one). */
@@ -76,6 +79,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
   if (startup.kind !== 'StartupMessage') {
     return fatal(socket, { code: '08P01', message: `unexpected ${startup.kind} inside TLS` });
   }
+  deps.established(socket);
   const { user: startupUser, database: startupDb, ...parameters } = startup.parameters;
   const dbUser = startupUser || route.username;
   if (!dbUser)
