@@ -99,6 +99,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
         databases: config.db.databases,
         listenAddr: config.db.listenAddr,
         ...(config.db.publicAddr ? { publicAddr: config.db.publicAddr } : {}),
+        auditSpoolMaxBytes: config.db.auditSpoolMaxBytes,
         ...(config.nats.embedded && !controlPlaneHere ? {} : { natsServers }),
       }),
     );

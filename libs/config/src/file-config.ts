@@ -111,6 +111,14 @@ export const FileConfigSchema = z
         /** How proxies reach listen_addr, when it differs (e.g. listen on 0.0.0.0, advertise a host name). */
         public_addr: z.string().optional(),
         databases: z.array(DatabaseSchema).optional(),
+        /** Where audit events wait, on disk in data_dir, until the AUDIT stream has them. */
+        audit_spool: z
+          .object({
+            /** The spool stays below this (512MB, 1GiB): near it new sessions are refused, at it sessions end. */
+            max_size: z.union([z.string(), z.number()]).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

@@ -13,6 +13,10 @@ export const DEFAULT_NATS_LISTEN_ADDR = '127.0.0.1:4222';
 /** Audit events are kept 90 days, within 1 GiB of index (and as much again in the AUDIT stream). */
 export const DEFAULT_AUDIT_RETENTION = '2160h';
 export const DEFAULT_AUDIT_MAX_SIZE = '1GiB';
+/** Audit events not yet in the AUDIT stream wait in the Database Service's spool, up to this much. */
+export const DEFAULT_AUDIT_SPOOL_MAX_SIZE = '1GiB';
+/** The spool must hold a few of the biggest events (one NATS message each). */
+const MIN_AUDIT_SPOOL_BYTES = 4 * 1024 * 1024;
 /** The Database Service's listener for proxies: loopback on a free port unless configured. */
 export const DEFAULT_DB_LISTEN_ADDR = '127.0.0.1:0';
 
@@ -39,6 +43,8 @@ export interface Config {
     listenAddr: string;
     publicAddr?: string;
     databases: DatabaseConfig[];
+    /** db_service.audit_spool.max_size in bytes. */
+    auditSpoolMaxBytes: number;
   };
 }
 
@@ -104,8 +110,20 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       listenAddr: fc.db_service?.listen_addr ?? DEFAULT_DB_LISTEN_ADDR,
       ...(fc.db_service?.public_addr ? { publicAddr: fc.db_service.public_addr } : {}),
       databases: fc.db_service?.databases ?? [],
+      auditSpoolMaxBytes: auditSpoolMaxBytes(fc),
     },
   };
+}
+
+function auditSpoolMaxBytes(fc: FileConfig): number {
+  let bytes: number;
+  try {
+    bytes = parseByteSize(fc.db_service?.audit_spool?.max_size ?? DEFAULT_AUDIT_SPOOL_MAX_SIZE);
+  } catch (err) {
+    throw new BadParameterError(`db_service.audit_spool.max_size: ${(err as Error).message}`);
+  }
+  if (bytes < MIN_AUDIT_SPOOL_BYTES) throw new BadParameterError('db_service.audit_spool.max_size: must be at least 4MiB, like 1GiB');
+  return bytes;
 }
 
 function auditSettings(fc: FileConfig, authEnabled: boolean): Config['audit'] {

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { connectNats, openDbServersBucket, RpcClient, type RunningService } from '#libs/bus';
-import { BadParameterError, formatHostPort, parseHostPort } from '#libs/common';
-import { databaseType, type DatabaseConfig, type DbResource } from '#libs/config';
-import { CANCEL_SUBJECT, DataPlane, Streams } from '#libs/events';
-import { EventStore } from '#libs/eventstore';
-import { jetstream } from '@nats-io/jetstream';
+import { BadParameterError, formatByteSize, formatHostPort, parseByteSize, parseHostPort } from '#libs/common';
+import { databaseType, DEFAULT_AUDIT_SPOOL_MAX_SIZE, type DatabaseConfig, type DbResource } from '#libs/config';
+import { CANCEL_SUBJECT, DataPlane } from '#libs/events';
 import { certificatePem, generateKeyPair, issuerCaType, parseHostIdentity } from '#libs/pki';
-import { AuditEmitter } from './audit-emitter.js';
+import { AuditSpool } from './audit/audit-spool.js';
+import { SpoolPublisher } from './audit/spool-publisher.js';
 import { AwsIdentities } from './aws/credentials.js';
 import { RdsIamAuth } from './aws/rds-iam.js';
 import { ClientCertificates } from './client-certificates.js';
@@ -27,6 +27,10 @@ export const REGISTRATION_TTL_MS = 3 * HEARTBEAT_MS;
 export const DEFAULT_MAX_FRAME_LENGTH = 128 * 1024 * 1024;
 /** The admin user's certificates live this long: one activation or teardown. */
 const ADMIN_CERT_TTL_MS = 10 * 60_000;
+/** NATS's default max_payload, for when the server has not said yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** What a message carries besides its body: the subject, the Nats-Msg-Id header, the protocol line. */
+const MESSAGE_OVERHEAD = 1024;
 
 export interface DatabaseServiceOptions {
   proxyAddr: string;
@@ -39,6 +43,8 @@ export interface DatabaseServiceOptions {
   publicAddr?: string;
   /** Configured NATS servers; without them, the ones the cluster named when this service joined. */
   natsServers?: string[];
+  /** db_service.audit_spool.max_size in bytes; default 1 GiB. */
+  auditSpoolMaxBytes?: number;
 }
 
 function toResource(db: DatabaseConfig, dynamic: Record<string, string>): DbResource {
@@ -70,9 +76,17 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const joined = await joinCluster(options);
   const natsServers = options.natsServers?.length ? options.natsServers : joined.natsServers;
   const nc = await connectNats(natsServers, `db-${options.hostId}`);
-  await EventStore.open(nc, Streams.Audit);
+  // The AUDIT stream belongs to the control plane: this service only publishes into it.
+  const spool = AuditSpool.open({
+    dir: join(options.dataDir, 'audit-spool'),
+    maxBytes: options.auditSpoolMaxBytes ?? parseByteSize(DEFAULT_AUDIT_SPOOL_MAX_SIZE),
+    warn: (message) => logger.warn(message),
+  });
+  const unsent = spool.end - spool.acknowledged;
+  if (unsent) logger.log(`the audit spool holds ${formatByteSize(unsent)} of events not yet in the audit log; sending them`);
+  const publisher = new SpoolPublisher(nc, spool);
+  publisher.start();
   const auth = new RpcClient(natsServers, `db-${options.hostId}-auth`);
-  const emitter = new AuditEmitter(jetstream(nc), undefined, () => nc.info?.max_payload ?? 1024 * 1024);
   const cancelKeys = new CancelKeys();
   const labels = new DynamicLabels(options.databases);
   const dbClientKey = await generateKeyPair();
@@ -118,7 +132,8 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
 
   const deps = {
     hostId: options.hostId,
-    emitter,
+    audit: spool,
+    maxEventBytes: () => (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - MESSAGE_OVERHEAD,
     cancelKeys,
     maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
   };
@@ -206,7 +221,8 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       cancels.unsubscribe();
       await Promise.all(options.databases.map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
       server.close();
-      await emitter.drain();
+      await publisher.close();
+      await spool.close();
       await auth.close();
       await nc.close();
     },
