@@ -8,6 +8,7 @@ import { AuditRpc, QueueGroup, Rpc, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { AuditStore } from './audit-store.js';
 import { AuditIndexer } from './indexer.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 const RETENTION_CHECK_MS = 60_000;
 const NANOS_PER_MS = 1_000_000;
@@ -67,14 +68,17 @@ async function limitStream(jsm: JetStreamManager, retentionMs: number, maxBytes:
 /**
  * The audit service: indexes every event of the AUDIT stream into `<data_dir>/audit/index.sqlite`
  * and answers searches over NATS. Each replica keeps its own index through its own durable consumer.
+ * It runs on a thread of its own (see audit-thread.ts): SQLite is synchronous.
  */
-export async function startAudit(options: AuditOptions): Promise<RunningService> {
+export async function runAuditService(options: AuditOptions): Promise<RunningService> {
   const logger = new Logger('audit');
   const nc = await connectNats(options.natsServers, 'audit');
   await EventStore.open(nc, Streams.Audit);
   const jsm = await jetstreamManager(nc);
   await limitStream(jsm, options.retentionMs, options.maxBytes);
   const store = new AuditStore(join(options.dataDir, 'audit', 'index.sqlite'));
+  store.checkpointElsewhere();
+  const checkpointer = new WalCheckpointer(store.path);
   const retention = () => {
     try {
       const deleted = store.applyRetention(Date.now(), options.retentionMs, options.maxBytes);
@@ -100,6 +104,7 @@ export async function startAudit(options: AuditOptions): Promise<RunningService>
       clearInterval(timer);
       await app.close();
       await indexer.stop();
+      await checkpointer.stop();
       store.close();
       await nc.close();
     },

@@ -11,10 +11,11 @@ import {
 } from '@nats-io/jetstream';
 import { Streams } from '#libs/events';
 import type { AuditStore, StreamRecord } from './audit-store.js';
+import { CommitBatcher } from './commit-batcher.js';
 
 /** Events are committed to the index in transactions of up to this many. */
 const BATCH = 2_000;
-/** A partial batch waits no longer than this for more events. */
+/** A partial batch waits no longer than this for more events, even when the stream has no more yet. */
 const FLUSH_MS = 50;
 
 /**
@@ -26,8 +27,7 @@ export class AuditIndexer {
   private readonly logger = new Logger('audit');
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
-  private buffer: JsMsg[] = [];
-  private timer?: NodeJS.Timeout;
+  private readonly batcher = new CommitBatcher<JsMsg>((batch) => this.commit(batch), BATCH, FLUSH_MS);
 
   constructor(
     private readonly js: JetStreamClient,
@@ -39,8 +39,9 @@ export class AuditIndexer {
   async start(): Promise<void> {
     await this.ensureConsumer();
     const consumer = await this.js.consumers.get(Streams.Audit.name, this.consumerName);
-    this.messages = await consumer.consume({ max_messages: BATCH });
-    this.loop = this.run(this.messages);
+    // A callback, not an async iterator: no promise per message.
+    this.messages = await consumer.consume({ max_messages: BATCH, callback: (m) => this.batcher.push(m) });
+    this.loop = this.messages.closed().then(() => this.batcher.flush());
   }
 
   /**
@@ -70,21 +71,7 @@ export class AuditIndexer {
     });
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const m of messages) {
-      this.buffer.push(m);
-      if (this.buffer.length >= BATCH || m.info.pending === 0) this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
-    }
-    this.flush();
-  }
-
-  private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.buffer;
-    if (!batch.length) return;
-    this.buffer = [];
+  private commit(batch: JsMsg[]): void {
     const last = this.store.lastSequence();
     const records: StreamRecord[] = batch.filter((m) => m.seq > last).map((m) => ({ seq: m.seq, data: m.data }));
     try {
@@ -102,6 +89,6 @@ export class AuditIndexer {
   async stop(): Promise<void> {
     await this.messages?.close();
     await this.loop;
-    clearTimeout(this.timer);
+    this.batcher.flush();
   }
 }
