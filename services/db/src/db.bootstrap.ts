@@ -221,7 +221,8 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       cancels.unsubscribe();
       await Promise.all(options.databases.map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
       server.close();
-      await publisher.close();
+      // What is not acknowledged by then stays in the spool for the next start.
+      await publisher.close(5_000);
       await spool.close();
       await auth.close();
       await nc.close();

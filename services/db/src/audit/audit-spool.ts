@@ -154,6 +154,7 @@ export class AuditSpool {
 
   /** Why events cannot be taken, for the message a user sees. */
   refusal(): string {
+    if (this.closed) return 'the Database Service is stopping';
     if (this.writeError) return `the audit spool of the Database Service cannot be written (${this.writeError})`;
     return (
       `the audit spool of the Database Service holds ${formatByteSize(this.size())} of its ${formatByteSize(this.maxBytes)} ` +
