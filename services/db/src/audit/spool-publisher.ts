@@ -124,7 +124,11 @@ export class SpoolPublisher {
       return;
     }
     this.pumping = true;
-    void this.run().finally(() => (this.pumping = false));
+    void this.run().finally(() => {
+      this.pumping = false;
+      // A commit or an acknowledgement that came after the loop's last look.
+      if (this.again) this.pump();
+    });
   }
 
   private async run(): Promise<void> {
