@@ -134,20 +134,26 @@ export class AuditStore {
   private maxWalBytes = 0;
   private commits = 0;
 
-  constructor(readonly path: string) {
+  /** With `reader`, a connection for searches beside the one that writes (which created the file). */
+  constructor(
+    readonly path: string,
+    options: { reader?: boolean } = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new Database(path);
-    // Only takes effect on a new file: freed pages can then be returned to the file system.
-    this.db.pragma('auto_vacuum = INCREMENTAL');
-    this.db.pragma('journal_mode = WAL');
-    // With WAL, NORMAL loses nothing when the process dies; only a power cut may lose the last commits.
-    this.db.pragma('synchronous = NORMAL');
     // The indexes of a few million events stay in memory.
     this.db.pragma('cache_size = -65536');
-    // A write-ahead log emptied by a checkpoint is cut back to this size.
-    this.db.pragma('journal_size_limit = 67108864');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    if (!options.reader) {
+      // Only takes effect on a new file: freed pages can then be returned to the file system.
+      this.db.pragma('auto_vacuum = INCREMENTAL');
+      this.db.pragma('journal_mode = WAL');
+      // With WAL, NORMAL loses nothing when the process dies; only a power cut may lose the last commits.
+      this.db.pragma('synchronous = NORMAL');
+      // A write-ahead log emptied by a checkpoint is cut back to this size.
+      this.db.pragma('journal_size_limit = 67108864');
+      this.db.exec(SCHEMA);
+    }
     this.insertEvent = this.db.prepare(
       'INSERT OR IGNORE INTO events (uid, seq, sid, ei, time_ms, event, user, db_service, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -172,7 +178,7 @@ export class AuditStore {
     this.ingestTransaction = this.db.transaction((batch: StreamRecord[]) => this.ingestBatch(batch));
   }
 
-  /** Indexes a batch of stream messages in one transaction. */
+  /** Indexes a batch of stream messages in one transaction; those at or below the last sequence indexed are redeliveries. */
   ingest(batch: StreamRecord[]): IngestResult {
     const result = this.ingestTransaction(batch);
     if (this.maxWalBytes && ++this.commits % 16 === 0 && this.walBytes() > this.maxWalBytes) this.db.pragma('wal_checkpoint(RESTART)');
@@ -204,8 +210,13 @@ export class AuditStore {
   private ingestBatch(batch: StreamRecord[]): IngestResult {
     const result: IngestResult = { inserted: 0, duplicates: 0, malformed: 0 };
     const deltas = new Map<string, SessionDelta>();
+    const indexed = this.lastSequence();
     let lastSeq = 0;
     for (const record of batch) {
+      if (record.seq <= indexed) {
+        result.duplicates++;
+        continue;
+      }
       lastSeq = Math.max(lastSeq, record.seq);
       const json = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength).toString('utf8');
       let event: Row;

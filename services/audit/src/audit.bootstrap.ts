@@ -3,14 +3,13 @@ import { Controller, Logger, Module, type DynamicModule } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connectNats, listenRpc, ZodPipe, type RunningService } from '#libs/bus';
-import { formatByteSize, formatDuration, NotFoundError } from '#libs/common';
+import { NotFoundError } from '#libs/common';
 import { AuditRpc, QueueGroup, Rpc, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { AuditStore } from './audit-store.js';
 import { AuditIndexer } from './indexer.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { IndexWriter } from './index-writer.js';
 
-const RETENTION_CHECK_MS = 60_000;
 const NANOS_PER_MS = 1_000_000;
 
 type Infer<T extends import('zod').ZodType> = import('zod').infer<T>;
@@ -76,36 +75,25 @@ export async function runAuditService(options: AuditOptions): Promise<RunningSer
   await EventStore.open(nc, Streams.Audit);
   const jsm = await jetstreamManager(nc);
   await limitStream(jsm, options.retentionMs, options.maxBytes);
-  const store = new AuditStore(join(options.dataDir, 'audit', 'index.sqlite'));
-  store.checkpointElsewhere();
-  const checkpointer = new WalCheckpointer(store.path);
-  const retention = () => {
-    try {
-      const deleted = store.applyRetention(Date.now(), options.retentionMs, options.maxBytes);
-      if (deleted)
-        logger.log(
-          `retention: deleted ${deleted} audit events (older than ${formatDuration(options.retentionMs)} or over ${formatByteSize(options.maxBytes)})`,
-        );
-    } catch (err) {
-      logger.error(`retention failed: ${(err as Error).message}`);
-    }
-  };
-  retention();
-  const timer = setInterval(retention, RETENTION_CHECK_MS);
-  timer.unref();
-
-  const indexer = new AuditIndexer(jetstream(nc), jsm, store, `audit-index-${options.hostId}`);
+  const path = join(options.dataDir, 'audit', 'index.sqlite');
+  // Writing (and retention) on a thread of its own; searches read through a connection of this thread.
+  const writer = await IndexWriter.start({ path, retentionMs: options.retentionMs, maxBytes: options.maxBytes }, (code) => {
+    logger.error(`the index writer stopped (exit code ${code}); restarting the audit service`);
+    // On the audit service's thread (audit.worker.ts) this ends the thread, which audit-thread.ts starts again.
+    process.exit(1);
+  });
+  const reader = new AuditStore(path, { reader: true });
+  const indexer = new AuditIndexer(jetstream(nc), jsm, writer, `audit-index-${options.hostId}`);
   await indexer.start();
-  const app = await listenRpc(AuditModule.register(store), options.natsServers, QueueGroup.Audit);
-  logger.log(`audit service indexing from sequence ${store.lastSequence() + 1} into ${store.path}`);
+  const app = await listenRpc(AuditModule.register(reader), options.natsServers, QueueGroup.Audit);
+  logger.log(`audit service indexing from sequence ${writer.lastSequence + 1} into ${path}`);
   return {
     name: 'audit',
     async close() {
-      clearInterval(timer);
       await app.close();
       await indexer.stop();
-      await checkpointer.stop();
-      store.close();
+      await writer.close();
+      reader.close();
       await nc.close();
     },
   };

@@ -10,8 +10,8 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { Streams } from '#libs/events';
-import type { AuditStore, StreamRecord } from './audit-store.js';
 import { CommitBatcher } from './commit-batcher.js';
+import type { IndexWriter } from './index-writer.js';
 
 /** Events are committed to the index in transactions of up to this many. */
 const BATCH = 2_000;
@@ -28,11 +28,13 @@ export class AuditIndexer {
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
   private readonly batcher = new CommitBatcher<JsMsg>((batch) => this.commit(batch), BATCH, FLUSH_MS);
+  /** The last batch handed to the writer: batches settle in order. */
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    private readonly store: AuditStore,
+    private readonly writer: IndexWriter,
     readonly consumerName: string,
   ) {}
 
@@ -51,7 +53,7 @@ export class AuditIndexer {
    */
   private async ensureConsumer(): Promise<void> {
     const stream = Streams.Audit.name;
-    const next = this.store.lastSequence() + 1;
+    const next = this.writer.lastSequence + 1;
     try {
       const info = await this.jsm.consumers.info(stream, this.consumerName);
       if (info.num_ack_pending === 0 && info.ack_floor.stream_seq < next) return;
@@ -71,24 +73,24 @@ export class AuditIndexer {
     });
   }
 
+  /** Hands the batch to the writer and goes on receiving; acknowledges it once it is committed. */
   private commit(batch: JsMsg[]): void {
-    const last = this.store.lastSequence();
-    const records: StreamRecord[] = batch.filter((m) => m.seq > last).map((m) => ({ seq: m.seq, data: m.data }));
-    try {
-      const result = this.store.ingest(records);
-      if (result.malformed) this.logger.warn(`skipped ${result.malformed} messages of the AUDIT stream that are not audit events`);
-    } catch (err) {
+    const last = batch.at(-1)!;
+    this.inFlight = this.writer.ingest(batch.map((m) => ({ seq: m.seq, data: m.data }))).then(
+      (result) => {
+        if (result.malformed) this.logger.warn(`skipped ${result.malformed} messages of the AUDIT stream that are not audit events`);
+        // Cumulative: acknowledges every earlier message too.
+        last.ack();
+      },
       // Not acknowledged: JetStream delivers the batch again after ack_wait.
-      this.logger.error(`indexing ${batch.length} audit events failed: ${(err as Error).message}`);
-      return;
-    }
-    // Cumulative: acknowledges every earlier message too.
-    batch.at(-1)!.ack();
+      (err: Error) => this.logger.error(`indexing ${batch.length} audit events failed: ${err.message}`),
+    );
   }
 
   async stop(): Promise<void> {
     await this.messages?.close();
     await this.loop;
     this.batcher.flush();
+    await this.inFlight;
   }
 }
