@@ -71,17 +71,20 @@ async function limitStream(jsm: JetStreamManager, retentionMs: number, maxBytes:
  */
 export async function runAuditService(options: AuditOptions): Promise<RunningService> {
   const logger = new Logger('audit');
-  const nc = await connectNats(options.natsServers, 'audit');
-  await EventStore.open(nc, Streams.Audit);
-  const jsm = await jetstreamManager(nc);
-  await limitStream(jsm, options.retentionMs, options.maxBytes);
   const path = join(options.dataDir, 'audit', 'index.sqlite');
-  // Writing (and retention) on a thread of its own; searches read through a connection of this thread.
-  const writer = await IndexWriter.start({ path, retentionMs: options.retentionMs, maxBytes: options.maxBytes }, (code) => {
+  // Writing (and retention) on a thread of its own, started while NATS is reached; searches read
+  // through a connection of this thread.
+  const writing = IndexWriter.start({ path, retentionMs: options.retentionMs, maxBytes: options.maxBytes }, (code) => {
     logger.error(`the index writer stopped (exit code ${code}); restarting the audit service`);
     // On the audit service's thread (audit.worker.ts) this ends the thread, which audit-thread.ts starts again.
     process.exit(1);
   });
+  writing.catch(() => undefined);
+  const nc = await connectNats(options.natsServers, 'audit');
+  await EventStore.open(nc, Streams.Audit);
+  const jsm = await jetstreamManager(nc);
+  await limitStream(jsm, options.retentionMs, options.maxBytes);
+  const writer = await writing;
   const reader = new AuditStore(path, { reader: true });
   const indexer = new AuditIndexer(jetstream(nc), jsm, writer, `audit-index-${options.hostId}`);
   await indexer.start();
