@@ -82,8 +82,12 @@ CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), la
 INSERT OR IGNORE INTO checkpoint (id, last_seq) VALUES (1, 0);
 `;
 
-/** With checkpoints made elsewhere, the writer still checkpoints itself past this much write-ahead log. */
-const MAX_WAL_BYTES = 1024 * 1024 * 1024;
+/**
+ * With checkpoints made elsewhere, the writer still restarts the write-ahead log past this size: under
+ * steady writes a passive checkpoint never finds it wholly copied, so it would only grow, and every
+ * page a search reads is looked up in it. Most of it is copied already; the writer finishes the rest.
+ */
+const MAX_WAL_BYTES = 64 * 1024 * 1024;
 
 /** Replies travel as one NATS message: pages stop short of the server's 1 MiB default. */
 export const PAGE_MAX_BYTES = 768 * 1024;

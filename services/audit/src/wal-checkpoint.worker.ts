@@ -1,16 +1,8 @@
 // The thread of WalCheckpointer: a connection of its own to the index, checkpointing passively.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 const { path, intervalMs } = workerData as { path: string; intervalMs: number };
-// Background work: it yields the CPU to the writer and to searches (a thread's own nice value, Linux).
-try {
-  setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 10);
-} catch {
-  // Elsewhere it runs at the process's priority.
-}
 const db = new Database(path);
 db.pragma('busy_timeout = 1000');
 let failing = false;
