@@ -179,7 +179,7 @@ export function registerStartCommand(program: Command): void {
 export function registerDbStartCommand(db: Command): void {
   addDbFlags(db.command('start').description('Start a Database Service for one database, without a config file'))
     .option('-c, --config <file>', 'teleport.yaml to start from (flags add a database to it)')
-    .option('--data-dir <dir>', 'where the joined identity is kept')
+    .option('--data-dir <dir>', 'where the joined identity and the audit spool are kept')
     .option('-d, --debug', 'verbose logs')
     .action(async (flags: DbFlags & { config?: string; debug?: boolean }) => {
       Logger.overrideLogger(new ServiceLogger(flags.debug));
