@@ -147,6 +147,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
         hostId,
         databases: config.db.databases,
         provisioning: config.provisioning.enabled,
+        auditSpoolMaxBytes: config.db.auditSpoolMaxBytes,
       }),
     );
     logger.log('the Database Service is up');
@@ -266,7 +267,7 @@ export function registerStartCommand(program: Command): void {
 export function registerDbStartCommand(db: Command): void {
   addDbFlags(db.command('start').description('Start a Database Service for one database, without a config file'))
     .option('-c, --config <file>', 'teleport.yaml to start from (flags add a database to it)')
-    .option('--data-dir <dir>', 'where the joined identity is kept')
+    .option('--data-dir <dir>', 'where the joined identity and the audit spool are kept')
     .option('--rejoin', 'discard the identity in the data dir and join again with --token')
     .option('-d, --debug', 'verbose logs')
     .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean }) => {

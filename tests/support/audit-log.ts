@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BusTarget } from './bus.js';
 import { readStream } from './cluster-stream.js';
 
@@ -45,5 +47,29 @@ export async function waitForSession(
     }
     if (Date.now() > deadline) throw new Error(`the audit log did not complete within ${timeoutMs} ms: ${last}`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Waits until the Database Service with `dataDir` has every event of its audit spool acknowledged by
+ * the AUDIT stream: its checkpoint has reached the end of its last segment.
+ */
+export async function waitForSpoolDrained(dataDir: string, timeoutMs = 60_000): Promise<void> {
+  const dir = join(dataDir, 'audit-spool');
+  const deadline = Date.now() + timeoutMs;
+  let state = '';
+  for (;;) {
+    const segments = readdirSync(dir).filter((f) => /^\d{16}\.spool$/.test(f));
+    const end = Math.max(0, ...segments.map((f) => Number(f.slice(0, 16)) + statSync(join(dir, f)).size));
+    let checkpoint = -1;
+    try {
+      checkpoint = (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { position: number }).position;
+    } catch {
+      // not written yet
+    }
+    if (checkpoint >= end) return;
+    state = `checkpoint ${checkpoint}, end ${end}`;
+    if (Date.now() > deadline) throw new Error(`the audit spool in ${dir} was not drained within ${timeoutMs} ms: ${state}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }

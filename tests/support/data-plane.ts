@@ -12,12 +12,12 @@ import { BIN, stopChild, type TestCluster } from './cluster.js';
  * A PostgreSQL 15 set up as guide 000 says: its server certificate from `tctl auth sign --format=db`
  * for localhost and 127.0.0.1, ssl on, client certificates only.
  */
-export async function startClusterPostgres(cluster: TestCluster): Promise<PostgresCluster> {
+export async function startClusterPostgres(cluster: TestCluster, opts: { extraConf?: string } = {}): Promise<PostgresCluster> {
   const dir = mkdtempSync(join(cluster.dir, 'pg-'));
   const out = join(dir, 'server');
   const signed = await cluster.tctl(['auth', 'sign', '--format=db', '--host=localhost,127.0.0.1', `--out=${out}`, '--ttl=2190h']);
   if (signed.code !== 0) throw new Error(signed.stderr);
-  return startPostgres({ tls: { certFile: `${out}.crt`, keyFile: `${out}.key`, caFile: `${out}.cas` } });
+  return startPostgres({ tls: { certFile: `${out}.crt`, keyFile: `${out}.key`, caFile: `${out}.cas` }, ...opts });
 }
 
 export interface RunningProcess {
@@ -31,18 +31,28 @@ export interface DbServiceProcess extends RunningProcess {
   dataDir: string;
 }
 
+/** The token each data dir joined with: a service started again runs with the same command line. */
+const joinTokens = new Map<string, string>();
+
 /**
  * `teleport db start` as a user types it: a fresh join token, the proxy's address, one database. With
  * `adminUser`, the database comes from a teleport.yaml db_service entry (admin_user is not a flag).
+ * With `dataDir`, the service of an earlier call starts again, with the token it joined with.
  */
 export async function startDbService(
   cluster: TestCluster,
   db: { name: string; uri: string; labels?: string; description?: string; adminUser?: { name: string; default_database?: string } },
-): Promise<DbServiceProcess> {
-  const token = await cluster.tctl(['tokens', 'add', '--type=db', '--format=text']);
-  if (token.code !== 0) throw new Error(token.stderr);
-  const dataDir = mkdtempSync(join(cluster.dir, 'db-service-'));
-  const args = ['db', 'start', `--token=${token.stdout.trim()}`, `--proxy=${cluster.proxyAddr}`, `--data-dir=${dataDir}`];
+  opts: { dataDir?: string } = {},
+): Promise<DbServiceProcess & { dataDir: string }> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(cluster.dir, 'db-service-'));
+  let token = joinTokens.get(dataDir);
+  if (!token) {
+    const added = await cluster.tctl(['tokens', 'add', '--type=db', '--format=text']);
+    if (added.code !== 0) throw new Error(added.stderr);
+    token = added.stdout.trim();
+    joinTokens.set(dataDir, token);
+  }
+  const args = ['db', 'start', `--token=${token}`, `--proxy=${cluster.proxyAddr}`, `--data-dir=${dataDir}`];
   if (db.adminUser) {
     const config = join(dataDir, 'teleport.yaml');
     const entry = {

@@ -46,6 +46,13 @@ export function jwtExpiry(jwt: string): Date | undefined {
 /** Gets a fresh JWT for the same key: locally from the signing key, or from auth over the bus. */
 export type JwtRenewer = (userPublicKey: string) => Promise<string>;
 
+/** Credentials as a worker thread receives them (structured-cloneable): the renewals follow as JWTs. */
+export interface TransferableCredentials {
+  identity: BusIdentity;
+  seed: string;
+  jwt: string;
+}
+
 /**
  * One process's bus credentials: its identity, its user key, the current JWT. Connections made with
  * them present the current JWT at each (re)connect; `startRenewal` gets a new one at half the old
@@ -53,6 +60,7 @@ export type JwtRenewer = (userPublicKey: string) => Promise<string>;
  */
 export class BusCredentials {
   private readonly connections = new Set<NatsConnection>();
+  private readonly renewed: Array<(jwt: string) => void> = [];
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -67,6 +75,26 @@ export class BusCredentials {
     const credentials = new BusCredentials(identity, key, await issueBusJwt(signer, identity, key.getPublicKey(), ttlMs));
     credentials.startRenewal((publicKey) => issueBusJwt(signer, identity, publicKey, ttlMs));
     return credentials;
+  }
+
+  static fromTransferable(t: TransferableCredentials): BusCredentials {
+    return new BusCredentials(t.identity, userKeyFromSeed(t.seed), t.jwt);
+  }
+
+  toTransferable(): TransferableCredentials {
+    return { identity: this.identity, seed: new TextDecoder().decode(this.key.getSeed()), jwt: this.jwt };
+  }
+
+  /** Calls `listener` with each renewed JWT (a worker thread holding the same key gets it). */
+  onRenewed(listener: (jwt: string) => void): void {
+    this.renewed.push(listener);
+  }
+
+  /** Takes a new JWT for the same key and reconnects every tracked connection with it. */
+  async replaceJwt(jwt: string): Promise<void> {
+    this.jwt = jwt;
+    for (const nc of this.connections) await nc.reconnect().catch(() => undefined);
+    for (const listener of this.renewed) listener(jwt);
   }
 
   get publicKey(): string {
@@ -96,8 +124,7 @@ export class BusCredentials {
       this.timer = setTimeout(() => {
         renew(this.key.getPublicKey())
           .then(async (jwt) => {
-            this.jwt = jwt;
-            for (const nc of this.connections) await nc.reconnect().catch(() => undefined);
+            await this.replaceJwt(jwt);
             schedule(halfLife(jwt));
           })
           .catch((err: Error) => {

@@ -129,6 +129,14 @@ export const FileConfigSchema = z
       .object({
         enabled: YesNo.optional(),
         databases: z.array(DatabaseSchema).optional(),
+        /** Where audit events wait, on disk in data_dir, until the AUDIT stream has them. */
+        audit_spool: z
+          .object({
+            /** The spool stays below this (512MB, 1GiB): near it new sessions are refused, at it sessions end. */
+            max_size: z.union([z.string(), z.number()]).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

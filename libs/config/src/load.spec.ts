@@ -132,3 +132,21 @@ describe('proxy_service.connection_limits', () => {
     expect(() => loadConfig(file(`proxy_service:\n  connection_limits:\n    ${line}\n`), {})).toThrow(message);
   });
 });
+
+describe('db_service.audit_spool', () => {
+  it('holds up to 1 GiB by default', () => {
+    expect(loadConfig(file('teleport:\n  data_dir: /tmp/x\n'), {}).db.auditSpoolMaxBytes).toBe(1024 ** 3);
+  });
+
+  it('reads max_size', () => {
+    expect(loadConfig(file('db_service:\n  audit_spool:\n    max_size: 256MiB\n'), {}).db.auditSpoolMaxBytes).toBe(256 * 1024 ** 2);
+  });
+
+  it.each([
+    ['db_service:\n  audit_spool:\n    max_size: lots\n', /db_service\.audit_spool\.max_size: invalid size "lots"/],
+    ['db_service:\n  audit_spool:\n    max_size: 1MB\n', /db_service\.audit_spool\.max_size: must be at least 4MiB/],
+    ['db_service:\n  audit_spool:\n    max_bytes: 1GiB\n', /max_bytes/],
+  ])('refuses %p', (text, message) => {
+    expect(() => loadConfig(file(text), {})).toThrow(message);
+  });
+});

@@ -22,6 +22,10 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = '5s';
 export const DEFAULT_MAX_PENDING_PER_SOURCE = 128;
 /** Half of the common descriptor limit of 1,024: a flood from many sources leaves room for sessions. */
 export const DEFAULT_MAX_PENDING = 512;
+/** Audit events not yet in the AUDIT stream wait in the Database Service's spool, up to this much. */
+export const DEFAULT_AUDIT_SPOOL_MAX_SIZE = '1GiB';
+/** The spool must hold a few of the biggest events (one NATS message each). */
+const MIN_AUDIT_SPOOL_BYTES = 4 * 1024 * 1024;
 
 export interface Config {
   /** The file read, if any. */
@@ -50,6 +54,8 @@ export interface Config {
   db: {
     enabled: boolean;
     databases: DatabaseConfig[];
+    /** db_service.audit_spool.max_size in bytes. */
+    auditSpoolMaxBytes: number;
   };
   /** Whether a Database Service of this file provisions its databases' users itself. */
   provisioning: { enabled: boolean };
@@ -121,6 +127,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
     db: {
       enabled: fc.db_service?.enabled ?? false,
       databases: fc.db_service?.databases ?? [],
+      auditSpoolMaxBytes: auditSpoolMaxBytes(fc),
     },
     provisioning: { enabled: fc.provisioning_service?.enabled ?? true },
   };
@@ -142,6 +149,17 @@ function connectionLimits(fc: FileConfig): Config['proxy']['connectionLimits'] {
     maxPendingPerSource: limits?.max_pending_per_source ?? DEFAULT_MAX_PENDING_PER_SOURCE,
     maxPending: limits?.max_pending ?? DEFAULT_MAX_PENDING,
   };
+}
+
+function auditSpoolMaxBytes(fc: FileConfig): number {
+  let bytes: number;
+  try {
+    bytes = parseByteSize(fc.db_service?.audit_spool?.max_size ?? DEFAULT_AUDIT_SPOOL_MAX_SIZE);
+  } catch (err) {
+    throw new BadParameterError(`db_service.audit_spool.max_size: ${(err as Error).message}`);
+  }
+  if (bytes < MIN_AUDIT_SPOOL_BYTES) throw new BadParameterError('db_service.audit_spool.max_size: must be at least 4MiB, like 1GiB');
+  return bytes;
 }
 
 function auditSettings(fc: FileConfig, authEnabled: boolean): Config['audit'] {

@@ -22,6 +22,9 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Stops the server and starts it again on the same port and store: JetStream data survives. */
   restart(): Promise<void>;
+  /** Stops the server for a while (an outage); `up()` starts it again on the same port and store. */
+  down(): Promise<void>;
+  up(): Promise<void>;
 }
 
 /**
@@ -90,8 +93,16 @@ class LocalNatsServer implements NatsServer {
   }
 
   async restart(): Promise<void> {
+    await this.down();
+    await this.up();
+  }
+
+  async down(): Promise<void> {
     if (this.stopped) throw new ServerStartError('nats-server was stopped; start a new one with startNats()');
     await this.proc?.stop('SIGTERM', STOP_GRACE_MS);
+  }
+
+  async up(): Promise<void> {
     if (!(await this.launch(this.port))) {
       throw new ServerStartError(`nats-server could not restart: another process took port ${this.port}`);
     }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AuditEvent, NO_SESSION, type AuditRpc } from '#libs/events';
@@ -50,8 +50,11 @@ CREATE TABLE IF NOT EXISTS events (
   db_service TEXT,
   json TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_uid ON events(uid);
-CREATE INDEX IF NOT EXISTS events_session ON events(sid, ei);
+-- Playback by session, and each event once: a redelivered event has the same sid, ei and uid. Unlike
+-- an index on the random uid alone, inserts stay close together, one session after the other.
+CREATE UNIQUE INDEX IF NOT EXISTS events_session_uid ON events(sid, ei, uid);
+DROP INDEX IF EXISTS events_uid;
+DROP INDEX IF EXISTS events_session;
 CREATE INDEX IF NOT EXISTS events_time ON events(time_ms);
 CREATE INDEX IF NOT EXISTS events_user ON events(user, time_ms);
 CREATE INDEX IF NOT EXISTS events_db ON events(db_service, time_ms);
@@ -78,6 +81,13 @@ CREATE INDEX IF NOT EXISTS sessions_db ON sessions(db_service, start_ms);
 CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL);
 INSERT OR IGNORE INTO checkpoint (id, last_seq) VALUES (1, 0);
 `;
+
+/**
+ * With checkpoints made elsewhere, the writer still restarts the write-ahead log past this size: under
+ * steady writes a passive checkpoint never finds it wholly copied, so it would only grow, and every
+ * page a search reads is looked up in it. Most of it is copied already; the writer finishes the rest.
+ */
+const MAX_WAL_BYTES = 64 * 1024 * 1024;
 
 /** Replies travel as one NATS message: pages stop short of the server's 1 MiB default. */
 export const PAGE_MAX_BYTES = 768 * 1024;
@@ -124,17 +134,30 @@ export class AuditStore {
   private readonly insertEvent: Database.Statement;
   private readonly upsertSession: Database.Statement;
   private readonly setCheckpoint: Database.Statement;
-  readonly ingest: (batch: StreamRecord[]) => IngestResult;
+  private readonly ingestTransaction: (batch: StreamRecord[]) => IngestResult;
+  private maxWalBytes = 0;
+  private commits = 0;
 
-  constructor(readonly path: string) {
+  /** With `reader`, a connection for searches beside the one that writes (which created the file). */
+  constructor(
+    readonly path: string,
+    options: { reader?: boolean } = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new Database(path);
-    // Only takes effect on a new file: freed pages can then be returned to the file system.
-    this.db.pragma('auto_vacuum = INCREMENTAL');
-    this.db.pragma('journal_mode = WAL');
-    // With WAL, NORMAL loses nothing when the process dies; only a power cut may lose the last commits.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    // The indexes of a few million events stay in memory.
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('busy_timeout = 5000');
+    if (!options.reader) {
+      // Only takes effect on a new file: freed pages can then be returned to the file system.
+      this.db.pragma('auto_vacuum = INCREMENTAL');
+      this.db.pragma('journal_mode = WAL');
+      // With WAL, NORMAL loses nothing when the process dies; only a power cut may lose the last commits.
+      this.db.pragma('synchronous = NORMAL');
+      // A write-ahead log emptied by a checkpoint is cut back to this size.
+      this.db.pragma('journal_size_limit = 67108864');
+      this.db.exec(SCHEMA);
+    }
     this.insertEvent = this.db.prepare(
       'INSERT OR IGNORE INTO events (uid, seq, sid, ei, time_ms, event, user, db_service, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -156,7 +179,31 @@ export class AuditStore {
         outcome = coalesce(excluded.outcome, outcome),
         message = coalesce(excluded.message, message)`);
     this.setCheckpoint = this.db.prepare('UPDATE checkpoint SET last_seq = max(last_seq, ?) WHERE id = 1');
-    this.ingest = this.db.transaction((batch: StreamRecord[]) => this.ingestBatch(batch));
+    this.ingestTransaction = this.db.transaction((batch: StreamRecord[]) => this.ingestBatch(batch));
+  }
+
+  /** Indexes a batch of stream messages in one transaction; those at or below the last sequence indexed are redeliveries. */
+  ingest(batch: StreamRecord[]): IngestResult {
+    const result = this.ingestTransaction(batch);
+    if (this.maxWalBytes && ++this.commits % 16 === 0 && this.walBytes() > this.maxWalBytes) this.db.pragma('wal_checkpoint(RESTART)');
+    return result;
+  }
+
+  /**
+   * Leaves checkpoints to another connection (WalCheckpointer) instead of the commit that crosses
+   * SQLite's threshold; past `maxWalBytes` of log (the other one falls behind) this one checkpoints.
+   */
+  checkpointElsewhere(maxWalBytes = MAX_WAL_BYTES): void {
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.maxWalBytes = maxWalBytes;
+  }
+
+  private walBytes(): number {
+    try {
+      return statSync(`${this.path}-wal`).size;
+    } catch {
+      return 0;
+    }
   }
 
   /** The stream sequence of the last message indexed. */
@@ -167,10 +214,15 @@ export class AuditStore {
   private ingestBatch(batch: StreamRecord[]): IngestResult {
     const result: IngestResult = { inserted: 0, duplicates: 0, malformed: [] };
     const deltas = new Map<string, SessionDelta>();
+    const indexed = this.lastSequence();
     let lastSeq = 0;
     for (const record of batch) {
+      if (record.seq <= indexed) {
+        result.duplicates++;
+        continue;
+      }
       lastSeq = Math.max(lastSeq, record.seq);
-      const json = Buffer.from(record.data).toString('utf8');
+      const json = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength).toString('utf8');
       let parsed: unknown;
       try {
         parsed = JSON.parse(json);

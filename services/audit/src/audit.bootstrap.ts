@@ -3,13 +3,13 @@ import { Controller, Logger, Module, type DynamicModule } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { BusRequest, connectNats, listenRpc, ZodPipe, type BusAccess, type RunningService } from '#libs/bus';
-import { formatByteSize, formatDuration, NotFoundError } from '#libs/common';
+import { NotFoundError } from '#libs/common';
 import { AuditRpc, QueueGroup, Rpc, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { AuditStore } from './audit-store.js';
 import { AuditIndexer } from './indexer.js';
+import { IndexWriter } from './index-writer.js';
 
-const RETENTION_CHECK_MS = 60_000;
 const NANOS_PER_MS = 1_000_000;
 
 type Infer<T extends import('zod').ZodType> = import('zod').infer<T>;
@@ -67,40 +67,36 @@ async function limitStream(jsm: JetStreamManager, retentionMs: number, maxBytes:
 /**
  * The audit service: indexes every event of the AUDIT stream into `<data_dir>/audit/index.sqlite`
  * and answers searches over NATS. Each replica keeps its own index through its own durable consumer.
+ * It runs on a thread of its own (see audit-thread.ts): SQLite is synchronous.
  */
-export async function startAudit(options: AuditOptions): Promise<RunningService> {
+export async function runAuditService(options: AuditOptions): Promise<RunningService> {
   const logger = new Logger('audit');
+  const path = join(options.dataDir, 'audit', 'index.sqlite');
+  // Writing (and retention) on a thread of its own, started while NATS is reached; searches read
+  // through a connection of this thread.
+  const writing = IndexWriter.start({ path, retentionMs: options.retentionMs, maxBytes: options.maxBytes }, (code) => {
+    logger.error(`the index writer stopped (exit code ${code}); restarting the audit service`);
+    // On the audit service's thread (audit.worker.ts) this ends the thread, which audit-thread.ts starts again.
+    process.exit(1);
+  });
+  writing.catch(() => undefined);
   const nc = await connectNats(options.bus, 'audit');
   await EventStore.open(nc, Streams.Audit);
   const jsm = await jetstreamManager(nc);
   await limitStream(jsm, options.retentionMs, options.maxBytes);
-  const store = new AuditStore(join(options.dataDir, 'audit', 'index.sqlite'));
-  const retention = () => {
-    try {
-      const deleted = store.applyRetention(Date.now(), options.retentionMs, options.maxBytes);
-      if (deleted)
-        logger.log(
-          `retention: deleted ${deleted} audit events (older than ${formatDuration(options.retentionMs)} or over ${formatByteSize(options.maxBytes)})`,
-        );
-    } catch (err) {
-      logger.error(`retention failed: ${(err as Error).message}`);
-    }
-  };
-  retention();
-  const timer = setInterval(retention, RETENTION_CHECK_MS);
-  timer.unref();
-
-  const indexer = new AuditIndexer(jetstream(nc), jsm, store, `audit-index-${options.hostId}`);
+  const writer = await writing;
+  const reader = new AuditStore(path, { reader: true });
+  const indexer = new AuditIndexer(jetstream(nc), jsm, writer, `audit-index-${options.hostId}`);
   await indexer.start();
-  const app = await listenRpc(AuditModule.register(store), nc, QueueGroup.Audit);
-  logger.log(`audit service indexing from sequence ${store.lastSequence() + 1} into ${store.path}`);
+  const app = await listenRpc(AuditModule.register(reader), nc, QueueGroup.Audit);
+  logger.log(`audit service indexing from sequence ${writer.lastSequence + 1} into ${path}`);
   return {
     name: 'audit',
     async close() {
-      clearInterval(timer);
       await app.close();
       await indexer.stop();
-      store.close();
+      await writer.close();
+      reader.close();
       await nc.close();
     },
   };

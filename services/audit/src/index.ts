@@ -1,2 +1,3 @@
-export { startAudit, type AuditOptions } from './audit.bootstrap.js';
+export { startAudit } from './audit-thread.js';
+export type { AuditOptions } from './audit.bootstrap.js';
 export { AuditStore } from './audit-store.js';

@@ -10,11 +10,12 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { Streams } from '#libs/events';
-import type { AuditStore, StreamRecord } from './audit-store.js';
+import { CommitBatcher } from './commit-batcher.js';
+import type { IndexWriter } from './index-writer.js';
 
 /** Events are committed to the index in transactions of up to this many. */
 const BATCH = 2_000;
-/** A partial batch waits no longer than this for more events. */
+/** A partial batch waits no longer than this for more events, even when the stream has no more yet. */
 const FLUSH_MS = 50;
 /** A warning about skipped messages names this many of them. */
 const MALFORMED_NAMED = 5;
@@ -28,21 +29,23 @@ export class AuditIndexer {
   private readonly logger = new Logger('audit');
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
-  private buffer: JsMsg[] = [];
-  private timer?: NodeJS.Timeout;
+  private readonly batcher = new CommitBatcher<JsMsg>((batch) => this.commit(batch), BATCH, FLUSH_MS);
+  /** The last batch handed to the writer: batches settle in order. */
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    private readonly store: AuditStore,
+    private readonly writer: IndexWriter,
     readonly consumerName: string,
   ) {}
 
   async start(): Promise<void> {
     await this.ensureConsumer();
     const consumer = await this.js.consumers.get(Streams.Audit.name, this.consumerName);
-    this.messages = await consumer.consume({ max_messages: BATCH });
-    this.loop = this.run(this.messages);
+    // A callback, not an async iterator: no promise per message.
+    this.messages = await consumer.consume({ max_messages: BATCH, callback: (m) => this.batcher.push(m) });
+    this.loop = this.messages.closed().then(() => this.batcher.flush());
   }
 
   /**
@@ -52,7 +55,7 @@ export class AuditIndexer {
    */
   private async ensureConsumer(): Promise<void> {
     const stream = Streams.Audit.name;
-    const next = this.store.lastSequence() + 1;
+    const next = this.writer.lastSequence + 1;
     try {
       const info = await this.jsm.consumers.info(stream, this.consumerName);
       if (info.num_ack_pending === 0 && info.ack_floor.stream_seq < next) return;
@@ -72,33 +75,18 @@ export class AuditIndexer {
     });
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const m of messages) {
-      this.buffer.push(m);
-      if (this.buffer.length >= BATCH || m.info.pending === 0) this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
-    }
-    this.flush();
-  }
-
-  private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.buffer;
-    if (!batch.length) return;
-    this.buffer = [];
-    const last = this.store.lastSequence();
-    const records: StreamRecord[] = batch.filter((m) => m.seq > last).map((m) => ({ seq: m.seq, data: m.data }));
-    try {
-      const result = this.store.ingest(records);
-      if (result.malformed.length) this.warnMalformed(batch, result.malformed);
-    } catch (err) {
+  /** Hands the batch to the writer and goes on receiving; acknowledges it once it is committed. */
+  private commit(batch: JsMsg[]): void {
+    const last = batch.at(-1)!;
+    this.inFlight = this.writer.ingest(batch.map((m) => ({ seq: m.seq, data: m.data }))).then(
+      (result) => {
+        if (result.malformed.length) this.warnMalformed(batch, result.malformed);
+        // Cumulative: acknowledges every earlier message too.
+        last.ack();
+      },
       // Not acknowledged: JetStream delivers the batch again after ack_wait.
-      this.logger.error(`indexing ${batch.length} audit events failed: ${(err as Error).message}`);
-      return;
-    }
-    // Cumulative: acknowledges every earlier message too.
-    batch.at(-1)!.ack();
+      (err: Error) => this.logger.error(`indexing ${batch.length} audit events failed: ${err.message}`),
+    );
   }
 
   /** Names where the skipped messages are (a few of them), never what they hold. */
@@ -112,6 +100,7 @@ export class AuditIndexer {
   async stop(): Promise<void> {
     await this.messages?.close();
     await this.loop;
-    clearTimeout(this.timer);
+    this.batcher.flush();
+    await this.inFlight;
   }
 }

@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { jetstream } from '@nats-io/jetstream';
-import { openBucket, type RunningService } from '#libs/bus';
-import { BadParameterError } from '#libs/common';
-import type { DatabaseConfig, DbResource } from '#libs/config';
+import { inboxPrefix, openBucket, type RunningService } from '#libs/bus';
+import { BadParameterError, formatByteSize, parseByteSize } from '#libs/common';
+import { DEFAULT_AUDIT_SPOOL_MAX_SIZE, type DatabaseConfig, type DbResource } from '#libs/config';
 import { Buckets, cancelSubject, DataPlane, Rpc, terminateSubject } from '#libs/events';
 import { connectAgentBus, joinCluster, JoinedProcess } from '#libs/join';
 import { Provisioner, ProvisioningResponder, RemoteProvisioner } from '#services/provisioning';
-import { AuditEmitter } from './audit-emitter.js';
+import { join } from 'node:path';
+import { AuditSpool } from './audit/audit-spool.js';
+import { SpoolPublisher } from './audit/spool-publisher.js';
 import { DynamicLabels } from './dynamic-labels.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
 import { cancelUpstream, connectUpstream } from './postgres/upstream.js';
@@ -17,6 +18,10 @@ import { UpstreamAuthenticator } from './upstream-auth.js';
 export const DEFAULT_MAX_FRAME_LENGTH = 128 * 1024 * 1024;
 /** The admin user's certificates live this long: one activation or teardown. */
 const ADMIN_CERT_TTL_MS = 10 * 60_000;
+/** NATS's default max_payload, for when the server has not said yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** What a message carries besides its body: the subject, the Nats-Msg-Id header, the protocol line. */
+const MESSAGE_OVERHEAD = 1024;
 
 /** The Provisioner of each database with an admin user: the admin connects with a certificate (or IAM token) for the session it works for. */
 export function provisionersOf(databases: DatabaseConfig[], upstreamAuth: UpstreamAuthenticator): Map<string, Provisioner> {
@@ -44,6 +49,8 @@ export interface DatabaseServiceOptions {
   dataDir: string;
   hostId: string;
   databases: DatabaseConfig[];
+  /** db_service.audit_spool.max_size in bytes; default 1 GiB. */
+  auditSpoolMaxBytes?: number;
 }
 
 function toResource(db: DatabaseConfig, dynamic: Record<string, string>): DbResource {
@@ -79,7 +86,17 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const agent = new JoinedProcess(await joinCluster({ ...options, role: 'Db' }), 'Db', options.hostId, options.dataDir);
   // The bus, through the proxy's port: TLS with this service's host certificate, NATS credentials inside.
   const { nc, rpc } = await connectAgentBus(agent, `db-${options.hostId}`);
-  const emitter = new AuditEmitter(jetstream(nc), undefined, () => nc.info?.max_payload ?? 1024 * 1024);
+  // Audit events reach the spool in the data dir before the bytes that caused them go on; it is
+  // drained to the AUDIT stream (which belongs to the control plane: this service only publishes).
+  const spool = AuditSpool.open({
+    dir: join(options.dataDir, 'audit-spool'),
+    maxBytes: options.auditSpoolMaxBytes ?? parseByteSize(DEFAULT_AUDIT_SPOOL_MAX_SIZE),
+    warn: (message) => logger.warn(message),
+  });
+  const unsent = spool.end - spool.acknowledged;
+  if (unsent) logger.log(`the audit spool holds ${formatByteSize(unsent)} of events not yet in the audit log; sending them`);
+  const publisher = new SpoolPublisher(nc, spool, { inboxPrefix: inboxPrefix(agent.credentials.identity) });
+  publisher.start();
   const cancelKeys = new CancelKeys();
   const labels = new DynamicLabels(options.databases);
   const upstreamAuth = await UpstreamAuthenticator.create(options.databases, rpc, options.hostId);
@@ -93,7 +110,8 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const intake = new SessionIntake({
     hostId: options.hostId,
     rpc,
-    emitter,
+    audit: spool,
+    maxEventBytes: () => (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - MESSAGE_OVERHEAD,
     cancelKeys,
     userCas: () => agent.userCas(),
     databases: options.databases,
@@ -160,7 +178,9 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       responder?.stop();
       agent.credentials.stopRenewal();
       await Promise.all(options.databases.map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
-      await emitter.drain();
+      // What is not acknowledged by then stays in the spool for the next start.
+      await publisher.close(5_000);
+      await spool.close();
       await nc.close();
     },
   };

@@ -4,10 +4,10 @@ import { Logger } from '@nestjs/common';
 import type { RpcClient } from '#libs/bus';
 import { AccessDeniedError, DomainError } from '#libs/common';
 import { databaseType, type DatabaseConfig } from '#libs/config';
-import { AuditEvent, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
+import { AuditEvent, auditSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
 import { backend } from '#libs/pg-wire';
 import { verifyUserCert } from '#libs/pki';
-import type { AuditEmitter } from './audit-emitter.js';
+import type { AuditSink } from './audit/session-audit.js';
 import type { CancelKeys } from './postgres/cancel-keys.js';
 import { PostgresSession, type SessionDeps } from './postgres/session.js';
 import { readSessionHeader } from './session-header.js';
@@ -15,13 +15,16 @@ import { readSessionHeader } from './session-header.js';
 export interface IntakeDeps {
   hostId: string;
   rpc: RpcClient;
-  emitter: AuditEmitter;
+  /** The audit spool. */
+  audit: AuditSink;
+  /** The largest event body a NATS message can carry. */
+  maxEventBytes: () => number;
   cancelKeys: CancelKeys;
   /** The cluster's user CA certificates, as joining gave them. */
   userCas(): string[];
   databases: DatabaseConfig[];
   /** The session's dependencies for one database. */
-  sessionDeps(db: DatabaseConfig, sid: string): Omit<SessionDeps, 'hostId' | 'emitter' | 'cancelKeys'>;
+  sessionDeps(db: DatabaseConfig, sid: string): Omit<SessionDeps, 'hostId' | 'audit' | 'maxEventBytes' | 'cancelKeys'>;
 }
 
 /**
@@ -102,7 +105,13 @@ export class SessionIntake {
         cancel_key: cancelKey,
       },
       { ...db, db_type: databaseType(db) },
-      { hostId: this.deps.hostId, emitter: this.deps.emitter, cancelKeys: this.deps.cancelKeys, ...this.deps.sessionDeps(db, header.sid) },
+      {
+        hostId: this.deps.hostId,
+        audit: this.deps.audit,
+        maxEventBytes: this.deps.maxEventBytes,
+        cancelKeys: this.deps.cancelKeys,
+        ...this.deps.sessionDeps(db, header.sid),
+      },
     );
     this.live.set(header.sid, session);
     // The registry forgets the session once it is over, its provisioned user torn down included.
@@ -118,7 +127,7 @@ export class SessionIntake {
   /** Refused before the broker was asked: recorded here (TDB00W), and the client told why. */
   private refuse(socket: TLSSocket, header: DataPlane.SessionHeader, user: string | undefined, message: string): void {
     this.logger.warn(`session ${header.sid} refused: ${message}`);
-    this.deps.emitter.emit({
+    const event = {
       ei: 0,
       event: AuditEvent.SessionStart,
       uid: randomUUID(),
@@ -134,7 +143,9 @@ export class SessionIntake {
       success: false,
       error: message,
       message,
-    });
+    };
+    this.deps.audit.stage(auditSubject(header.sid, event.event), event.uid, JSON.stringify(event));
+    this.deps.audit.commit();
     socket.end(backend.errorResponse({ severity: 'FATAL', code: '28000', message }));
   }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { DomainError } from '#libs/common';
@@ -19,7 +18,7 @@ import {
   type ScannedFrame,
 } from '#libs/pg-wire';
 import { ProvisioningError, type RemoteProvisioner } from '#services/provisioning';
-import type { AuditEmitter } from '../audit-emitter.js';
+import { SessionAudit, type AuditSink } from '../audit/session-audit.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { relay } from './relay.js';
 import { ResultRecorder } from './result-recorder.js';
@@ -61,7 +60,10 @@ export interface SessionContext {
 
 export interface SessionDeps {
   hostId: string;
-  emitter: AuditEmitter;
+  /** The audit spool: every event is written there before the bytes that caused it go on. */
+  audit: AuditSink;
+  /** The largest event body a NATS message can carry. */
+  maxEventBytes: () => number;
   cancelKeys: CancelKeys;
   /** How to authenticate as the database user: a db_client certificate valid for `ttlMs`, or an RDS IAM token. */
   upstreamAuth(dbUser: string, ttlMs: number): Promise<UpstreamAuth>;
@@ -74,8 +76,11 @@ export interface SessionDeps {
 /** One database session: the stream from the proxy on one side, PostgreSQL on the other. */
 export class PostgresSession {
   private readonly logger = new Logger('db');
-  private ei = 0;
-  private readonly meta: SessionMetadata;
+  private readonly audit: SessionAudit;
+  /** Set while a chunk is observed: its events are written together, before it is forwarded. */
+  private batching = false;
+  /** The audit spool refused events: nothing more is forwarded. */
+  private unaudited = false;
   private readonly started = new Date();
   private closed = false;
   private readonly recorder?: ResultRecorder;
@@ -93,7 +98,7 @@ export class PostgresSession {
     private readonly db: DatabaseConfig & { db_type: string },
     private readonly deps: SessionDeps,
   ) {
-    this.meta = {
+    const meta: SessionMetadata = {
       cluster_name: header.cluster_name,
       sid: header.sid,
       user: header.user,
@@ -109,21 +114,43 @@ export class PostgresSession {
       db_origin: header.db_origin,
       ...(header.parameters.application_name ? { user_agent: header.parameters.application_name } : {}),
     };
+    this.audit = new SessionAudit(meta, deps.audit, deps.maxEventBytes);
     if (header.record_results) this.recorder = new ResultRecorder(header.record_results);
   }
 
+  /** Stages an event; outside a chunk (start, end, provisioning) it is written at once. */
   private emit(event: string, code: string, fields: Record<string, unknown>): void {
-    const queued = this.deps.emitter.emit({
-      ...this.meta,
-      ei: this.ei++,
-      event,
-      uid: randomUUID(),
-      code,
-      time: new Date().toISOString(),
-      ...fields,
-    });
-    if (!queued)
-      this.fail({ severity: 'FATAL', code: '53300', message: 'the audit log is unavailable; the session ends rather than run unaudited' });
+    if (!this.audit.emit(event, code, fields)) return this.auditRefused();
+    if (!this.batching) this.commitAudit();
+  }
+
+  /** Writes the staged events; false (and the session ends) if the spool refused them. */
+  private commitAudit(): boolean {
+    if (!this.audit.commit()) this.auditRefused();
+    return !this.unaudited;
+  }
+
+  private auditRefused(): void {
+    if (this.unaudited) return;
+    this.unaudited = true;
+    this.fail({ severity: 'FATAL', code: '53300', message: `${this.deps.audit.refusal()}; the session ends rather than run unaudited` });
+  }
+
+  /** Audits the frames of one chunk and writes their events with one write(); false if it must not be forwarded. */
+  private observe(chunk: Buffer, scanner: FrameScanner, onFrame: (frame: ScannedFrame) => void, onError?: (err: unknown) => void): boolean {
+    if (this.unaudited) return false;
+    this.batching = true;
+    try {
+      for (const frame of scanner.push(chunk)) onFrame(frame);
+    } catch (err) {
+      if (!onError) throw err;
+      onError(err);
+      this.commitAudit();
+      return false;
+    } finally {
+      this.batching = false;
+    }
+    return this.commitAudit();
   }
 
   /** Ends the session with an ErrorResponse the client can show. */
@@ -133,12 +160,12 @@ export class PostgresSession {
 
   async run(): Promise<void> {
     const ttlMs = Date.parse(this.header.expires) - Date.now();
-    if (!this.deps.emitter.acceptingSessions()) {
+    if (!this.deps.audit.acceptingSessions()) {
       this.done();
       return this.fail({
         severity: 'FATAL',
         code: '53300',
-        message: 'the audit log is unavailable, so new sessions are refused; try again shortly',
+        message: `${this.deps.audit.refusal()}, so new sessions are refused; try again shortly`,
       });
     }
     if (ttlMs <= 0)
@@ -205,16 +232,15 @@ export class PostgresSession {
     this.client.on('error', () => end());
     server.on('error', () => end());
 
-    relay(this.client, server, (chunk) => {
-      try {
-        for (const frame of fromClient.push(chunk)) this.onClientFrame(frame);
-      } catch (err) {
-        this.onMalformed(err, server);
-      }
-    });
-    relay(server, this.client, (chunk) => {
-      for (const frame of fromServer.push(chunk)) this.onServerFrame(frame);
-    });
+    relay(this.client, server, (chunk) =>
+      this.observe(
+        chunk,
+        fromClient,
+        (frame) => this.onClientFrame(frame),
+        (err) => this.onMalformed(err, server),
+      ),
+    );
+    relay(server, this.client, (chunk) => this.observe(chunk, fromServer, (frame) => this.onServerFrame(frame)));
   }
 
   /** Ends the session now (a lock, a deleted user, revoked access), telling the client why. */

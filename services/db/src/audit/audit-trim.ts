@@ -1,4 +1,10 @@
-import type { AuditRecord } from './audit-emitter.js';
+/** An audit event as an object: what trimming works on. */
+export interface AuditRecord {
+  sid: string;
+  event: string;
+  uid: string;
+  [field: string]: unknown;
+}
 
 /** What the user sent: the only fields shortened when an event is too big to store, as Teleport's TrimToMaxSize does. */
 const USER_INPUT = ['db_query', 'db_query_parameters', 'query', 'parameters', 'function_args', 'error', 'message'];

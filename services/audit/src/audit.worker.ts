@@ -1,0 +1,29 @@
+// The audit service's thread (see audit-thread.ts): runs the service and answers `close`.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
+import { BusCredentials, ServiceLogger } from '#libs/bus';
+import { runAuditService } from './audit.bootstrap.js';
+import type { AuditThreadData, FromAuditThread, ToAuditThread } from './audit-thread.js';
+
+const port = parentPort!;
+const post = (message: FromAuditThread) => port.postMessage(message);
+Logger.overrideLogger(new ServiceLogger());
+
+try {
+  const { bus, ...options } = workerData as AuditThreadData;
+  const credentials = BusCredentials.fromTransferable(bus.credentials);
+  const service = await runAuditService({ ...options, bus: { servers: bus.servers, credentials } });
+  port.on('message', (message: ToAuditThread) => {
+    if (message.type === 'renewed') return void credentials.replaceJwt(message.jwt);
+    service.close().then(
+      () => post({ type: 'closed' }),
+      (err: Error) => {
+        new Logger('audit').error(`stopping: ${err.message}`);
+        post({ type: 'closed' });
+      },
+    );
+  });
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'failed', message: (err as Error).message });
+}

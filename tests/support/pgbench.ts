@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pgBinDir, type PostgresCluster } from '#libs/testing';
+
+const PGBENCH = join(pgBinDir(), 'pgbench');
+
+/** postgresql.conf lines: every statement PostgreSQL receives is logged, after its database user. */
+export const LOG_STATEMENTS = "log_statement = 'all'\nlog_line_prefix = '<%u> '";
+
+export interface PgbenchRun {
+  child: ChildProcess;
+  /** Its exit code and everything it printed. */
+  done: Promise<{ code: number; output: string }>;
+}
+
+/** No PG* variable of this machine reaches libpq: the service file says everything. */
+function libpqEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PG'))), LC_ALL: 'C', ...env };
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): PgbenchRun {
+  const child = spawn(PGBENCH, args, { env: libpqEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const done = new Promise<{ code: number; output: string }>((resolve) =>
+    child.once('close', (code) => resolve({ code: code ?? -1, output })),
+  );
+  return { child, done };
+}
+
+/**
+ * pgbench through our proxy with what `tsh db login` saved: `service=<section>` of `serviceFile`, HOME
+ * without client certificates of its own.
+ */
+export function pgbenchThroughProxy(args: string[], via: { serviceFile: string; home: string; section: string }): PgbenchRun {
+  return run([...args, `service=${via.section}`], { PGSERVICEFILE: via.serviceFile, HOME: via.home });
+}
+
+/** `pgbench -i` as the superuser over the unix socket. */
+export async function pgbenchInit(pg: PostgresCluster, scale: number): Promise<void> {
+  const { code, output } = await run(
+    ['-i', '-q', '-s', String(scale), '-h', pg.socketDir, '-p', String(pg.port), '-U', 'postgres', 'postgres'],
+    {},
+  ).done;
+  if (code !== 0) throw new Error(`pgbench -i failed:\n${output}`);
+}
+
+/** Every statement PostgreSQL received from `dbUser`, in order, from its log (LOG_STATEMENTS). */
+export function loggedStatements(pg: PostgresCluster, dbUser: string): string[] {
+  const prefix = `<${dbUser}> LOG:  statement: `;
+  return readFileSync(join(dirname(pg.dataDir), 'postgres.log'), 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .map((line) => line.slice(prefix.length));
+}
+
+/** Statements of `expected` that `actual` lacks, and those it has beyond them, each as often as it is over. */
+export function compareStatements(expected: string[], actual: string[]): { missing: string[]; extra: string[] } {
+  const counts = new Map<string, number>();
+  for (const s of expected) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const extra: string[] = [];
+  for (const s of actual) {
+    const n = counts.get(s) ?? 0;
+    if (n > 0) counts.set(s, n - 1);
+    else extra.push(s);
+  }
+  const missing = [...counts].flatMap(([s, n]) => Array<string>(n).fill(s));
+  return { missing, extra };
+}
