@@ -2,6 +2,7 @@
 //   direct     pgbench -> PostgreSQL (TLS, db_client certificate)
 //   ours       pgbench -> our proxy (TLS, user certificate) -> Database Service (mTLS) -> PostgreSQL, audited
 //   pgbouncer  pgbench -> PgBouncer (TLS) -> PostgreSQL (TLS verify-full, db_client certificate)
+// Then COPY of --copy-bytes in and out through each path, with the CPU and peak memory of each process.
 // Every process runs on free loopback ports and is stopped at the end, also on Ctrl-C. The tables are
 // printed and the results written as JSON (--json=PATH, default .bench/result.json); see args.ts.
 import type { ChildProcess } from 'node:child_process';
@@ -16,9 +17,22 @@ import { freePort, pgBinDir, startPostgres, type NatsServer, type PostgresCluste
 import { parseArgs } from './bench/args.js';
 import { BenchCluster } from './bench/cluster.js';
 import { measureConnect } from './bench/connect.js';
+import { copyIn, copyOut, COPY_TABLE, CREATE_COPY_TABLE, type CopyTransfer } from './bench/copy.js';
 import { conninfo, runPgbench } from './bench/pgbench.js';
 import { ensurePgbouncer, startPgbouncer } from './bench/pgbouncer.js';
-import { cleanEnv, cpuSeconds, LongRunning, machineBusySeconds, runCommand, sleep, tail, treeCpuSeconds } from './bench/procs.js';
+import {
+  cleanEnv,
+  cpuSeconds,
+  LongRunning,
+  machineBusySeconds,
+  processNamed,
+  resetPeakRss,
+  runCommand,
+  sleep,
+  statusBytes,
+  tail,
+  treeCpuSeconds,
+} from './bench/procs.js';
 import { fmt, report } from './bench/report.js';
 import {
   CLIENTS,
@@ -30,6 +44,7 @@ import {
   writeResults,
   type BenchResults,
   type Cell,
+  type CopyRun,
   type PathName,
 } from './bench/results.js';
 
@@ -129,11 +144,15 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), process.env);
   const seconds = args.seconds;
   const pgbench = join(pgBinDir(), 'pgbench');
+  const psql = join(pgBinDir(), 'psql');
   const startedAt = new Date();
   const runs = MODES.length * CLIENTS.length * PATHS.length;
+  const copySize = `${(args.copyBytes / 1e6).toFixed(0)} MB`;
+  // COPY: 3 paths x 2 directions, at 15-40 MB/s each on a 2-core machine
+  const copyMinutes = (6 * args.copyBytes) / 25e6 / 60;
   say(
-    `dbaccess benchmark: pgbench -S, scale ${SCALE}, ${seconds} s per run, ${runs} runs ` +
-      `(about ${Math.ceil((runs * (seconds + 1) + 75) / 60)} min)`,
+    `dbaccess benchmark: pgbench -S, scale ${SCALE}, ${seconds} s per run, ${runs} runs, then COPY of ${copySize} ` +
+      `in and out on each path (about ${Math.ceil((runs * (seconds + 1) + 75) / 60 + copyMinutes)} min)`,
   );
   const load = loadavg()[0]!;
   if (load > 0.5)
@@ -343,6 +362,48 @@ async function main(): Promise<void> {
     }
   }
 
+  // --- COPY in and out
+  say(`COPY: ${copySize} in (COPY FROM STDIN) and back out (COPY TO STDOUT) on each path, with psql`);
+  await postgres.psql(`${CREATE_COPY_TABLE}; ALTER TABLE ${COPY_TABLE} OWNER TO ${DB_USER};`);
+  // The proxying processes: pgbouncer itself, not the runuser above it.
+  const watched = {
+    'teleport start': pids['teleport start'],
+    'db service': pids['db service'],
+    pgbouncer: processNamed(pids.pgbouncer, 'pgbouncer'),
+  };
+  const copy: CopyRun[] = [];
+  const measureCopy = async (path: BenchPath, direction: CopyRun['direction'], transfer: () => Promise<CopyTransfer>) => {
+    const run: CopyRun = { path: path.name, direction, cpuSeconds: {}, peakRssBytes: {}, peakReset: true };
+    for (const pid of Object.values(watched)) run.peakReset = resetPeakRss(pid) && run.peakReset;
+    const before = sampleCpu();
+    const label = `  ${path.name.padEnd(9)} ${direction.padEnd(3)}`;
+    try {
+      run.transfer = await transfer();
+      const t = run.transfer;
+      say(
+        `${label}: ${(t.bytes / 1e6).toFixed(0)} MB, ${t.rows} rows in ${t.seconds.toFixed(1)} s (${(t.bytes / 1e6 / t.seconds).toFixed(1)} MB/s)`,
+      );
+    } catch (err) {
+      if (!stopping) {
+        run.error = (err as Error).message;
+        say(`${label}: FAILED: ${run.error}`);
+      }
+    }
+    await sleep(250);
+    const after = sampleCpu();
+    for (const name of Object.keys(after)) run.cpuSeconds[name === 'pgbench' ? 'psql' : name] = Math.max(0, after[name]! - before[name]!);
+    for (const [name, pid] of Object.entries(watched)) run.peakRssBytes[name] = statusBytes(pid, 'VmHWM');
+    copy.push(run);
+    return run.transfer;
+  };
+  for (const path of paths) {
+    if (stopping) return;
+    await postgres.psql(`TRUNCATE ${COPY_TABLE}`);
+    const loaded = await measureCopy(path, 'in', () => copyIn(psql, path, args.copyBytes, track));
+    if (loaded) await measureCopy(path, 'out', () => copyOut(psql, path, loaded, track));
+  }
+  await postgres.psql(`DROP TABLE ${COPY_TABLE}`);
+
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -354,14 +415,17 @@ async function main(): Promise<void> {
       modes: MODES,
       connections: CONNECTIONS,
       poolMode: POOL_MODE,
+      copyBytes: args.copyBytes,
     },
     pgbouncerVersion,
     connect,
     cells,
+    copy,
   };
   process.stdout.write(`\n${report(results)}`);
   writeResults(args.jsonPath, results);
-  say(`results written to ${relative(process.cwd(), args.jsonPath) || args.jsonPath}`);
+  const shown = relative(process.cwd(), args.jsonPath);
+  say(`results written to ${shown.startsWith('..') ? args.jsonPath : shown}`);
 }
 
 main()

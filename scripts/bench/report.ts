@@ -1,5 +1,6 @@
 // The tables `npm run bench` prints at the end.
 import { availableParallelism } from 'node:os';
+import { COPY_TABLE } from './copy.js';
 import {
   CLIENTS,
   CONNECTIONS,
@@ -36,7 +37,7 @@ function table(header: string[], rows: string[][], leftColumns = 2): string {
 }
 
 export function report(r: BenchResults): string {
-  return [throughput(r), connectionSetup(r), cpuShare(r), cpuPerTransaction(r), ''].join('\n\n');
+  return [throughput(r), connectionSetup(r), cpuShare(r), cpuPerTransaction(r), copy(r), ''].join('\n\n');
 }
 
 function throughput(r: BenchResults): string {
@@ -157,4 +158,51 @@ function cpuPerTransaction(r: BenchResults): string {
     'ours = teleport start + db service + nats on the ours path, pgbouncer on the pgbouncer path (every process per cell in the JSON)',
     table(['mode', 'clients', ...OUR_PROCESSES, 'ours', 'pgbouncer', 'ours/pgbouncer'], rows),
   ].join('\n');
+}
+
+const COPY_CPU = [...OUR_PROCESSES, 'pgbouncer', 'postgres'] as const;
+const COPY_MEMORY = ['teleport start', 'db service', 'pgbouncer'] as const;
+
+function copy(r: BenchResults): string {
+  if (!r.copy.length) return 'COPY: not run';
+  const mb = (bytes: number) => bytes / 1e6;
+  const direct = (dir: 'in' | 'out') => r.copy.find((c) => c.path === 'direct' && c.direction === dir)?.transfer;
+  const runs = r.copy.map((c) => {
+    const t = c.transfer;
+    const rate = t ? mb(t.bytes) / t.seconds : undefined;
+    const d = direct(c.direction);
+    return {
+      c,
+      label: [c.path, c.direction === 'in' ? 'in (FROM STDIN)' : 'out (TO STDOUT)'],
+      rate,
+      vsDirect: ratio(rate, d ? mb(d.bytes) / d.seconds : undefined),
+    };
+  });
+  const lifetime = r.copy.some((c) => !c.peakReset);
+  const out = [
+    `COPY through each path with psql, ${fmt(mb(r.copy[0]?.transfer?.bytes ?? r.settings.copyBytes), 0)} MB each way: COPY ${COPY_TABLE} FROM STDIN of generated`,
+    'rows (~200 bytes each, unlogged table), then COPY TO STDOUT read and discarded; CPU s = CPU seconds each process used',
+    table(
+      ['path', 'direction', 'seconds', 'MB/s', 'vs direct', ...COPY_CPU.map((p) => `${p} CPU s`)],
+      runs.map(({ c, label, rate, vsDirect }) => [
+        ...label,
+        fmt(c.transfer?.seconds, 1),
+        fmt(rate, 1),
+        vsDirect,
+        ...COPY_CPU.map((p) => fmt(c.cpuSeconds[p], 1)),
+      ]),
+    ),
+    '',
+    `Peak memory during each COPY, MiB (VmHWM${lifetime ? ' since each process started: it could not be reset' : ', reset before each run'}; idle processes show their floor)`,
+    table(
+      ['path', 'direction', ...COPY_MEMORY],
+      runs.map(({ c, label }) => [
+        ...label,
+        ...COPY_MEMORY.map((p) => fmt(c.peakRssBytes[p] === undefined ? undefined : c.peakRssBytes[p]! / 2 ** 20, 0)),
+      ]),
+    ),
+  ];
+  for (const c of r.copy.filter((c) => c.error))
+    out.push(`FAILED COPY ${c.direction} on ${c.path}: ${c.error!.split('\n').slice(0, 3).join(' | ')}`);
+  return out.join('\n');
 }

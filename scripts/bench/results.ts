@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ConnectStats } from './connect.js';
+import type { CopyTransfer } from './copy.js';
 import type { PgbenchResult } from './pgbench.js';
 
 export const SCALE = 10;
@@ -28,6 +29,19 @@ export interface Cell {
   cpuUsPerTxn: Record<string, number>;
 }
 
+export interface CopyRun {
+  path: PathName;
+  direction: 'in' | 'out';
+  transfer?: CopyTransfer;
+  error?: string;
+  /** CPU seconds each process used during the run. */
+  cpuSeconds: Record<string, number>;
+  /** Peak resident set size (VmHWM) of the proxying processes during the run, bytes. */
+  peakRssBytes: Record<string, number>;
+  /** False when VmHWM could not be reset first: the peaks are then since each process started. */
+  peakReset: boolean;
+}
+
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
@@ -39,10 +53,12 @@ export interface BenchResults {
     modes: readonly Mode[];
     connections: number;
     poolMode: string;
+    copyBytes: number;
   };
   pgbouncerVersion: string;
   connect: Partial<Record<PathName, ConnectStats>>;
   cells: Cell[];
+  copy: CopyRun[];
 }
 
 export function writeResults(path: string, results: BenchResults): void {
