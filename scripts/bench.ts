@@ -2,50 +2,61 @@
 //   direct     pgbench -> PostgreSQL (TLS, db_client certificate)
 //   ours       pgbench -> our proxy (TLS, user certificate) -> Database Service (mTLS) -> PostgreSQL, audited
 //   pgbouncer  pgbench -> PgBouncer (TLS) -> PostgreSQL (TLS verify-full, db_client certificate)
-// Every process runs on free loopback ports and is stopped at the end, also on Ctrl-C.
-// Flags: --duration SECONDS (or BENCH_DURATION), per pgbench run; default 10.
+// Then COPY of --copy-bytes in and out through each path, with the CPU and peak memory of each process.
+// Every process runs on free loopback ports and is stopped at the end, also on Ctrl-C. The tables are
+// printed and the results written as JSON (--json=PATH, default .bench/result.json); see args.ts.
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type pg from 'pg';
 import { Rpc, type SignedCert } from '#libs/events';
 import { generateKeyPair } from '#libs/pki';
 import { freePort, pgBinDir, startPostgres, type NatsServer, type PostgresCluster } from '#libs/testing';
+import { parseArgs } from './bench/args.js';
 import { BenchCluster } from './bench/cluster.js';
-import { measureConnect, type ConnectStats } from './bench/connect.js';
-import { conninfo, runPgbench, type PgbenchResult } from './bench/pgbench.js';
+import { measureConnect } from './bench/connect.js';
+import { copyIn, copyOut, COPY_TABLE, CREATE_COPY_TABLE, type CopyTransfer } from './bench/copy.js';
+import { conninfo, runPgbench } from './bench/pgbench.js';
 import { ensurePgbouncer, startPgbouncer } from './bench/pgbouncer.js';
-import { cleanEnv, cpuSeconds, LongRunning, machineBusySeconds, runCommand, sleep, tail, treeCpuSeconds } from './bench/procs.js';
+import {
+  cleanEnv,
+  cpuSeconds,
+  LongRunning,
+  machineBusySeconds,
+  processNamed,
+  resetPeakRss,
+  runCommand,
+  sleep,
+  statusBytes,
+  tail,
+  treeCpuSeconds,
+} from './bench/procs.js';
+import { fmt, report } from './bench/report.js';
+import {
+  CLIENTS,
+  CONNECTIONS,
+  MODES,
+  PATHS,
+  POOL_MODE,
+  SCALE,
+  writeResults,
+  type BenchResults,
+  type Cell,
+  type CopyRun,
+  type PathName,
+} from './bench/results.js';
 
 const CLUSTER = 'bench';
 const DB = 'pg';
 const DB_USER = 'bench';
-const SCALE = 10;
-const CLIENTS = [1, 8, 32];
-const MODES = ['simple', 'prepared'] as const;
-const PATHS = ['direct', 'ours', 'pgbouncer'] as const;
-const CONNECTIONS = 50;
-const POOL_MODE = 'session';
-type Mode = (typeof MODES)[number];
-type PathName = (typeof PATHS)[number];
 
 interface BenchPath {
   name: PathName;
   conninfo: string;
   env: NodeJS.ProcessEnv;
   pgConfig: pg.ClientConfig;
-}
-
-interface Cell {
-  path: PathName;
-  mode: Mode;
-  clients: number;
-  result?: PgbenchResult;
-  error?: string;
-  /** % of one core used by each process during the run. */
-  cpu: Record<string, number>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,25 +114,6 @@ function track(child: ChildProcess): void {
 
 // ---------------------------------------------------------------------------------------------
 
-function parseDuration(): number {
-  const args = process.argv.slice(2);
-  let value = process.env.BENCH_DURATION;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--duration') value = args[++i];
-    else if (a.startsWith('--duration=')) value = a.slice('--duration='.length);
-    else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: npm run bench [-- --duration SECONDS]   (or BENCH_DURATION=SECONDS; default 10)\n');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a} (usage: --duration SECONDS)`);
-  }
-  if (value === undefined || value === '') return 10;
-  const seconds = Number(value.replace(/s$/, ''));
-  if (!Number.isInteger(seconds) || seconds < 1)
-    throw new Error(`--duration / BENCH_DURATION must be a whole number of seconds, not "${value}"`);
-  return seconds;
-}
-
 function readServiceSection(file: string, section: string): Record<string, string> {
   const body = readFileSync(file, 'utf8').split(`[${section}]`)[1]?.split(/^\[/m)[0] ?? '';
   const entries = body
@@ -149,11 +141,18 @@ function natsPid(port: number): number {
 
 async function main(): Promise<void> {
   Logger.overrideLogger(false); // the NATS client of RpcClient logs its close through Nest
-  const seconds = parseDuration();
+  const args = parseArgs(process.argv.slice(2), process.env);
+  const seconds = args.seconds;
   const pgbench = join(pgBinDir(), 'pgbench');
+  const psql = join(pgBinDir(), 'psql');
+  const startedAt = new Date();
+  const runs = MODES.length * CLIENTS.length * PATHS.length;
+  const copySize = `${(args.copyBytes / 1e6).toFixed(0)} MB`;
+  // COPY: 3 paths x 2 directions, at 15-40 MB/s each on a 2-core machine
+  const copyMinutes = (6 * args.copyBytes) / 25e6 / 60;
   say(
-    `dbaccess benchmark: pgbench -S, scale ${SCALE}, ${seconds} s per run, ${MODES.length * CLIENTS.length * PATHS.length} runs ` +
-      `(about ${Math.ceil((MODES.length * CLIENTS.length * PATHS.length * (seconds + 1) + 75) / 60)} min)`,
+    `dbaccess benchmark: pgbench -S, scale ${SCALE}, ${seconds} s per run, ${runs} runs, then COPY of ${copySize} ` +
+      `in and out on each path (about ${Math.ceil((runs * (seconds + 1) + 75) / 60 + copyMinutes)} min)`,
   );
   const load = loadavg()[0]!;
   if (load > 0.5)
@@ -299,10 +298,10 @@ async function main(): Promise<void> {
 
   // --- connection setup
   say(`connection setup: ${CONNECTIONS} sequential connections per path (node-postgres: connect, TLS, auth, SELECT 1)`);
-  const connect = new Map<PathName, ConnectStats>();
+  const connect: BenchResults['connect'] = {};
   for (const path of paths) {
     const stats = await measureConnect(path.pgConfig, CONNECTIONS);
-    connect.set(path.name, stats);
+    connect[path.name] = stats;
     say(`  ${path.name.padEnd(9)} mean ${stats.meanMs.toFixed(2)} ms (p50 ${stats.p50Ms.toFixed(2)}, p95 ${stats.p95Ms.toFixed(2)})`);
   }
 
@@ -334,7 +333,7 @@ async function main(): Promise<void> {
   for (const mode of MODES) {
     for (const clients of CLIENTS) {
       for (const path of paths) {
-        const cell: Cell = { path: path.name, mode, clients, cpu: {} };
+        const cell: Cell = { path: path.name, mode, clients, cpu: {}, cpuUsPerTxn: {} };
         const label = `[${String(cells.length + 1).padStart(2)}/${total}] ${path.name.padEnd(9)} -M ${mode.padEnd(8)} -c ${String(clients).padStart(2)}`;
         const before = sampleCpu();
         const start = Date.now();
@@ -353,126 +352,80 @@ async function main(): Promise<void> {
         const wall = (Date.now() - start) / 1000;
         const after = sampleCpu();
         for (const name of Object.keys(after)) cell.cpu[name] = Math.max(0, ((after[name]! - before[name]!) / wall) * 100);
+        const transactions = cell.result?.transactions ?? 0;
+        if (transactions > 0) {
+          for (const name of Object.keys(pids)) cell.cpuUsPerTxn[name] = ((after[name]! - before[name]!) * 1e6) / transactions;
+          cell.cpuUsPerTxn.pgbench = ((after.pgbench! - before.pgbench!) * 1e6) / transactions;
+        }
         cells.push(cell);
       }
     }
   }
 
-  printReport({ cells, connect, seconds, pgbouncerVersion });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The report
-
-function fmt(n: number | undefined, digits: number): string {
-  return n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
-}
-
-function ratio(a: number | undefined, b: number | undefined): string {
-  return a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`;
-}
-
-function table(header: string[], rows: string[][], leftColumns = 2): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-function printReport(r: { cells: Cell[]; connect: Map<PathName, ConnectStats>; seconds: number; pgbouncerVersion: string }): void {
-  const find = (path: PathName, mode: Mode, clients: number) =>
-    r.cells.find((c) => c.path === path && c.mode === mode && c.clients === clients)?.result;
-  const out: string[] = [];
-  out.push('');
-  out.push(`Throughput: pgbench -n -S -M <mode> -c N -j min(N,2) -T ${r.seconds} (scale ${SCALE}); tps without initial connection time`);
-  out.push(`  direct     pgbench -> PostgreSQL 15 (TLS verify-full, db_client certificate)`);
-  out.push(`  ours       pgbench -> proxy (TLS, user certificate) -> Database Service (mTLS) -> PostgreSQL (TLS); audit on`);
-  out.push(
-    `  pgbouncer  pgbench -> ${r.pgbouncerVersion} (client TLS require, auth trust, pool_mode=${POOL_MODE}) -> PostgreSQL (TLS verify-full)`,
-  );
-  out.push(`             (session pooling: PgBouncer 1.18 cannot carry -M prepared in transaction mode)`);
-  out.push('');
-  const rows: string[][] = [];
-  for (const mode of MODES) {
-    for (const clients of CLIENTS) {
-      const [d, o, b] = PATHS.map((p) => find(p, mode, clients));
-      rows.push([
-        mode,
-        String(clients),
-        fmt(d?.tps, 0),
-        fmt(d?.latencyMs, 3),
-        fmt(o?.tps, 0),
-        fmt(o?.latencyMs, 3),
-        fmt(b?.tps, 0),
-        fmt(b?.latencyMs, 3),
-        ratio(o?.tps, d?.tps),
-        ratio(o?.latencyMs, d?.latencyMs),
-        ratio(o?.tps, b?.tps),
-        ratio(o?.latencyMs, b?.latencyMs),
-      ]);
+  // --- COPY in and out
+  say(`COPY: ${copySize} in (COPY FROM STDIN) and back out (COPY TO STDOUT) on each path, with psql`);
+  await postgres.psql(`${CREATE_COPY_TABLE}; ALTER TABLE ${COPY_TABLE} OWNER TO ${DB_USER};`);
+  // The proxying processes: pgbouncer itself, not the runuser above it.
+  const watched = {
+    'teleport start': pids['teleport start'],
+    'db service': pids['db service'],
+    pgbouncer: processNamed(pids.pgbouncer, 'pgbouncer'),
+  };
+  const copy: CopyRun[] = [];
+  const measureCopy = async (path: BenchPath, direction: CopyRun['direction'], transfer: () => Promise<CopyTransfer>) => {
+    const run: CopyRun = { path: path.name, direction, cpuSeconds: {}, peakRssBytes: {}, peakReset: true };
+    for (const pid of Object.values(watched)) run.peakReset = resetPeakRss(pid) && run.peakReset;
+    const before = sampleCpu();
+    const label = `  ${path.name.padEnd(9)} ${direction.padEnd(3)}`;
+    try {
+      run.transfer = await transfer();
+      const t = run.transfer;
+      say(
+        `${label}: ${(t.bytes / 1e6).toFixed(0)} MB, ${t.rows} rows in ${t.seconds.toFixed(1)} s (${(t.bytes / 1e6 / t.seconds).toFixed(1)} MB/s)`,
+      );
+    } catch (err) {
+      if (!stopping) {
+        run.error = (err as Error).message;
+        say(`${label}: FAILED: ${run.error}`);
+      }
     }
+    await sleep(250);
+    const after = sampleCpu();
+    for (const name of Object.keys(after)) run.cpuSeconds[name === 'pgbench' ? 'psql' : name] = Math.max(0, after[name]! - before[name]!);
+    for (const [name, pid] of Object.entries(watched)) run.peakRssBytes[name] = statusBytes(pid, 'VmHWM');
+    copy.push(run);
+    return run.transfer;
+  };
+  for (const path of paths) {
+    if (stopping) return;
+    await postgres.psql(`TRUNCATE ${COPY_TABLE}`);
+    const loaded = await measureCopy(path, 'in', () => copyIn(psql, path, args.copyBytes, track));
+    if (loaded) await measureCopy(path, 'out', () => copyOut(psql, path, loaded, track));
   }
-  out.push(
-    table(
-      [
-        'mode',
-        'clients',
-        'direct tps',
-        'lat ms',
-        'ours tps',
-        'lat ms',
-        'pgbouncer tps',
-        'lat ms',
-        'ours/direct tps',
-        'lat',
-        'ours/pgbouncer tps',
-        'lat',
-      ],
-      rows,
-    ),
-  );
-  const failed = r.cells.filter((c) => c.error);
-  for (const c of failed) out.push(`FAILED ${c.path} -M ${c.mode} -c ${c.clients}: ${c.error!.split('\n').slice(0, 3).join(' | ')}`);
-  const withFailures = r.cells.filter((c) => c.result && c.result.failed > 0);
-  for (const c of withFailures) out.push(`note: ${c.path} -M ${c.mode} -c ${c.clients}: ${c.result!.failed} failed transactions`);
+  await postgres.psql(`DROP TABLE ${COPY_TABLE}`);
 
-  out.push('');
-  out.push(`Connection setup: mean of ${CONNECTIONS} sequential node-postgres connections (TCP + TLS + authentication + SELECT 1), ms`);
-  const d = r.connect.get('direct');
-  const o = r.connect.get('ours');
-  const b = r.connect.get('pgbouncer');
-  out.push(
-    table(
-      ['path', 'mean', 'p50', 'p95', 'min', 'max'],
-      PATHS.map((p) => {
-        const s = r.connect.get(p);
-        return [p, fmt(s?.meanMs, 2), fmt(s?.p50Ms, 2), fmt(s?.p95Ms, 2), fmt(s?.minMs, 2), fmt(s?.maxMs, 2)];
-      }),
-      1,
-    ),
-  );
-  out.push(
-    `ours/direct ${ratio(o?.meanMs, d?.meanMs)}, ours/pgbouncer ${ratio(o?.meanMs, b?.meanMs)} (pgbouncer reuses its pooled server connections)`,
-  );
-
-  out.push('');
-  out.push(
-    `CPU used during each run, % of one core (${availableParallelism()} cores: ${availableParallelism() * 100}% is the whole machine);`,
-  );
-  out.push('teleport start = proxy, auth, inventory and broker in one process; others = every process this benchmark did not start');
-  const names = Object.keys(r.cells[0]?.cpu ?? {});
-  out.push(
-    table(
-      ['path', 'mode', 'clients', ...names],
-      r.cells.map((c) => [c.path, c.mode, String(c.clients), ...names.map((n) => fmt(c.cpu[n], 0))]),
-      3,
-    ),
-  );
-  out.push('');
-  process.stdout.write(`${out.join('\n')}\n`);
+  const results: BenchResults = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cores: availableParallelism(), loadAverageAtStart: load, node: process.version },
+    settings: {
+      secondsPerRun: seconds,
+      scale: SCALE,
+      clients: CLIENTS,
+      modes: MODES,
+      connections: CONNECTIONS,
+      poolMode: POOL_MODE,
+      copyBytes: args.copyBytes,
+    },
+    pgbouncerVersion,
+    connect,
+    cells,
+    copy,
+  };
+  process.stdout.write(`\n${report(results)}`);
+  writeResults(args.jsonPath, results);
+  const shown = relative(process.cwd(), args.jsonPath);
+  say(`results written to ${shown.startsWith('..') ? args.jsonPath : shown}`);
 }
 
 main()

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { VERSION } from '#libs/common';
 import { runCli } from '../shared/run.js';
+import { registerBenchCommands } from './bench-commands.js';
 import { registerDbCommands } from './db-commands.js';
 import type { TshGlobals } from './identity.js';
 import { registerLoginCommands } from './login.js';
@@ -20,6 +21,7 @@ const program = new Command('tsh')
 registerLoginCommands(program, () => program.opts<TshGlobals>());
 registerDbCommands(program, () => program.opts<TshGlobals>());
 registerPlayCommand(program, () => program.opts<TshGlobals>());
+registerBenchCommands(program, () => program.opts<TshGlobals>());
 registerRecordingsCommands(program, () => program.opts<TshGlobals>());
 
 await runCli(program);

@@ -1,7 +1,7 @@
 // Child processes for the benchmark: short commands run to completion, long-running ones kept
 // with their output, and everything stopped in reverse order at the end or on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface CommandResult {
   code: number;
@@ -134,6 +134,43 @@ function childrenOf(pid: number): number[] {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
+  }
+}
+
+/** `pid` itself when its command is `comm`, else the first child that is (pgbouncer runs under runuser when we are root). */
+export function processNamed(pid: number, comm: string): number {
+  for (const candidate of [pid, ...childrenOf(pid)]) {
+    try {
+      if (readFileSync(`/proc/${candidate}/comm`, 'utf8').trim() === comm) return candidate;
+    } catch {
+      // gone
+    }
+  }
+  return pid;
+}
+
+/** A field of /proc/<pid>/status in bytes: VmHWM (peak resident set size), VmRSS; 0 when gone. */
+export function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${field}:`));
+    return Number(/(\d+) kB/.exec(line ?? '')?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Lowers VmHWM to the current resident set size (`5` to /proc/<pid>/clear_refs, Linux 4.0+), so the
+ * next reading is the peak of what follows. False when the kernel or permissions refuse.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 
