@@ -52,7 +52,7 @@ describe('tctl create', () => {
 
   it('applies none of two documents when the second has an unknown kind', async () => {
     const path = file(`${role('first', 'valid')}---\nkind: widget\nversion: v1\nmetadata:\n  name: w\n`);
-    await expectCreateRefused(path, `${path} (document 2): unsupported resource kind "widget": tctl create accepts role and db`);
+    await expectCreateRefused(path, `${path} (document 2): unsupported resource kind "widget": tctl create accepts role, db and lock`);
     expectCliError(await cluster.tctl(['get', 'role/first']), 'role "first" not found');
   });
 

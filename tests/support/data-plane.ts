@@ -42,7 +42,8 @@ const joinTokens = new Map<string, string>();
 export async function startDbService(
   cluster: TestCluster,
   db: { name: string; uri: string; labels?: string; description?: string; adminUser?: { name: string; default_database?: string } },
-  opts: { dataDir?: string } = {},
+  /** `provisioning: false`: provisioning_service.enabled: no (another process provisions the users). */
+  opts: { dataDir?: string; provisioning?: boolean } = {},
 ): Promise<DbServiceProcess & { dataDir: string }> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(cluster.dir, 'db-service-'));
   let token = joinTokens.get(dataDir);
@@ -63,7 +64,13 @@ export async function startDbService(
       ...(db.labels ? { static_labels: Object.fromEntries(db.labels.split(',').map((kv) => kv.split('='))) } : {}),
       ...(db.description ? { description: db.description } : {}),
     };
-    writeFileSync(config, JSON.stringify({ db_service: { enabled: 'yes', databases: [entry] } }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        db_service: { enabled: 'yes', databases: [entry] },
+        ...(opts.provisioning === false ? { provisioning_service: { enabled: 'no' } } : {}),
+      }),
+    );
     args.push(`--config=${config}`);
   } else {
     args.push(`--name=${db.name}`, '--protocol=postgres', `--uri=${db.uri}`);

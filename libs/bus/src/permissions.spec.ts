@@ -74,6 +74,16 @@ describe('permissionsFor', () => {
     }
   });
 
+  it('lets the proxy and the Database Service follow streams, never delete or own a consumer', () => {
+    for (const who of [proxy, db]) {
+      expect(canPublish(who, '$JS.API.CONSUMER.CREATE.KV_PROXIES.abc_1.$KV.PROXIES.>')).toBe(true);
+      expect(canPublish(who, '$JS.API.CONSUMER.DELETE.KV_PROXIES.abc_1')).toBe(false);
+      expect(canPublish(who, '$JS.API.CONSUMER.DURABLE.CREATE.KV_PROXIES.mine')).toBe(false);
+    }
+    expect(canPublish(proxy, '$JS.API.CONSUMER.DELETE.AUDIT.audit-index-host')).toBe(false);
+    expect(canPublish(proxy, '$JS.ACK.AUDIT.audit-index-host.1.2.3.4.5.6.7')).toBe(false);
+  });
+
   it('lets only auth sign host certificates on its own behalf, and only the proxy ask for its own', () => {
     expect(canPublish(proxy, requestSubject(Rpc.Auth.SignHost, proxy))).toBe(true);
     expect(canPublish(proxy, requestSubject(Rpc.Auth.SignHost, busIdentity(BusRole.Admin, 'admin')))).toBe(false);

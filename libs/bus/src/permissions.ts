@@ -27,6 +27,21 @@ function readStream(stream: string): string[] {
   ];
 }
 
+/**
+ * Follow a stream with ordered (ephemeral) consumers only: no durable consumer, no acknowledging, no
+ * deleting anyone's consumer (an ordered consumer's own expires on the server when left).
+ */
+function followStream(stream: string): string[] {
+  return [
+    ...api('STREAM.INFO', stream),
+    ...api('STREAM.MSG.GET', stream),
+    ...api('DIRECT.GET', stream, true),
+    ...api('CONSUMER.CREATE', stream, true),
+    ...api('CONSUMER.INFO', stream, true),
+    ...api('CONSUMER.MSG.NEXT', stream, true),
+  ];
+}
+
 /** Create the stream and change its limits. */
 function manageStream(stream: string): string[] {
   return [...api('STREAM.INFO', stream), ...api('STREAM.CREATE', stream), ...api('STREAM.UPDATE', stream)];
@@ -154,8 +169,8 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
           ...Object.values(Rpc.Audit),
         ]),
         // `tsh play --follow` reads the live session from the stream.
-        ...readStream(Streams.Audit.name),
-        ...readStream(kvStream(Buckets.Proxies)),
+        ...followStream(Streams.Audit.name),
+        ...followStream(kvStream(Buckets.Proxies)),
         kvKeys(Buckets.Proxies, who.id),
       ]);
     case BusRole.Db:
@@ -174,7 +189,7 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
           'audit.*.db.session.>',
           ...api('STREAM.INFO', kvStream(Buckets.DbServers)),
           kvKeys(Buckets.DbServers, `*.${who.id}`),
-          ...readStream(kvStream(Buckets.Proxies)),
+          ...followStream(kvStream(Buckets.Proxies)),
         ],
         // It answers the provisioning requests of its databases, unless provisioning runs elsewhere.
         [cancelSubject(who.id), terminateSubject(who.id), 'provisioning.>'],
