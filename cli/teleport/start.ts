@@ -115,6 +115,7 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
     running.push(
       await startAudit({
         bus: await bus(BusRole.Audit),
+        indexBus: await bus(BusRole.AuditIndex),
         dataDir: config.dataDir,
         hostId,
         retentionMs: config.audit.retentionMs,

@@ -8,7 +8,14 @@ export const BusRole = {
   Auth: 'auth',
   Inventory: 'inventory',
   Broker: 'broker',
+  /** The audit service answering searches (it responds to requests). */
   Audit: 'audit',
+  /**
+   * The audit service reading the AUDIT stream into its index. Apart from Audit because NATS keeps a
+   * record of every message delivered with a reply subject to a connection allowed to respond: at
+   * every audit event that bookkeeping costs more than storing the event.
+   */
+  AuditIndex: 'audit-index',
   Proxy: 'proxy',
   Db: 'db',
   Provisioning: 'provisioning',

@@ -145,15 +145,13 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
         true,
       );
     case BusRole.Audit:
-      return grant(
-        [
-          ...readStream(Streams.Audit.name),
-          // Retention: the stream's max_age and max_bytes follow audit.retention_period and max_size.
-          ...api('STREAM.UPDATE', Streams.Audit.name),
-        ],
-        [serve('auditlog')],
-        true,
-      );
+      return grant([], [serve('auditlog')], true);
+    case BusRole.AuditIndex:
+      return grant([
+        ...readStream(Streams.Audit.name),
+        // Retention: the stream's max_age and max_bytes follow audit.retention_period and max_size.
+        ...api('STREAM.UPDATE', Streams.Audit.name),
+      ]);
     case BusRole.Proxy:
       return grant([
         ...requests(who, [

@@ -4,10 +4,11 @@ import type { RunningService, TransferableCredentials } from '#libs/bus';
 import type { AuditOptions } from './audit.bootstrap.js';
 
 /** What the thread starts with: the options, with the credentials in a form a thread can receive. */
-export type AuditThreadData = Omit<AuditOptions, 'bus'> & { bus: { servers: string[]; credentials: TransferableCredentials } };
+type TransferableBus = { servers: string[]; credentials: TransferableCredentials };
+export type AuditThreadData = Omit<AuditOptions, 'bus' | 'indexBus'> & { bus: TransferableBus; indexBus: TransferableBus };
 
 /** Messages between `startAudit` and its worker thread. */
-export type ToAuditThread = { type: 'close' } | { type: 'renewed'; jwt: string };
+export type ToAuditThread = { type: 'close' } | { type: 'renewed'; bus: 'bus' | 'indexBus'; jwt: string };
 export type FromAuditThread = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'closed' };
 
 const RESTART_MS = 1_000;
@@ -25,7 +26,8 @@ export async function startAudit(options: AuditOptions): Promise<RunningService>
   const logger = new Logger('audit');
   let worker = await spawn(options);
   // The thread connects with this process's credentials; their renewals follow it there.
-  options.bus.credentials.onRenewed((jwt) => worker.postMessage({ type: 'renewed', jwt } satisfies ToAuditThread));
+  for (const bus of ['bus', 'indexBus'] as const)
+    options[bus].credentials.onRenewed((jwt) => worker.postMessage({ type: 'renewed', bus, jwt } satisfies ToAuditThread));
   let closing = false;
   const watch = (w: Worker) =>
     w.once('exit', (code) => {
@@ -62,8 +64,12 @@ export async function startAudit(options: AuditOptions): Promise<RunningService>
 
 /** A worker running the audit service; resolves once it serves, rejects with why it could not start. */
 function spawn(options: AuditOptions): Promise<Worker> {
-  const { bus, ...rest } = options;
-  const workerData: AuditThreadData = { ...rest, bus: { servers: bus.servers, credentials: bus.credentials.toTransferable() } };
+  const { bus, indexBus, ...rest } = options;
+  const workerData: AuditThreadData = {
+    ...rest,
+    bus: { servers: bus.servers, credentials: bus.credentials.toTransferable() },
+    indexBus: { servers: indexBus.servers, credentials: indexBus.credentials.toTransferable() },
+  };
   const worker = new Worker(new URL('./audit.worker.js', import.meta.url), { workerData });
   return new Promise((resolve, reject) => {
     const onExit = (code: number) => reject(new Error(`the audit service's thread exited with ${code} while starting`));

@@ -49,7 +49,10 @@ class AuditModule {
 }
 
 export interface AuditOptions {
+  /** Answers searches: the audit role. */
   bus: BusAccess;
+  /** Reads the AUDIT stream into the index: the audit-index role, which may not respond to requests. */
+  indexBus: BusAccess;
   dataDir: string;
   hostId: string;
   retentionMs: number;
@@ -80,14 +83,15 @@ export async function runAuditService(options: AuditOptions): Promise<RunningSer
     process.exit(1);
   });
   writing.catch(() => undefined);
-  const nc = await connectNats(options.bus, 'audit');
-  await EventStore.open(nc, Streams.Audit);
-  const jsm = await jetstreamManager(nc);
+  const indexNc = await connectNats(options.indexBus, 'audit-index');
+  await EventStore.open(indexNc, Streams.Audit);
+  const jsm = await jetstreamManager(indexNc);
   await limitStream(jsm, options.retentionMs, options.maxBytes);
   const writer = await writing;
   const reader = new AuditStore(path, { reader: true });
-  const indexer = new AuditIndexer(jetstream(nc), jsm, writer, `audit-index-${options.hostId}`);
+  const indexer = new AuditIndexer(jetstream(indexNc), jsm, writer, `audit-index-${options.hostId}`);
   await indexer.start();
+  const nc = await connectNats(options.bus, 'audit');
   const app = await listenRpc(AuditModule.register(reader), nc, QueueGroup.Audit);
   logger.log(`audit service indexing from sequence ${writer.lastSequence + 1} into ${path}`);
   return {
@@ -97,7 +101,7 @@ export async function runAuditService(options: AuditOptions): Promise<RunningSer
       await indexer.stop();
       await writer.close();
       reader.close();
-      await nc.close();
+      await Promise.all([nc.close(), indexNc.close()]);
     },
   };
 }

@@ -10,11 +10,18 @@ const post = (message: FromAuditThread) => port.postMessage(message);
 Logger.overrideLogger(new ServiceLogger());
 
 try {
-  const { bus, ...options } = workerData as AuditThreadData;
-  const credentials = BusCredentials.fromTransferable(bus.credentials);
-  const service = await runAuditService({ ...options, bus: { servers: bus.servers, credentials } });
+  const { bus, indexBus, ...options } = workerData as AuditThreadData;
+  const credentials = {
+    bus: BusCredentials.fromTransferable(bus.credentials),
+    indexBus: BusCredentials.fromTransferable(indexBus.credentials),
+  };
+  const service = await runAuditService({
+    ...options,
+    bus: { servers: bus.servers, credentials: credentials.bus },
+    indexBus: { servers: indexBus.servers, credentials: credentials.indexBus },
+  });
   port.on('message', (message: ToAuditThread) => {
-    if (message.type === 'renewed') return void credentials.replaceJwt(message.jwt);
+    if (message.type === 'renewed') return void credentials[message.bus].replaceJwt(message.jwt);
     service.close().then(
       () => post({ type: 'closed' }),
       (err: Error) => {
