@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { Oid } from './oids.js';
 import { splitPemCerts } from './pem.js';
 import { firstAttribute, nodeCertificate, readCertificate, type ParsedCertificate } from './x509.js';
@@ -36,9 +36,22 @@ export function verifyChain(certPem: string, caCertPems: string[]): boolean {
   const cert = nodeCertificate(certPem);
   if (!validAt(readCertificate(certPem), now)) return false;
   return caCertPems.flatMap(splitPemCerts).some((caPem) => {
-    const ca = nodeCertificate(caPem);
-    return ca.ca && validAt(readCertificate(caPem), now) && cert.checkIssued(ca) && cert.verify(ca.publicKey);
+    const ca = caCertificate(caPem);
+    return ca.node.ca && validAt(ca.parsed, now) && cert.checkIssued(ca.node) && cert.verify(ca.node.publicKey);
   });
+}
+
+/** CA certificates as parsed once: a cluster has a handful, and every verification reads them. */
+const caCertificates = new Map<string, { node: X509Certificate; parsed: ParsedCertificate }>();
+
+function caCertificate(pem: string): { node: X509Certificate; parsed: ParsedCertificate } {
+  let ca = caCertificates.get(pem);
+  if (!ca) {
+    ca = { node: nodeCertificate(pem), parsed: readCertificate(pem) };
+    if (caCertificates.size >= 64) caCertificates.delete(caCertificates.keys().next().value!);
+    caCertificates.set(pem, ca);
+  }
+  return ca;
 }
 
 function validAt(cert: ParsedCertificate, now: number): boolean {

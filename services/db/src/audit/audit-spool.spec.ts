@@ -38,8 +38,11 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 const segmentFiles = () => readdirSync(dir).filter((f) => f.endsWith('.spool'));
 
 describe('AuditSpool', () => {
-  it('reads back what was appended, in order, with subject, uid and body', async () => {
-    const spool = open();
+  it.each([
+    ['from memory', {}],
+    ['from the files', { tailBytes: 0 }],
+  ])('reads back what was appended, in order, with subject, uid and body (%s)', async (_, options) => {
+    const spool = open(options);
     append(spool, 0, 3);
     append(spool, 3, 10, ' and a längere Zeile 🍎');
     const records = await readAll(spool);
@@ -127,6 +130,27 @@ describe('AuditSpool', () => {
     const again = open({ segmentBytes: 500 });
     expect(uids(await readAll(again))).toEqual(range(30, 40));
     await again.close();
+  });
+
+  it('keeps the last records written in memory, and reads older ones from the files', async () => {
+    const warnings: string[] = [];
+    const spool = open({ tailBytes: 400, warn: (m) => warnings.push(m) });
+    append(spool, 0, 10); // ten records of the same length
+    const length = spool.end / 10;
+    const inMemory = Math.floor(400 / length);
+    // Spoil the file: what the spool holds in memory still reads back, older records do not.
+    const file = join(dir, segmentFiles()[0]!);
+    writeFileSync(file, Buffer.alloc(statSync(file).size));
+    const kept = await readAll(spool, spool.end - inMemory * length);
+    expect(uids(kept)).toEqual(range(10 - inMemory, 10));
+    expect(warnings).toEqual([]);
+    expect((await spool.read(spool.end - (inMemory + 1) * length, 1 << 20)).records).toEqual([]);
+    expect(warnings.join()).toMatch(/cannot be read and are skipped/);
+    // Acknowledged records leave memory; those after them stay.
+    spool.acknowledge(spool.end - length);
+    expect((await spool.read(spool.end - 2 * length, 1 << 20)).records).toEqual([]);
+    expect(uids((await spool.read(spool.end - length, 1 << 20)).records)).toEqual(['uid-9']);
+    await spool.close();
   });
 
   it('reads on over a segment a machine crash cut short', async () => {

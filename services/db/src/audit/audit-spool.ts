@@ -13,7 +13,7 @@ import {
 import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatByteSize } from '#libs/common';
-import { readRecord, recordBound, writeRecord, type SpoolRecord } from './spool-record.js';
+import { readRecord, RECORD_HEADER_BYTES, recordBound, writeRecord, type SpoolRecord } from './spool-record.js';
 
 const SEGMENT_FILE = /^(\d{16})\.spool$/;
 const CHECKPOINT_FILE = 'checkpoint.json';
@@ -21,6 +21,8 @@ const CHECKPOINT_FILE = 'checkpoint.json';
 const NEAR_FULL = 0.8;
 const STAGING_BYTES = 64 * 1024;
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Recently written records kept in memory, so the publisher rarely reads back what was just written. */
+const TAIL_BYTES = 4 * 1024 * 1024;
 
 export interface AuditSpoolOptions {
   dir: string;
@@ -32,6 +34,8 @@ export interface AuditSpoolOptions {
   syncIntervalMs?: number;
   /** How often the acknowledged position is saved. */
   checkpointIntervalMs?: number;
+  /** Bytes of the last records written kept in memory for the publisher; default 4 MiB. */
+  tailBytes?: number;
   warn?: (message: string) => void;
 }
 
@@ -58,10 +62,17 @@ export class AuditSpool {
   private ackedPos: number;
   private staging = Buffer.allocUnsafe(STAGING_BYTES);
   private staged = 0;
+  /** Where each staged record starts in `staging`, with its subject and uid. */
+  private stagedRecords: Array<{ offset: number; length: number; subject: string; uid: string }> = [];
+  /** The last records written, in order and without a gap up to `end` (from `tailHead` on). */
+  private tail: SpoolRecord[] = [];
+  private tailHead = 0;
+  private tailBytes = 0;
   private readonly maxBytes: number;
   private readonly segmentBytes: number;
   private readonly syncIntervalMs: number;
   private readonly checkpointIntervalMs: number;
+  private readonly tailLimit: number;
   private readonly warn: (message: string) => void;
   private dirty = false;
   private syncing = false;
@@ -87,6 +98,7 @@ export class AuditSpool {
     this.segmentBytes = options.segmentBytes ?? Math.min(MAX_SEGMENT_BYTES, Math.max(4096, Math.floor(options.maxBytes / 8)));
     this.syncIntervalMs = options.syncIntervalMs ?? 5;
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 50;
+    this.tailLimit = options.tailBytes ?? TAIL_BYTES;
     this.warn = options.warn ?? (() => undefined);
     this.segments = segments;
     this.fd = fd;
@@ -169,6 +181,7 @@ export class AuditSpool {
     if (this.staged + bound > this.staging.length) this.grow(this.staged + bound);
     const length = writeRecord(this.staging, this.staged, subject, uid, body);
     if (this.size() + this.staged + length > this.maxBytes) return false;
+    this.stagedRecords.push({ offset: this.staged, length, subject, uid });
     this.staged += length;
     return true;
   }
@@ -181,13 +194,19 @@ export class AuditSpool {
     const length = this.staged;
     if (!length) return !this.writeError;
     this.staged = 0;
+    const staged = this.stagedRecords;
+    this.stagedRecords = [];
+    let failure: Error | undefined;
     try {
       for (let done = 0; done < length;) done += writeSync(this.fd, this.staging, done, length - done);
+      this.keepInTail(this.staging.subarray(0, length), staged);
     } catch (err) {
-      this.failWrite(err as Error);
+      failure = err as Error;
+    }
+    if (this.staging.length > 16 * STAGING_BYTES) this.staging = Buffer.allocUnsafe(STAGING_BYTES);
+    if (failure) {
+      this.failWrite(failure);
       return false;
-    } finally {
-      if (this.staging.length > 16 * STAGING_BYTES) this.staging = Buffer.allocUnsafe(STAGING_BYTES);
     }
     this.endPos += length;
     this.dirty = true;
@@ -208,6 +227,8 @@ export class AuditSpool {
    * is skipped with a warning.
    */
   async read(from: number, maxBytes: number): Promise<{ records: SpoolRecord[]; next: number }> {
+    const kept = this.readTail(from, maxBytes);
+    if (kept) return kept;
     let pos = Math.max(from, this.segments[0]!);
     let want = maxBytes;
     while (pos < this.endPos) {
@@ -249,6 +270,7 @@ export class AuditSpool {
   acknowledge(position: number): void {
     if (position <= this.ackedPos) return;
     this.ackedPos = Math.min(position, this.endPos);
+    this.dropTail((record) => record.end <= this.ackedPos);
     if (this.closed) return;
     this.checkpointTimer ??= setTimeout(() => {
       this.checkpointTimer = undefined;
@@ -275,6 +297,55 @@ export class AuditSpool {
     await this.checkpointing;
     await this.saveCheckpoint();
     await this.closeReader();
+  }
+
+  /** Keeps the records just written (one copy of their bytes) for `readTail`. */
+  private keepInTail(written: Buffer, staged: typeof this.stagedRecords): void {
+    const bytes = Buffer.from(written);
+    for (const { offset, length, subject, uid } of staged) {
+      const subjectBytes = bytes.readUInt16LE(offset + RECORD_HEADER_BYTES);
+      const uidAt = offset + RECORD_HEADER_BYTES + 2 + subjectBytes;
+      const bodyAt = uidAt + 1 + bytes.readUInt8(uidAt);
+      const start = this.endPos + offset;
+      this.tail.push({ start, end: start + length, subject, uid, body: bytes.subarray(bodyAt, offset + length) });
+      this.tailBytes += length;
+    }
+    this.dropTail(() => this.tailBytes > this.tailLimit);
+  }
+
+  private dropTail(drop: (record: SpoolRecord) => boolean): void {
+    while (this.tailHead < this.tail.length && drop(this.tail[this.tailHead]!)) {
+      const record = this.tail[this.tailHead++]!;
+      this.tailBytes -= record.end - record.start;
+    }
+    if (this.tailHead === this.tail.length) {
+      this.tail = [];
+      this.tailHead = 0;
+    } else if (this.tailHead > 1024 && this.tailHead * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.tailHead);
+      this.tailHead = 0;
+    }
+  }
+
+  /** Records from `from` on out of memory, or undefined when `from` is older than what is kept. */
+  private readTail(from: number, maxBytes: number): { records: SpoolRecord[]; next: number } | undefined {
+    if (this.tailHead === this.tail.length || from < this.tail[this.tailHead]!.start) return undefined;
+    let lo = this.tailHead;
+    let hi = this.tail.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.tail[mid]!.start < from) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < this.tail.length && this.tail[lo]!.start !== from) return undefined; // not a record boundary
+    const records: SpoolRecord[] = [];
+    let bytes = 0;
+    for (let i = lo; i < this.tail.length && (bytes < maxBytes || !records.length); i++) {
+      const record = this.tail[i]!;
+      records.push(record);
+      bytes += record.end - record.start;
+    }
+    return { records, next: records.length ? records.at(-1)!.end : from };
   }
 
   private grow(needed: number): void {

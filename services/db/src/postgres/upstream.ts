@@ -5,6 +5,7 @@ import { Parser } from 'pg-protocol/dist/parser.js';
 import type { BackendMessage, DatabaseError } from 'pg-protocol/dist/messages.js';
 import { ConnectionProblemError, parseHostPort } from '#libs/common';
 import type { DatabaseConfig } from '#libs/config';
+import { clientSecureContext } from '#libs/pki';
 
 export interface UpstreamTls {
   /** The client certificate for the database user, signed by the db_client CA, and its key. */
@@ -121,8 +122,10 @@ export async function connectUpstream(
     const cas = auth.caPems && (db.tls?.trust_system_cert_pool ? [...rootCertificates, ...auth.caPems] : auth.caPems);
     const socket = tlsConnect({
       socket: raw,
-      ...('certPem' in auth ? { cert: auth.certPem, key: auth.privateKeyPem } : {}),
-      ...(cas ? { ca: cas } : {}),
+      secureContext: clientSecureContext({
+        ...('certPem' in auth ? { cert: auth.certPem, key: auth.privateKeyPem } : {}),
+        ...(cas ? { ca: cas } : {}),
+      }),
       servername: db.tls?.server_name ?? host,
       rejectUnauthorized: mode !== 'insecure',
       ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),

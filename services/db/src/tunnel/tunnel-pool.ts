@@ -1,6 +1,7 @@
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { parseHostPort } from '#libs/common';
+import { clientSecureContext } from '#libs/pki';
 import { checkProxyIdentity, type AgentTls } from '#libs/join';
 
 /** The ALPN protocol of tunnels, as the proxy routes it. */
@@ -21,6 +22,8 @@ export class TunnelPool {
   private failures = 0;
   private stopped = false;
   private retry?: NodeJS.Timeout;
+  /** The last TLS session the proxy offered: new tunnels resume it instead of a full handshake. */
+  private session?: { certPem: string; data: Buffer };
 
   constructor(
     readonly addr: string,
@@ -47,17 +50,19 @@ export class TunnelPool {
   private dial(): void {
     const { host, port } = parseHostPort(this.addr, 3080);
     const creds = this.tls();
+    // Resumed only with the certificate it was made with: after a renewal the proxy sees the new one.
+    const resume = this.session?.certPem === creds.certPem ? this.session.data : undefined;
     this.dialing++;
     const socket = tlsConnect({
       host,
       port,
-      cert: creds.certPem,
-      key: creds.privateKeyPem,
-      ca: creds.hostCas,
+      secureContext: clientSecureContext({ cert: creds.certPem, key: creds.privateKeyPem, ca: creds.hostCas }),
       ALPNProtocols: [TUNNEL_ALPN],
       checkServerIdentity: checkProxyIdentity,
       timeout: DIAL_TIMEOUT_MS,
+      ...(resume ? { session: resume } : {}),
     });
+    socket.on('session', (data: Buffer) => (this.session = { certPem: creds.certPem, data }));
     let connected = false;
     socket.setNoDelay(true);
     socket.once('timeout', () => socket.destroy(new Error('timed out')));

@@ -19,6 +19,7 @@ export class TunnelRegistry {
   /** A tunnel from `hostId` arrived (its certificate was checked by the caller). */
   add(hostId: string, socket: TLSSocket): void {
     socket.setKeepAlive(true, 30_000);
+    socket.setNoDelay(true);
     const waiting = this.waiters.get(hostId);
     const waiter = waiting?.shift();
     if (waiter) return waiter(socket);

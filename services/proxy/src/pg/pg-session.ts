@@ -5,7 +5,7 @@ import { Logger } from '@nestjs/common';
 import { AccessDeniedError, DomainError, NotFoundError } from '#libs/common';
 import { DataPlane, Rpc } from '#libs/events';
 import { backend, type ErrorFields, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
-import { certificatePem, inspectCert, issuerCaType, parseUserIdentity, verifyChain } from '#libs/pki';
+import { certificatePem, verifyUserCert } from '#libs/pki';
 import type { TunnelRegistry } from '../agents/tunnels.js';
 import type { HostCredentials } from '../tls/host-credentials.js';
 
@@ -53,14 +53,15 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
   }
   // Checked here rather than by socket.authorized: sockets upgraded after SSLRequest do not get it.
   const pem = certificatePem(peer.raw);
-  const cert = inspectCert(pem);
-  if (cert.notAfter.getTime() <= Date.now()) {
+  if (Date.parse(peer.valid_to) <= Date.now()) {
     return fatal(socket, { code: '28000', message: "your certificate has expired: run 'tsh login' and 'tsh db login <database>' again" });
   }
-  if (issuerCaType(pem) !== 'user' || !verifyChain(pem, deps.credentials().cas.user ?? [])) {
-    return fatal(socket, { code: '28000', message: 'the client certificate is not a user certificate of this cluster' });
+  let identity;
+  try {
+    identity = verifyUserCert(pem, deps.credentials().cas.user ?? []);
+  } catch (err) {
+    return fatal(socket, { code: '28000', message: (err as Error).message });
   }
-  const identity = parseUserIdentity(pem);
   const route = identity.dbRoute;
   if (!route?.serviceName) {
     return fatal(socket, { code: '28000', message: "the certificate names no database: run 'tsh db login <database>' first" });
