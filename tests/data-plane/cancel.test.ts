@@ -109,6 +109,20 @@ it('ignores cancel keys that belong to no live session', async () => {
   await other.end();
 });
 
+it('needs the process id and the secret of the key together', async () => {
+  const client = new pg.Client(proxyConnection(serviceFile, 'cancel-example'));
+  await client.connect();
+  const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+  // The key carries the database backend's own process id.
+  expect((await client.query('select pg_backend_pid() as pid')).rows[0].pid).toBe(processID);
+  const running = client.query('select pg_sleep(1.5) as slept');
+  await waitForActiveQuery();
+  await sendCancel(cluster.proxyAddr, processID ^ 1, secretKey);
+  await sendCancel(cluster.proxyAddr, processID, secretKey ^ 1);
+  await expect(running).resolves.toMatchObject({ rows: [{ slept: '' }] });
+  await client.end();
+});
+
 /** CancelRequest: int32 16, int32 80877102, process id, secret key; on a plain connection, as libpq sends it. */
 function sendCancel(addr: string, processId: number, secretKey: number): Promise<void> {
   const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))];

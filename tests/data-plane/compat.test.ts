@@ -365,6 +365,51 @@ it('delivers LISTEN/NOTIFY between two sessions the same way', async () => {
   ]);
 });
 
+it('gives the client the backend process id the database has (BackendKeyData)', async () => {
+  const direct = await same((config) =>
+    withClient(config, async (c) => {
+      const pid = (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+      return { samePid: (c as unknown as { processID: number }).processID === pid };
+    }),
+  );
+  expect(direct).toEqual({ samePid: true });
+});
+
+it('passes on the notices the database says while the session starts, and its startup errors with every field', async () => {
+  const bad = 'public.no_such_config';
+  await postgres.psql(
+    `ALTER DATABASE via_proxy SET default_text_search_config = '${bad}';\nALTER DATABASE direct SET default_text_search_config = '${bad}';`,
+  );
+  try {
+    const direct = await same(async (config) => {
+      const client = new pg.Client(config);
+      const notices: unknown[] = [];
+      client.on('notice', (n) => notices.push(failure(Object.assign(new Error(n.message), n))));
+      client.on('error', () => undefined);
+      await client.connect();
+      await client.end();
+      const missing = new pg.Client({ ...config, database: 'no_such_database' });
+      missing.on('error', () => undefined);
+      const refused = await missing.connect().then(
+        () => 'connected',
+        (err: unknown) => ({ ...(failure(err) as object), line: (err as { line?: string }).line }),
+      );
+      return { notices, refused };
+    });
+    expect(direct.notices).toEqual([
+      { error: expect.objectContaining({ severity: 'WARNING', code: '22023', message: expect.stringContaining(bad) }) },
+    ]);
+    expect(direct.refused).toMatchObject({
+      error: { severity: 'FATAL', code: '3D000', message: 'database "no_such_database" does not exist', file: expect.any(String) },
+      line: expect.any(String),
+    });
+  } finally {
+    await postgres.psql(
+      'ALTER DATABASE via_proxy RESET default_text_search_config;\nALTER DATABASE direct RESET default_text_search_config;',
+    );
+  }
+});
+
 it('stores and returns a 50 MB value passed as a parameter', async () => {
   // 37.5 MB of random bytes as base64: exactly 50,000,000 characters.
   const value = randomBytes(37_500_000).toString('base64');

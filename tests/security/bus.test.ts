@@ -209,7 +209,7 @@ describe('requests are decided on who sent them', () => {
           db_service: 'example',
           db_user: 'alice',
           db_name: 'postgres',
-          cancel_pid: 7,
+          cancel_secret: 7,
         }),
       ).rejects.toThrow('the session was not assigned to this Database Service');
     } finally {

@@ -128,7 +128,7 @@ export class SessionsService {
       ...entry!,
       state: 'live',
       hosts: [sender.id],
-      cancel_pid: req.cancel_pid,
+      cancel_secret: req.cancel_secret,
       db_labels: db.resource.metadata.labels ?? {},
       ...(decision.grant.auto_user ? { auto_user: decision.grant.auto_user, admin_user: db.resource.spec.admin_user?.name } : {}),
       expires: identity.expires.toISOString(),
@@ -161,10 +161,10 @@ export class SessionsService {
     return entry;
   }
 
-  /** Sends a CancelRequest to the Database Service that gave out that key; the key's secret is checked there. */
+  /** Sends a CancelRequest to the Database Service that gave out its secret; the process id is checked there. */
   cancel(req: Infer<typeof DataPlane.CancelRequest>): Record<string, never> {
     for (const entry of this.registry.live()) {
-      if (entry.cancel_pid === req.process_id) this.nc.publish(cancelSubject(entry.hosts[0]!), JSON.stringify(req));
+      if (entry.cancel_secret === req.secret_key) this.nc.publish(cancelSubject(entry.hosts[0]!), JSON.stringify(req));
     }
     return {};
   }

@@ -66,8 +66,8 @@ export class SessionIntake {
     if (!db)
       return this.refuse(socket, header, identity.username, `this Database Service does not serve "${identity.dbRoute?.serviceName}"`);
 
-    const cancelKey = this.deps.cancelKeys.reserve();
-    socket.once('close', () => this.deps.cancelKeys.release(cancelKey));
+    const cancelSecret = this.deps.cancelKeys.reserve();
+    socket.once('close', () => this.deps.cancelKeys.release(cancelSecret));
     let grant: DataPlane.SessionGrant;
     try {
       grant = await this.deps.rpc.call<DataPlane.SessionGrant>(Rpc.Broker.SessionsStart, {
@@ -76,7 +76,7 @@ export class SessionIntake {
         db_service: db.name,
         db_user: header.db_user,
         db_name: header.db_name,
-        cancel_pid: cancelKey.processId,
+        cancel_secret: cancelSecret,
       });
     } catch (err) {
       // The broker recorded its refusal (TDB00W); the client is told why.
@@ -102,7 +102,7 @@ export class SessionIntake {
         client_addr: header.client_addr,
         ...(grant.record_results ? { record_results: grant.record_results } : {}),
         ...(grant.auto_user ? { auto_user: grant.auto_user } : {}),
-        cancel_key: cancelKey,
+        cancel_secret: cancelSecret,
       },
       { ...db, db_type: databaseType(db) },
       {

@@ -96,8 +96,8 @@ export const SessionsStartRequest = z
     db_service: NameSchema,
     db_user: z.string().min(1),
     db_name: z.string().min(1),
-    /** The BackendKeyData process id the client gets: cancel requests are routed by it. */
-    cancel_pid: z.number().int().positive(),
+    /** The BackendKeyData secret the client gets (ours, not the database's): cancel requests are routed by it. */
+    cancel_secret: z.number().int(),
   })
   .strict();
 
@@ -162,7 +162,7 @@ export const SessionEntrySchema = z.object({
   auto_user: AutoUserSchema.optional(),
   admin_user: z.string().optional(),
   client_addr: z.string(),
-  cancel_pid: z.number().optional(),
+  cancel_secret: z.number().optional(),
   /** Assigned entries expire if no Database Service confirms them; live ones when the certificate does. */
   expires: z.string(),
 });

@@ -6,41 +6,37 @@ export interface CancelTarget {
   secretKey: number;
 }
 
-export interface CancelKey {
-  processId: number;
-  secretKey: number;
-}
-
-const id = (key: CancelKey) => `${key.processId}:${key.secretKey}`;
-
 /**
- * The BackendKeyData we give clients, mapped to the database's own. Ours are random 64-bit pairs,
- * unique per session and forgotten when it ends, so a key is worthless afterwards. A key is reserved
- * before the database is reached (the broker routes cancels by its process id) and bound to the
- * database's key once the session is connected.
+ * The cancel keys of this service's sessions. A client's BackendKeyData carries the database
+ * backend's real process id (what `pg_backend_pid()` and a NOTIFY's sender say) and a secret of ours:
+ * random, unique among this service's sessions, forgotten when the session ends, so it is worthless
+ * afterwards and never reveals the database's own secret. The secret is reserved before the database is
+ * reached (the broker routes cancels by it) and bound to the database's key once the session is connected;
+ * a CancelRequest must name both the process id and our secret.
  */
 export class CancelKeys {
-  private readonly targets = new Map<string, CancelTarget | undefined>();
+  private readonly targets = new Map<number, CancelTarget | undefined>();
 
-  reserve(): CancelKey {
+  /** A fresh secret for a session that is starting. */
+  reserve(): number {
     for (;;) {
-      const bytes = randomBytes(8);
-      const key = { processId: bytes.readInt32BE(0) & 0x7fffffff, secretKey: bytes.readInt32BE(4) };
-      if (key.processId === 0 || this.targets.has(id(key))) continue;
-      this.targets.set(id(key), undefined);
-      return key;
+      const secret = randomBytes(4).readInt32BE(0);
+      if (secret === 0 || this.targets.has(secret)) continue;
+      this.targets.set(secret, undefined);
+      return secret;
     }
   }
 
-  bind(key: CancelKey, target: CancelTarget): void {
-    this.targets.set(id(key), target);
+  bind(secret: number, target: CancelTarget): void {
+    this.targets.set(secret, target);
   }
 
   lookup(processId: number, secretKey: number): CancelTarget | undefined {
-    return this.targets.get(id({ processId, secretKey }));
+    const target = this.targets.get(secretKey);
+    return target?.processId === processId ? target : undefined;
   }
 
-  release(key: CancelKey): void {
-    this.targets.delete(id(key));
+  release(secret: number): void {
+    this.targets.delete(secret);
   }
 }

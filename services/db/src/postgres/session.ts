@@ -54,8 +54,8 @@ export interface SessionContext {
   client_addr: string;
   record_results?: DataPlane.SessionGrant['record_results'];
   auto_user?: DataPlane.AutoUser;
-  /** The BackendKeyData the client gets; the broker routes cancel requests by its process id. */
-  cancel_key: { processId: number; secretKey: number };
+  /** The secret of the BackendKeyData the client gets (with the backend's own process id); the broker routes cancel requests by it. */
+  cancel_secret: number;
 }
 
 export interface SessionDeps {
@@ -177,8 +177,8 @@ export class PostgresSession {
       const connect = () => connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, auth);
       upstream = this.header.auto_user ? await this.provisioned(this.header.auto_user, connect) : await connect();
     } catch (err) {
-      if (err instanceof UpstreamRefusedError || err instanceof ProvisioningError)
-        return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields);
+      if (err instanceof UpstreamRefusedError) return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields, err.frame);
+      if (err instanceof ProvisioningError) return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields);
       const message = err instanceof DomainError ? err.message : `cannot connect to the database: ${(err as Error).message}`;
       return this.refuse({ severity: 'FATAL', code: '08006', message });
     }
@@ -187,14 +187,14 @@ export class PostgresSession {
       return void (this.teardown?.() ?? Promise.resolve()).finally(() => this.done());
     }
 
-    const key = this.header.cancel_key;
-    this.deps.cancelKeys.bind(key, { uri: this.db.uri, processId: upstream.processId, secretKey: upstream.secretKey });
+    const secret = this.header.cancel_secret;
+    this.deps.cancelKeys.bind(secret, { uri: this.db.uri, processId: upstream.processId, secretKey: upstream.secretKey });
     this.emit(AuditEvent.SessionStart, AuditCode[AuditEvent.SessionStart], { success: true });
     this.client.write(
       Buffer.concat([
         backend.authenticationOk(),
-        backend.backendKeyData(key.processId, key.secretKey),
-        ...upstream.parameters.map(([name, value]) => backend.parameterStatus(name, value)),
+        ...upstream.startupFrames,
+        backend.backendKeyData(upstream.processId, secret),
         backend.readyForQuery(upstream.status),
       ]),
     );
@@ -224,7 +224,7 @@ export class PostgresSession {
 
     const end = () => {
       clearTimeout(expiry);
-      this.deps.cancelKeys.release(key);
+      this.deps.cancelKeys.release(secret);
       this.close(server);
     };
     this.client.once('close', end);
@@ -272,10 +272,12 @@ export class PostgresSession {
     return activated.upstream;
   }
 
-  private refuse(fields: ErrorFields): void {
+  /** The session cannot start: audited, and the client told why (with the database's own message when it refused). */
+  private refuse(fields: ErrorFields, frame?: Buffer): void {
     this.done();
     this.emit(AuditEvent.SessionStart, SESSION_START_FAILED_CODE, { success: false, error: fields.message, message: fields.message });
-    this.fail(fields);
+    if (frame && !this.client.destroyed) this.client.end(frame);
+    else this.fail(fields);
   }
 
   private onClientFrame(frame: ScannedFrame): void {

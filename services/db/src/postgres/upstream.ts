@@ -1,10 +1,9 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates, type TLSSocket } from 'node:tls';
 import { serialize } from 'pg-protocol/dist/serializer.js';
-import { Parser } from 'pg-protocol/dist/parser.js';
-import type { BackendMessage, DatabaseError } from 'pg-protocol/dist/messages.js';
 import { ConnectionProblemError, parseHostPort } from '#libs/common';
 import type { DatabaseConfig } from '#libs/config';
+import { BackendType, FrameScanner, parseErrorFields } from '#libs/pg-wire';
 import { clientSecureContext } from '#libs/pki';
 
 export interface UpstreamTls {
@@ -32,15 +31,20 @@ const CONNECT_TIMEOUT_MS = 15_000;
 export interface UpstreamSession {
   socket: TLSSocket;
   parameters: Array<[string, string]>;
+  /** The ParameterStatus and NoticeResponse messages after authentication, as the database sent them, in order. */
+  startupFrames: Buffer[];
   processId: number;
   secretKey: number;
   /** ReadyForQuery's transaction status. */
   status: 'I' | 'T' | 'E';
 }
 
-/** The database refused the session with an ErrorResponse: passed on to the client as is. */
+/** The database refused the session with an ErrorResponse: passed on to the client as is (`frame`, every field). */
 export class UpstreamRefusedError extends Error {
-  constructor(readonly fields: { severity: string; code: string; message: string; detail?: string; hint?: string }) {
+  constructor(
+    readonly fields: { severity: string; code: string; message: string; detail?: string; hint?: string },
+    readonly frame?: Buffer,
+  ) {
     super(fields.message);
   }
 }
@@ -153,60 +157,34 @@ export async function connectUpstream(
   }
 }
 
+/** A server message during the handshake is small; a bigger one is not PostgreSQL speaking. */
+const HANDSHAKE_MAX_FRAME = 1024 * 1024;
+
+// Authentication ('R') request codes other than Ok (0) and CleartextPassword (3), as we name them to the operator.
+const AUTH_METHODS: Record<number, string> = { 2: 'Kerberos', 5: 'MD5 password', 7: 'GSSAPI', 9: 'SSPI', 10: 'SASL (SCRAM)' };
+
+/** One whole server message: type byte, length, payload. */
+function rawFrame(type: number, payload: Buffer): Buffer {
+  const header = Buffer.allocUnsafe(5);
+  header[0] = type;
+  header.writeUInt32BE(payload.length + 4, 1);
+  return Buffer.concat([header, payload]);
+}
+
 function handshake(socket: TLSSocket, uri: string, auth: UpstreamAuth): Promise<UpstreamSession> {
   return new Promise((resolve, reject) => {
-    const parser = new Parser();
-    const session: Omit<UpstreamSession, 'status'> = { socket, parameters: [], processId: 0, secretKey: 0 };
+    const scanner = new FrameScanner({ phase: 'regular', maxFrameLength: HANDSHAKE_MAX_FRAME, inspect: () => true });
+    const session: Omit<UpstreamSession, 'status'> = { socket, parameters: [], startupFrames: [], processId: 0, secretKey: 0 };
     let passwordSent = false;
+    /** Bytes of the stream before the current chunk, and up to the end of the last whole frame. */
+    let chunkStart = 0;
+    let framesEnd = 0;
     const fail = (err: Error) => {
       cleanup();
       reject(err);
     };
-    const onMessage = (msg: BackendMessage) => {
-      switch (msg.name) {
-        case 'authenticationOk':
-          return;
-        case 'authenticationCleartextPassword':
-          if (!('password' in auth) || passwordSent) break;
-          passwordSent = true;
-          return void socket.write(serialize.password(auth.password));
-        case 'parameterStatus': {
-          const p = msg as unknown as { parameterName: string; parameterValue: string };
-          session.parameters.push([p.parameterName, p.parameterValue]);
-          return;
-        }
-        case 'backendKeyData': {
-          const k = msg as unknown as { processID: number; secretKey: number };
-          session.processId = k.processID;
-          session.secretKey = k.secretKey;
-          return;
-        }
-        case 'readyForQuery':
-          cleanup();
-          // Nothing follows until the client speaks; the relay resumes the socket.
-          socket.pause();
-          return resolve({ ...session, status: (msg as unknown as { status: 'I' | 'T' | 'E' }).status });
-        case 'error': {
-          const e = msg as unknown as DatabaseError;
-          if (passwordSent && 'password' in auth && (e.code === '28P01' || e.code === '28000')) {
-            cleanup();
-            return void auth.rejected(e.message).then(reject, reject);
-          }
-          return fail(
-            new UpstreamRefusedError({
-              severity: e.severity ?? 'FATAL',
-              code: e.code ?? 'XX000',
-              message: e.message,
-              ...(e.detail ? { detail: e.detail } : {}),
-              ...(e.hint ? { hint: e.hint } : {}),
-            }),
-          );
-        }
-        case 'notice':
-          return;
-      }
-      const asked = msg.name.replace('authentication', '').toLowerCase() || msg.name;
-      return fail(
+    const unexpected = (asked: string) =>
+      fail(
         new ConnectionProblemError(
           'password' in auth
             ? `the database at ${uri} asked for ${asked} authentication instead of a password; enable IAM database authentication on it`
@@ -214,8 +192,84 @@ function handshake(socket: TLSSocket, uri: string, auth: UpstreamAuth): Promise<
                 `configure pg_hba.conf with 'hostssl all all ::/0 cert' and 'hostssl all all 0.0.0.0/0 cert' first`,
         ),
       );
+    /** True once the handshake is over (done or failed). */
+    const onFrame = (type: number, payload: Buffer, chunk: Buffer): boolean => {
+      switch (type) {
+        case BackendType.Authentication: {
+          const code = payload.length >= 4 ? payload.readInt32BE(0) : -1;
+          if (code === 0) return false;
+          if (code === 3 && 'password' in auth && !passwordSent) {
+            passwordSent = true;
+            socket.write(serialize.password(auth.password));
+            return false;
+          }
+          unexpected(code === 3 ? 'a second password' : (AUTH_METHODS[code] ?? `an unknown (${code})`));
+          return true;
+        }
+        case BackendType.ParameterStatus: {
+          const [name = '', value = ''] = payload.toString('utf8', 0, payload.length - 1).split('\0');
+          session.parameters.push([name, value]);
+          session.startupFrames.push(rawFrame(type, payload));
+          return false;
+        }
+        case BackendType.NoticeResponse:
+          // Said while the session starts (e.g. a bad setting of ALTER DATABASE ... SET): the client sees it too.
+          session.startupFrames.push(rawFrame(type, payload));
+          return false;
+        case BackendType.BackendKeyData:
+          if (payload.length < 8) break;
+          session.processId = payload.readInt32BE(0);
+          session.secretKey = payload.readInt32BE(4);
+          return false;
+        case BackendType.ReadyForQuery: {
+          cleanup();
+          // Nothing should follow until the client speaks; if something did, it stays for the relay.
+          const rest = chunk.subarray(framesEnd - chunkStart);
+          if (rest.length) socket.unshift(rest);
+          socket.pause();
+          resolve({ ...session, status: String.fromCharCode(payload[0] ?? 0x49) as 'I' | 'T' | 'E' });
+          return true;
+        }
+        case BackendType.ErrorResponse: {
+          const f = parseErrorFields(payload);
+          if (passwordSent && 'password' in auth && (f.C === '28P01' || f.C === '28000')) {
+            cleanup();
+            void auth.rejected(f.M ?? '').then(reject, reject);
+            return true;
+          }
+          const fields = {
+            severity: f.V ?? f.S ?? 'FATAL',
+            code: f.C ?? 'XX000',
+            message: f.M ?? 'the database refused the session',
+            ...(f.D ? { detail: f.D } : {}),
+            ...(f.H ? { hint: f.H } : {}),
+          };
+          fail(new UpstreamRefusedError(fields, rawFrame(type, payload)));
+          return true;
+        }
+      }
+      fail(
+        new ConnectionProblemError(
+          `the database at ${uri} sent an unexpected message (${String.fromCharCode(type)}) while the session started`,
+        ),
+      );
+      return true;
     };
-    const onData = (chunk: Buffer) => parser.parse(chunk, onMessage);
+    const onData = (chunk: Buffer) => {
+      try {
+        for (const frame of scanner.push(chunk)) {
+          framesEnd += 5 + frame.length;
+          if (onFrame(frame.type!, frame.payload!, chunk)) return;
+        }
+      } catch (err) {
+        return fail(
+          new ConnectionProblemError(
+            `the database at ${uri} sent a malformed message while the session started: ${(err as Error).message}`,
+          ),
+        );
+      }
+      chunkStart += chunk.length;
+    };
     const onEnd = () => fail(new ConnectionProblemError(`the database at ${uri} closed the connection during authentication`));
     const cleanup = () => {
       socket.off('data', onData);
