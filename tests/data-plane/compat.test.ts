@@ -410,6 +410,13 @@ it('passes on the notices the database says while the session starts, and its st
   }
 });
 
+it('runs a 140 MB query (more than 128 MiB), which PostgreSQL accepts, the same way', async () => {
+  const direct = await same((config) =>
+    withClient(config, async (c) => outcome(await c.query(`select length('${'q'.repeat(140_000_000)}') as n`))),
+  );
+  expect(direct).toMatchObject({ rows: [{ n: 140_000_000 }] });
+});
+
 it('stores and returns a 50 MB value passed as a parameter', async () => {
   // 37.5 MB of random bytes as base64: exactly 50,000,000 characters.
   const value = randomBytes(37_500_000).toString('base64');

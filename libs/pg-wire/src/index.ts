@@ -2,7 +2,7 @@ export { FrameTooLargeError, ProtocolViolationError } from './errors.js';
 export { FrameScanner, type FrameScannerOptions, type Phase, type ScannedFrame } from './framing/frame-scanner.js';
 export { parseStartupFrame, StartupCode, type StartupFrame } from './frontend/startup.js';
 export { FrontendType, type FrontendMessage, type Target } from './frontend/messages.js';
-export { parseFrontendMessage } from './frontend/parse.js';
+export { parseFrontendMessage, parseFrontendPrefix } from './frontend/parse.js';
 export { formatParameters } from './frontend/parameters.js';
 export { backend, type ErrorFields, type TransactionStatus } from './backend/serialize.js';
 export { BackendType } from './backend/types.js';

@@ -15,7 +15,8 @@ import { SessionIntake } from './session-intake.js';
 import { ProxyTunnels } from './tunnel/proxy-tunnels.js';
 import { UpstreamAuthenticator } from './upstream-auth.js';
 
-export const DEFAULT_MAX_FRAME_LENGTH = 128 * 1024 * 1024;
+/** PostgreSQL's own limit on a client message (PQ_LARGE_MESSAGE_LIMIT, 1 GiB less 2 bytes with its length word): what it accepts passes. */
+export const DEFAULT_MAX_FRAME_LENGTH = 0x3fffffff - 1 - 4;
 /** The admin user's certificates live this long: one activation or teardown. */
 const ADMIN_CERT_TTL_MS = 10 * 60_000;
 /** NATS's default max_payload, for when the server has not said yet. */

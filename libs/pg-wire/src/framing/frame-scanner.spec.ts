@@ -134,6 +134,21 @@ describe('FrameScanner', () => {
       expect(relay50MbDataRow(() => true)).toBeGreaterThan(40 * MB);
     });
   });
+
+  it('keeps only the first maxInspectBytes of an inspected payload, in any chunking, and says so', () => {
+    const sql = 'select ' + 'x'.repeat(100);
+    const bytes = Buffer.concat([query(sql), query('select 1')]);
+    for (const chunks of [[bytes], oneByteChunks(bytes)]) {
+      const frames = scanChunks(
+        new FrameScanner({ phase: 'regular', maxFrameLength: MB, inspect: () => true, maxInspectBytes: 10 }),
+        chunks,
+      );
+      expect(frames).toEqual([
+        { type: Q, length: sql.length + 1, payload: Buffer.from(sql.slice(0, 10)), truncated: true },
+        { type: Q, length: 9, payload: Buffer.from('select 1\0') },
+      ]);
+    }
+  });
 });
 
 /** Relays one 50 MB DataRow in 1 MB chunks; returns how much ArrayBuffer memory grew before it ended. */

@@ -8,8 +8,10 @@ export interface ScannedFrame {
   type: number | null;
   /** Payload length, excluding the type byte and the length field. */
   length: number;
-  /** The payload, only for frames `inspect` selected. */
+  /** The payload, only for frames `inspect` selected: its first `maxInspectBytes` when `truncated`. */
   payload?: Buffer;
+  /** The frame was longer than `maxInspectBytes`: `payload` is its beginning only. */
+  truncated?: true;
 }
 
 export interface FrameScannerOptions {
@@ -18,6 +20,8 @@ export interface FrameScannerOptions {
   maxFrameLength: number;
   /** Called once per frame, when its header is read: true buffers and returns the payload, false only counts it. */
   inspect: (type: number | null, length: number) => boolean;
+  /** An inspected payload is kept up to this many bytes; the rest is only counted. Default: all of it. */
+  maxInspectBytes?: number;
 }
 
 // Startup header: Int32 length (counts itself). Regular header: Byte1 type, Int32 length (counts itself,
@@ -33,6 +37,8 @@ interface OpenFrame {
   remaining: number;
   /** Copies of the payload pieces seen so far, only when inspected. */
   parts: Buffer[] | null;
+  /** How many more payload bytes are kept. */
+  keep: number;
 }
 
 /**
@@ -46,6 +52,7 @@ export class FrameScanner {
   private phase: Phase;
   private readonly maxFrameLength: number;
   private readonly inspect: FrameScannerOptions['inspect'];
+  private readonly maxInspectBytes: number;
   private readonly header = Buffer.alloc(HEADER_SIZE.regular);
   private headerFilled = 0;
   private frame: OpenFrame | null = null;
@@ -56,6 +63,7 @@ export class FrameScanner {
     this.phase = opts.phase;
     this.maxFrameLength = opts.maxFrameLength;
     this.inspect = opts.inspect;
+    this.maxInspectBytes = opts.maxInspectBytes ?? Infinity;
   }
 
   /** Consumes the next chunk; returns the frames completed within it, in order. */
@@ -104,7 +112,7 @@ export class FrameScanner {
     const length = lengthField - 4;
     if (length > this.maxFrameLength) throw new FrameTooLargeError(length, this.maxFrameLength);
     const parts = this.inspect(type, length) ? [] : null;
-    return { type, length, remaining: length, parts };
+    return { type, length, remaining: length, parts, keep: Math.min(length, this.maxInspectBytes) };
   }
 
   private consume(frame: OpenFrame, bytes: Buffer): void {
@@ -112,7 +120,11 @@ export class FrameScanner {
       this.codeFilled += bytes.copy(this.code, this.codeFilled);
     }
     // A copy: the caller relays and may reuse its chunk, and a slice would pin the whole chunk.
-    frame.parts?.push(Buffer.from(bytes));
+    if (frame.parts && frame.keep > 0) {
+      const kept = bytes.length <= frame.keep ? bytes : bytes.subarray(0, frame.keep);
+      frame.parts.push(Buffer.from(kept));
+      frame.keep -= kept.length;
+    }
     frame.remaining -= bytes.length;
   }
 
@@ -123,6 +135,8 @@ export class FrameScanner {
     }
     const { type, length, parts } = frame;
     if (parts === null) return { type, length };
-    return { type, length, payload: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length) };
+    const kept = Math.min(length, this.maxInspectBytes);
+    const payload = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, kept);
+    return kept < length ? { type, length, payload, truncated: true } : { type, length, payload };
   }
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { ProtocolViolationError } from '../errors.js';
 import { BufferList, splitMessage } from '../testing/buffer-list.js';
 import { FrontendType, type FrontendMessage } from './messages.js';
-import { parseFrontendMessage } from './parse.js';
+import { parseFrontendMessage, parseFrontendPrefix } from './parse.js';
 
 const parse = (message: Buffer) => {
   const { type, payload } = splitMessage(message);
@@ -115,5 +115,61 @@ describe('parseFrontendMessage', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('parseFrontendPrefix', () => {
+  const prefix = (message: Buffer, keep: number) => {
+    const { type, payload } = splitMessage(message);
+    return parseFrontendPrefix(type, payload.subarray(0, keep));
+  };
+
+  it('reads a Query cut in its text, never half a character', () => {
+    expect(prefix(fields().cstring('select 1').message('Q'), 6)).toEqual({ kind: 'Query', sql: 'select' });
+    // 'é' is two bytes: cut after the first, it is left out.
+    expect(prefix(fields().cstring('select é').message('Q'), 8)).toEqual({ kind: 'Query', sql: 'select ' });
+  });
+
+  it('reads a Parse cut in its statement', () => {
+    const parse = fields().cstring('s1').cstring('select $1').int16(1).int32(23).message('P');
+    expect(prefix(parse, 9)).toEqual({ kind: 'Parse', statementName: 's1', sql: 'select', parameterTypes: [] });
+  });
+
+  it('reads a Bind cut in a value: the values before it whole, that one as far as it goes', () => {
+    const bind = fields()
+      .cstring('')
+      .cstring('s1')
+      .int16(0)
+      .int16(3)
+      .int32(2)
+      .add(Buffer.from('ab'))
+      .int32(-1)
+      .int32(5)
+      .add(Buffer.from('hello'))
+      .int16(0)
+      .message('B');
+    expect(prefix(bind, 4 + 2 + 2 + 4 + 2 + 4 + 4 + 3)).toEqual({
+      kind: 'Bind',
+      portalName: '',
+      statementName: 's1',
+      parameterFormats: [],
+      parameters: [Buffer.from('ab'), null, Buffer.from('hel')],
+      resultFormats: [],
+    });
+  });
+
+  it('reads a FunctionCall cut in its arguments', () => {
+    const call = fields().int32(1598).int16(0).int16(1).int32(4).add(Buffer.from('abcd')).int16(0).message('F');
+    expect(prefix(call, 4 + 2 + 2 + 4 + 2)).toEqual({
+      kind: 'FunctionCall',
+      functionOid: 1598,
+      argumentFormats: [],
+      arguments: [Buffer.from('ab')],
+      resultFormat: 0,
+    });
+  });
+
+  it('has nothing to say of the small message types', () => {
+    expect(prefix(fields().cstring('').int32(0).message('E'), 1)).toBeUndefined();
   });
 });

@@ -14,6 +14,93 @@ export function parseFrontendMessage(type: number, payload: Buffer): FrontendMes
   return parse(new Reader(payload, `${kindOf(type)} message`));
 }
 
+/**
+ * Decodes what can be read of a client message of which only `prefix`, its beginning, was kept (a
+ * message too big to hold for its audit event): strings and values cut where the prefix ends, lists
+ * ending with the last item that began in it. Undefined for message types that are never that big.
+ */
+export function parseFrontendPrefix(type: number, prefix: Buffer): FrontendMessage | undefined {
+  const r = new PrefixCursor(prefix);
+  switch (type) {
+    case FrontendType.Query:
+      return { kind: 'Query', sql: r.cstring() };
+    case FrontendType.Parse:
+      return { kind: 'Parse', statementName: r.cstring(), sql: r.cstring(), parameterTypes: [] };
+    case FrontendType.Bind: {
+      const portalName = r.cstring();
+      const statementName = r.cstring();
+      const parameterFormats = r.list(() => r.int16());
+      return { kind: 'Bind', portalName, statementName, parameterFormats, parameters: r.list(() => r.value()), resultFormats: [] };
+    }
+    case FrontendType.FunctionCall: {
+      const functionOid = r.uint32();
+      const argumentFormats = r.list(() => r.int16());
+      return { kind: 'FunctionCall', functionOid, argumentFormats, arguments: r.list(() => r.value()), resultFormat: 0 };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Reads a cut payload: whatever is missing reads as empty, never as an error. */
+class PrefixCursor {
+  private offset = 0;
+
+  constructor(private readonly buffer: Buffer) {}
+
+  private get left(): number {
+    return this.buffer.length - this.offset;
+  }
+
+  cstring(): string {
+    const nul = this.buffer.indexOf(0, this.offset);
+    const end = nul === -1 ? this.buffer.length : nul;
+    let value = this.buffer.toString('utf8', this.offset, end);
+    // A character cut in the middle decodes as U+FFFD: it was not sent so.
+    if (nul === -1) value = value.replace(/\uFFFD$/, '');
+    this.offset = nul === -1 ? end : end + 1;
+    return value;
+  }
+
+  int16(): number {
+    if (this.left < 2) return 0;
+    const value = this.buffer.readInt16BE(this.offset);
+    this.offset += 2;
+    return value;
+  }
+
+  uint32(): number {
+    if (this.left < 4) return 0;
+    const value = this.buffer.readUInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  /** A count, then the items that begin before the prefix ends. */
+  list<T>(read: () => T): T[] {
+    if (this.left < 2) return [];
+    const count = this.buffer.readUInt16BE(this.offset);
+    this.offset += 2;
+    const items: T[] = [];
+    for (let i = 0; i < count && this.left > 0; i++) items.push(read());
+    return items;
+  }
+
+  /** Int32 length (-1 = NULL) and the bytes of it that are there. */
+  value(): Buffer | null {
+    if (this.left < 4) {
+      this.offset = this.buffer.length;
+      return Buffer.alloc(0);
+    }
+    const length = this.buffer.readInt32BE(this.offset);
+    this.offset += 4;
+    if (length < 0) return null;
+    const bytes = this.buffer.subarray(this.offset, Math.min(this.buffer.length, this.offset + length));
+    this.offset += bytes.length;
+    return bytes;
+  }
+}
+
 type MessageParser = (reader: Reader) => FrontendMessage;
 
 const parsers = new Map<number, MessageParser>([

@@ -13,6 +13,7 @@ import {
   parseCommandComplete,
   parseErrorFields,
   parseFrontendMessage,
+  parseFrontendPrefix,
   ProtocolViolationError,
   type ErrorFields,
   type ScannedFrame,
@@ -33,6 +34,8 @@ const AUDITED_CLIENT = new Set<number>([
   FrontendType.FunctionCall,
 ]);
 const AUDITED_SERVER = new Set<number>([BackendType.CommandComplete, BackendType.ErrorResponse]);
+/** A client message's audit event is made from its first bytes, at least these many. */
+const MIN_INSPECT_BYTES = 64 * 1024;
 /** Server frames are read only for their small command tags and errors; their size is the database's business. */
 const SERVER_MAX_FRAME = 0x7fffffff;
 
@@ -204,6 +207,8 @@ export class PostgresSession {
       phase: 'regular',
       maxFrameLength: this.deps.maxFrameLength,
       inspect: (type) => type !== null && AUDITED_CLIENT.has(type),
+      // An event holds no more than a NATS message: what lies beyond is passed on, not kept.
+      maxInspectBytes: Math.max(MIN_INSPECT_BYTES, this.deps.maxEventBytes()),
     });
     const fromServer = new FrameScanner({
       phase: 'regular',
@@ -282,7 +287,8 @@ export class PostgresSession {
 
   private onClientFrame(frame: ScannedFrame): void {
     if (!frame.payload || frame.type === null) return;
-    const msg = parseFrontendMessage(frame.type, frame.payload);
+    const msg = frame.truncated ? parseFrontendPrefix(frame.type, frame.payload) : parseFrontendMessage(frame.type, frame.payload);
+    if (!msg) return;
     switch (msg.kind) {
       case 'Query':
         return this.emit(AuditEvent.Query, AuditCode[AuditEvent.Query], { db_query: msg.sql, success: true });
