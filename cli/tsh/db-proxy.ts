@@ -2,6 +2,7 @@ import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { ConnectionProblemError, parseHostPort } from '#libs/common';
 import { dbLogins } from '#libs/client';
+import { serverName } from '#libs/pki';
 import { backend, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
 import { dbConnection } from './db-connection.js';
 import type { DbContext } from './db-context.js';
@@ -64,7 +65,7 @@ export async function dbProxy(ctx: DbContext, db: string, flags: DbRouteFlags & 
     if (answer[0] !== 0x53) throw new ConnectionProblemError(`the proxy at ${host}:${port} refused TLS`);
     const tls = tlsConnect({
       socket: remote,
-      servername: host,
+      ...serverName(host),
       ca: identity.cas.host ?? [],
       cert: login.certPem,
       key: identity.privateKeyPem,

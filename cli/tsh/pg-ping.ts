@@ -1,7 +1,8 @@
-import { connect as tcpConnect, isIP, type Socket } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { serialize } from 'pg-protocol/dist/serializer.js';
 import { ConnectionProblemError } from '#libs/common';
+import { serverName } from '#libs/pki';
 import { BackendType, FrameScanner, parseErrorFields, ProtocolViolationError, type ScannedFrame } from '#libs/pg-wire';
 
 /** Where one session goes and with what: the proxy, the user's database certificate, the route. */
@@ -97,8 +98,7 @@ function upgrade(raw: Socket, t: PingTarget, sockets: Socket[]): Promise<TLSSock
   return new Promise((resolve, reject) => {
     const tls = tlsConnect({
       socket: raw,
-      host: t.host, // checked against the certificate's names (verify-full)
-      ...(isIP(t.host) ? {} : { servername: t.host }),
+      ...serverName(t.host), // checked against the certificate's names (verify-full)
       ca: t.ca,
       cert: t.cert,
       key: t.key,

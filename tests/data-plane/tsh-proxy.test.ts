@@ -77,6 +77,10 @@ describe('tsh proxy db --tunnel', () => {
     expect(Date.now() - sent).toBeLessThan(2000);
     expect(out()).toContain('canceling statement due to user request');
   });
+
+  it('prints nothing but its own lines (no runtime warnings)', () => {
+    expect(output()).not.toMatch(/Warning|DEP0\d+/);
+  });
 });
 
 it("tsh db connect: Ctrl-C in the terminal cancels the query and tsh returns psql's exit code", async () => {

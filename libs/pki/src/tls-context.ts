@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 
 const MAX_CONTEXTS = 64;
@@ -21,4 +22,12 @@ export function clientSecureContext(options: { cert?: string; key?: string; ca?:
     contexts.set(key, context);
   }
   return context;
+}
+
+/**
+ * Who a TLS client expects on the other side: `host` is what the certificate is checked against (its
+ * DNS or IP names), and SNI names it unless it is an address, which SNI cannot carry (RFC 6066).
+ */
+export function serverName(name: string): { host: string; servername?: string } {
+  return isIP(name) ? { host: name } : { host: name, servername: name };
 }

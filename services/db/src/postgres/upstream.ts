@@ -4,7 +4,7 @@ import { serialize } from 'pg-protocol/dist/serializer.js';
 import { ConnectionProblemError, parseHostPort } from '#libs/common';
 import type { DatabaseConfig } from '#libs/config';
 import { BackendType, FrameScanner, parseErrorFields } from '#libs/pg-wire';
-import { clientSecureContext } from '#libs/pki';
+import { clientSecureContext, serverName } from '#libs/pki';
 
 export interface UpstreamTls {
   /** The client certificate for the database user, signed by the db_client CA, and its key. */
@@ -130,7 +130,7 @@ export async function connectUpstream(
         ...('certPem' in auth ? { cert: auth.certPem, key: auth.privateKeyPem } : {}),
         ...(cas ? { ca: cas } : {}),
       }),
-      servername: db.tls?.server_name ?? host,
+      ...serverName(db.tls?.server_name ?? host),
       rejectUnauthorized: mode !== 'insecure',
       ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
     });

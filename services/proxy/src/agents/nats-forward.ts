@@ -2,6 +2,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { parseHostPort } from '#libs/common';
+import { serverName } from '#libs/pki';
 
 /** The server's greeting is one line; a longer one is not NATS. */
 const MAX_INFO_BYTES = 64 * 1024;
@@ -32,7 +33,7 @@ export function forwardToNats(client: TLSSocket, servers: string[]): void {
   const logger = new Logger('proxy');
   const servedBy = servers[Math.floor(Math.random() * servers.length)]!;
   const { host, port, tls } = target(servedBy);
-  const upstream: Socket = tls ? tlsConnect({ host, port, servername: host }) : tcpConnect({ host, port });
+  const upstream: Socket = tls ? tlsConnect({ port, ...serverName(host) }) : tcpConnect({ host, port });
   upstream.setNoDelay(true);
   client.setNoDelay(true);
   const close = () => {
