@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, and only what is missing: nats-server, the
-# PostgreSQL 15 server binaries, psql, openssl and a C++ toolchain (better-sqlite3 builds the audit
-# index's SQLite when no prebuilt binary can be fetched) from Debian; node_modules with npm ci.
+# PostgreSQL 15 server binaries, psql, openssl, procps, psycopg2 and a C++ toolchain (better-sqlite3
+# builds the audit index's SQLite when no prebuilt binary can be fetched) from Debian; node_modules
+# with npm ci.
 # Silent when nothing is missing. Runs as root in CI; elsewhere uses sudo for apt-get if present.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,6 +39,9 @@ have openssl || missing+=(openssl)
 have g++ || missing+=(g++)
 have make || missing+=(make)
 have python3 || missing+=(python3)
+have ps || missing+=(procps) # the tests find leftover processes with ps
+# A client family besides node-postgres for the compatibility tests, in Debian's own Python.
+/usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || missing+=(python3-psycopg2)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   for pkg in "${missing[@]}"; do say "installing $pkg (apt-get)"; done

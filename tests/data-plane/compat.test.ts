@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import pg from 'pg';
 import type { PostgresCluster } from '#libs/testing';
@@ -417,6 +418,38 @@ it('runs a 140 MB query (more than 128 MiB), which PostgreSQL accepts, the same 
   expect(direct).toMatchObject({ rows: [{ n: 140_000_000 }] });
 });
 
+it('looks the same to psycopg2 (libpq): backend pid, NOTIFY sender pid, startup notices and errors', async () => {
+  const bad = 'public.no_such_config';
+  await postgres.psql(
+    `ALTER DATABASE via_proxy SET default_text_search_config = '${bad}';\nALTER DATABASE direct SET default_text_search_config = '${bad}';`,
+  );
+  try {
+    const probe = async (file: string, svc: string) => {
+      const r = await run(PYTHON, [fileURLToPath(new URL('../support/psycopg-probe.py', import.meta.url)), svc], {
+        PGSERVICEFILE: file,
+        HOME: work,
+        LC_ALL: 'C.UTF-8',
+      });
+      expect(r).toMatchObject({ code: 0 });
+      return { seen: JSON.parse(r.stdout) as unknown, notices: r.stderr };
+    };
+    const viaProxy = await probe(serviceFile, SECTION);
+    const direct = await probe(directServiceFile, 'direct');
+    expect(viaProxy).toEqual(direct);
+    expect(direct.seen).toEqual({
+      backend_pid_matches: true,
+      notify: { channel: 'probe channel', payload: 'hello', from_sender: true, to_own_session_pid: true },
+      missing_database: 'FATAL:  database "no_such_database" does not exist\n',
+    });
+    // Two sessions started, each warned once by libpq's default notice processor.
+    expect(direct.notices.match(/WARNING: {2}invalid value for parameter "default_text_search_config"/g)).toHaveLength(2);
+  } finally {
+    await postgres.psql(
+      'ALTER DATABASE via_proxy RESET default_text_search_config;\nALTER DATABASE direct RESET default_text_search_config;',
+    );
+  }
+});
+
 it('stores and returns a 50 MB value passed as a parameter', async () => {
   // 37.5 MB of random bytes as base64: exactly 50,000,000 characters.
   const value = randomBytes(37_500_000).toString('base64');
@@ -439,12 +472,20 @@ it('stores and returns a 50 MB value passed as a parameter', async () => {
   });
 }, 180_000);
 
+/** Debian's Python, where apt installs python3-psycopg2 (a python3 of pyenv or a venv may come first on PATH). */
+const PYTHON = '/usr/bin/python3';
+
 /** Runs psql with a service file and no other environment it could pick settings up from. */
 function psql(serviceFile: string, service: string, commands: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const args = ['-X', '-v', 'ON_ERROR_STOP=1', '-At', `service=${service}`, ...commands.flatMap((c) => ['-c', c])];
+  return run('psql', args, { PGSERVICEFILE: serviceFile, HOME: work, PGCONNECT_TIMEOUT: '10', LC_ALL: 'C.UTF-8' });
+}
+
+/** Runs a client program with only PATH and `env` in its environment. */
+function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn('psql', args, {
-      env: { PATH: process.env.PATH, PGSERVICEFILE: serviceFile, HOME: work, PGCONNECT_TIMEOUT: '10', LC_ALL: 'C.UTF-8' },
+    const child = spawn(command, args, {
+      env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
