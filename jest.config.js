@@ -15,6 +15,8 @@ const common = {
 export default {
   // Jest reads testTimeout only here, not per project; integration tests start real servers.
   testTimeout: 120_000,
+  // npm test (scripts/test.sh) takes its closing line's counts from this reporter's file.
+  reporters: process.env.JEST_COUNTS_FILE ? ['default', '<rootDir>/scripts/jest-counts-reporter.mjs'] : ['default'],
   projects: [
     {
       ...common,
