@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BadParameterError, parseDuration, VERSION } from '#libs/common';
+import { BadParameterError, parseDuration } from '#libs/common';
 import type { AuthRpc, SignedCert } from '#libs/events';
 import { formatIdentityFile, generateKeyPair } from '#libs/pki';
 import { list } from '../shared/run.js';
@@ -89,12 +89,5 @@ export function registerStatusCommand(program: Command, globals: () => TctlGloba
     .action(async () => {
       const ping = await tctlClient(globals(), { needIdentity: false }).get<AuthRpc.PingReply>('/v1/webapi/ping');
       process.stdout.write(`Cluster  ${ping.cluster_name}\nVersion  ${ping.server_version}\nCA pin   ${ping.ca_pins.join(',')}\n`);
-    });
-
-  program
-    .command('version')
-    .description('Print the version')
-    .action(() => {
-      process.stdout.write(`dbaccess tctl v${VERSION}\n`);
     });
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { VERSION } from '#libs/common';
 import { runCli } from '../shared/run.js';
+import { registerVersion } from '../shared/version.js';
 import { registerAuthCommands, registerStatusCommand } from './auth.js';
 import type { TctlGlobals } from './credentials.js';
 import { registerLockCommand } from './lock.js';
@@ -11,7 +11,6 @@ import { registerUserCommands } from './users.js';
 
 const program = new Command('tctl')
   .description('Administer a dbaccess cluster')
-  .version(VERSION, '--version')
   .option('-c, --config <file>', 'teleport.yaml of this host (default /etc/teleport.yaml)')
   .option('--auth-server <addr>', 'the proxy to talk to, host:port')
   .option('-i, --identity <file>', 'identity file (from tctl auth sign --format=file)')
@@ -19,6 +18,7 @@ const program = new Command('tctl')
   .option('-d, --debug', 'print stack traces of unexpected errors');
 
 const globals = () => program.opts<TctlGlobals>();
+registerVersion(program);
 registerUserCommands(program, globals);
 registerResourceCommands(program, globals);
 registerTokenCommands(program, globals);

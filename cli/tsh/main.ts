@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { VERSION } from '#libs/common';
 import { runCli } from '../shared/run.js';
+import { registerVersion } from '../shared/version.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { registerDbCommands } from './db-commands.js';
 import type { TshGlobals } from './identity.js';
@@ -11,13 +11,13 @@ import { registerRecordingsCommands } from './recordings.js';
 
 const program = new Command('tsh')
   .description('Log in to a dbaccess cluster and reach its databases')
-  .version(VERSION, '--version')
   .option('--proxy <addr>', 'the cluster proxy, host:port')
   .option('--user <name>', 'your user name (default: your local login)')
   .option('-i, --identity <file>', 'identity file (from tctl auth sign --format=file)')
   .option('--insecure', "do not verify the proxy's certificate (first login to a self-signed cluster)")
   .option('-d, --debug', 'print stack traces of unexpected errors');
 
+registerVersion(program);
 registerLoginCommands(program, () => program.opts<TshGlobals>());
 registerDbCommands(program, () => program.opts<TshGlobals>());
 registerPlayCommand(program, () => program.opts<TshGlobals>());

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { BusRequest, BusRole, issueBusJwt, Sender, ZodPipe, type BusIdentity, type BusSigner } from '#libs/bus';
-import { AccessDeniedError, VERSION } from '#libs/common';
+import { AccessDeniedError, TELEPORT_COMPAT_VERSION } from '#libs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
 import { parseUserIdentity, signDbClientCert, signDbServerCert, signHostCert, signUserCert, verifyUserCert } from '#libs/pki';
 import { BUS_SIGNER, SESSIONS, type SessionLookup } from '../auth.tokens.js';
@@ -32,7 +32,7 @@ export class CertsController {
 
   @BusRequest(Rpc.Auth.Ping)
   ping(@Payload(new ZodPipe(AuthRpc.PingRequest)) _req: AuthRpc.Infer<typeof AuthRpc.PingRequest>): AuthRpc.PingReply {
-    return { cluster_name: this.cas.clusterName(), server_version: VERSION, ca_pins: this.cas.hostPins() };
+    return { cluster_name: this.cas.clusterName(), server_version: TELEPORT_COMPAT_VERSION, ca_pins: this.cas.hostPins() };
   }
 
   @BusRequest(Rpc.Auth.CasExport)
