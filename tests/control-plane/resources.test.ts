@@ -80,6 +80,22 @@ describe('roles', () => {
     expect(table.split('\n').map((l) => l.split(' ')[0])).toEqual(['Role', '-------', 'access', 'analyst', 'auditor', 'editor', '']);
   });
 
+  it('takes roles naming traits Teleport defines or a user may lack, as Teleport does', async () => {
+    const templated = [
+      'kind: role',
+      'version: v7',
+      'metadata: { name: templated }',
+      'spec:',
+      '  allow:',
+      "    db_labels: { '*': '*' }",
+      "    db_users: ['{{internal.db_users}}', '{{internal.logins}}']",
+      "    db_names: ['{{internal.db_names}}', '{{internal.foo}}', postgres]",
+      '',
+    ].join('\n');
+    expect(expectOk(await cluster.tctl(['create'], { input: templated }))).toBe('role "templated" has been created\n');
+    expect(expectOk(await cluster.tctl(['rm', 'role/templated']))).toBe('role "templated" has been deleted\n');
+  });
+
   it('keeps a role that users still hold, and deletes it once they do not', async () => {
     expectOk(await cluster.tctl(['users', 'add', 'erin', '--roles=analyst', '--db-users=erin']));
     expectCliError(

@@ -106,6 +106,19 @@ describe('decideDbAccess', () => {
       expect(decideDbAccess([access], traits, request('bob', 'metrics'))).toEqual(denied);
     });
 
+    it("drops the variables a user has no value for and keeps the rest (a case of Teleport's RBAC tests)", () => {
+      const templated = role('templated', {
+        db_labels: { '*': '*' },
+        db_users: ['{{internal.db_users}}'],
+        db_names: ['{{internal.db_names}}', '{{internal.foo}}', 'postgres'],
+      });
+      const traits = { db_users: ['alice'], db_names: ['main'] };
+      expect(decideDbAccess([templated], traits, request('alice', 'main')).allowed).toBe(true);
+      expect(decideDbAccess([templated], traits, request('alice', 'postgres')).allowed).toBe(true);
+      expect(decideDbAccess([templated], traits, request('alice', 'foo'))).toEqual(denied);
+      expect(decideDbAccess([templated], { ...traits, foo: ['metrics'] }, request('alice', 'metrics')).allowed).toBe(true);
+    });
+
     it('gives nothing through a missing trait', () => {
       expect(decideDbAccess([access], { db_users: ['alice'] }, request('alice', 'main'))).toEqual(denied);
     });

@@ -1,5 +1,5 @@
 export { matchLabels, type LabelSelector, type Labels } from './labels.js';
-export { INTERNAL_TRAITS, type Traits } from './template.js';
+export { type Traits } from './template.js';
 export { applyTraits } from './traits.js';
 export {
   CREATE_DB_USER_MODES,

@@ -191,11 +191,6 @@ spec:
         'invalid role "dev": spec.allow.db_users[1]: "{{internal.db_users": template brackets do not parse',
       ],
       [
-        'an unknown internal trait',
-        withSpec({ allow: { db_names: ['{{internal.logins}}'] } }),
-        'invalid role "dev": spec.allow.db_names[0]: "{{internal.logins}}": unknown internal trait "logins"',
-      ],
-      [
         'a template in a label value',
         withSpec({ allow: { db_labels: { env: '{{extrnal.env}}' } } }),
         'invalid role "dev": spec.allow.db_labels.env: "{{extrnal.env}}": "extrnal.env" is not a trait',

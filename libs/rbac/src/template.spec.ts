@@ -36,6 +36,7 @@ describe('expandTemplate', () => {
 
   it.each<[string, string]>([
     ['a missing external trait', '{{external.nope}}'],
+    ['an internal trait Teleport does not define', '{{internal.foo}}'],
     ['a missing trait with prefix', 'pre-{{external.nope}}'],
     ['an empty internal trait', '{{internal.db_roles}}'],
     ['a trait missing under a function', '{{email.local(external.nope)}}'],
@@ -48,15 +49,20 @@ describe('expandTemplate', () => {
 });
 
 describe('templateProblem', () => {
-  it.each(['postgres', '*', '^prod-.*$', '{{internal.db_roles}}', 'x-{{ external.team }}', '{{regexp.replace(external.g, "a(b)", "$1")}}'])(
-    'accepts %j',
-    (value) => expect(templateProblem(value)).toBeUndefined(),
-  );
+  it.each([
+    'postgres',
+    '*',
+    '^prod-.*$',
+    '{{internal.db_roles}}',
+    '{{internal.logins}}',
+    '{{internal.foo}}',
+    'x-{{ external.team }}',
+    '{{regexp.replace(external.g, "a(b)", "$1")}}',
+  ])('accepts %j', (value) => expect(templateProblem(value)).toBeUndefined());
 
   it.each<[string, RegExp]>([
     ['{{internal.db_users', /brackets do not parse/],
     ['{{internal.db_users}}{{external.x}}', /brackets do not parse/],
-    ['{{internal.logins}}', /unknown internal trait "logins"/],
     ['{{external}}', /is not a trait/],
     ['{{external.a.b}}', /is not a trait/],
     ['{{email.remote(external.email)}}', /unsupported function "email.remote"/],

@@ -1,12 +1,11 @@
 // Role value templates as Teleport writes them: `prefix{{expression}}suffix`, where expression is
-//   internal.<db_users|db_names|db_roles> | external.<trait>
+//   internal.<trait> | external.<trait>   (any name: one the user has no value for stands for nothing,
+//                                          as in Teleport, where roles name traits some users lack)
 //   email.local(<expression>)
 //   regexp.replace(<expression>, "<regexp>", "<replacement>")
 // A value without `{{` or `}}` is a literal.
 
 export type Traits = Record<string, string[]>;
-
-export const INTERNAL_TRAITS = ['db_users', 'db_names', 'db_roles'] as const;
 
 type Expr =
   | { kind: 'trait'; name: string }
@@ -66,9 +65,6 @@ class ExpressionParser {
     const [namespace, name, ...rest] = path.split('.');
     if (name === undefined || rest.length > 0 || (namespace !== 'internal' && namespace !== 'external')) {
       this.fail(`"${path}" is not a trait: use internal.<name> or external.<name>`);
-    }
-    if (namespace === 'internal' && !(INTERNAL_TRAITS as readonly string[]).includes(name)) {
-      this.fail(`unknown internal trait "${name}" (use ${INTERNAL_TRAITS.map((t) => `internal.${t}`).join(', ')})`);
     }
     return { kind: 'trait', name };
   }
