@@ -32,14 +32,20 @@ function soleValue(allowed: string[]): string | undefined {
   return allowed.length === 1 && allowed[0] !== '*' ? allowed[0] : undefined;
 }
 
+/** The database as the user's roles see it. */
+export async function dbView(ctx: DbContext, db: string): Promise<DbView> {
+  const view = (await ctx.api.get<DbView[]>('/v1/webapi/dbs')).find((d) => d.name === db);
+  if (!view) throw new NotFoundError(`database "${db}" not found`);
+  return view;
+}
+
 /**
  * `tsh db login`: a certificate for the user's current key routed to `db`, stored next to the key, and
  * the `[<cluster>-<db>]` section of the connection service file pointing at them.
  */
-export async function dbLogin(ctx: DbContext, db: string, flags: DbRouteFlags): Promise<DbLogin> {
+export async function dbLogin(ctx: DbContext, db: string, flags: DbRouteFlags, known?: DbView): Promise<DbLogin> {
   requireFresh(ctx.active);
-  const view = (await ctx.api.get<DbView[]>('/v1/webapi/dbs')).find((d) => d.name === db);
-  if (!view) throw new NotFoundError(`database "${db}" not found`);
+  const view = known ?? (await dbView(ctx, db));
   // With provisioning, the database user is the Teleport username (db_users do not apply).
   const username = flags.dbUser ?? (view.auto_user ? ctx.active.identity.username : soleValue(view.allowed_users));
   const database = flags.dbName ?? soleValue(view.allowed_names);

@@ -139,6 +139,13 @@ describe('Guide 004 step by step', () => {
     await eventually(async () => expect(await dbUser(postgres, 'alice')).toEqual({ login: false, roles: ['teleport-auto-user'] }));
   });
 
+  it('connect defaults to her Teleport username, even after a connection as another database user', async () => {
+    await alice.tsh(['db', 'connect', '--db-user=postgres', '--db-name', 'postgres', 'example'], 'select 1;\n');
+    const out = await alice.tsh(['db', 'connect', '--db-name', 'postgres', 'example'], `select 'user=' || current_user;\n`);
+    expect(out).toMatchObject({ code: 0, stderr: '' });
+    expect(out.stdout).toContain(' user=alice\n');
+  });
+
   it('best_effort_drop: the user is gone after the session', async () => {
     expectOk(await cluster.tctl(['create', '-f'], { input: AUTO_DB_USERS('best_effort_drop') }));
     const out = await alice.tsh(['db', 'connect', '--db-name', 'postgres', 'example'], `${ROLES_QUERY}\n`);

@@ -395,6 +395,18 @@ describe('tsh db login', () => {
     );
   });
 
+  it('tsh db connect asks for the database name or user that nothing determines, rather than leave it to psql', async () => {
+    // Logged in to orders without a database name (her roles allow any): psql would pick one itself.
+    expectCliError(await tsh(['db', 'connect', 'orders']), 'please provide the database name using the --db-name flag');
+    // bob's roles allow two database users on metrics.
+    const bobFile = join(cluster.dir, 'bob.pem');
+    expectOk(await cluster.tctl(['auth', 'sign', '--user=bob', '--format=file', `--out=${bobFile}`, '--ttl=1h']));
+    const out = await run('tsh', ['-i', bobFile, `--proxy=${cluster.proxyAddr}`, 'db', 'connect', '--db-name=metrics', 'metrics'], {
+      env: { TELEPORT_HOME: join(cluster.dir, 'bob-home'), HOME: home, PGSERVICEFILE: join(cluster.dir, 'bob_service.conf') },
+    });
+    expectCliError(out, 'please provide the database user name using the --db-user flag (your roles allow bob, postgres)');
+  });
+
   it('refuses a database she may not see as not found, and writes nothing', async () => {
     const before = readFileSync(serviceFile, 'utf8');
     expectCliError(await tsh(['db', 'login', 'secret']), 'database "secret" not found');
