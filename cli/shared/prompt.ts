@@ -43,3 +43,15 @@ export async function readSecret(prompt: string): Promise<string> {
     stdin.on('data', onData);
   });
 }
+
+/** Asks a yes/no question on a terminal (default no); without one there is nobody to ask: false. */
+export async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

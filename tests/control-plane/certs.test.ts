@@ -85,6 +85,8 @@ describe('tctl auth sign --format=db', () => {
     const { certFile, keyFile, caFile } = server();
     expect(out).toBe(
       `Database credentials have been written to ${keyFile}, ${certFile}, ${caFile}.\n\n` +
+        `PostgreSQL reads the key only if the user it runs as owns it and nobody else may read it:\n\n` +
+        `chown postgres:postgres ${keyFile} && chmod 600 ${keyFile}\n\n` +
         `To enable mutual TLS on your PostgreSQL server, add the following to its postgresql.conf configuration file:\n\n` +
         `ssl = on\nssl_cert_file = '${certFile}'\nssl_key_file = '${keyFile}'\nssl_ca_file = '${caFile}'\n\n` +
         `To enable client certificate authentication on your PostgreSQL server, add the following to its pg_hba.conf configuration file:\n\n` +
@@ -106,6 +108,29 @@ describe('tctl auth sign --format=db', () => {
     expect(Math.abs(notAfter - notBefore - 2190 * HOUR_MS)).toBeLessThanOrEqual(2 * 60_000);
     expect(Math.abs(notAfter - (signedAt + 2190 * HOUR_MS))).toBeLessThanOrEqual(60_000);
     expect(notBefore).toBeLessThanOrEqual(signedAt);
+  });
+
+  it('replaces existing files only with --overwrite (without a terminal to ask on)', async () => {
+    const { certFile, keyFile } = server();
+    const [cert, key] = [readFileSync(certFile, 'utf8'), readFileSync(keyFile, 'utf8')];
+    const sign = (...extra: string[]) =>
+      cluster.tctl(['auth', 'sign', '--format=db', '--host=localhost', `--out=${join(dir, 'server')}`, '--ttl=1h', ...extra]);
+    expectCliError(await sign(), `not overwriting ${certFile}, ${keyFile}, ${join(dir, 'server.cas')}: pass --overwrite to replace them`);
+    expect([readFileSync(certFile, 'utf8'), readFileSync(keyFile, 'utf8')]).toEqual([cert, key]);
+    expectOk(await sign('--overwrite'));
+    expect(readFileSync(keyFile, 'utf8')).not.toBe(key);
+    // What the next tests check is the first certificate, for both hosts and 2190h.
+    expectOk(
+      await cluster.tctl([
+        'auth',
+        'sign',
+        '--format=db',
+        '--host=localhost,127.0.0.1',
+        `--out=${join(dir, 'server')}`,
+        '--ttl=2190h',
+        '--overwrite',
+      ]),
+    );
   });
 
   it('puts the db_client CA in server.cas, as tctl auth export --type=db-client prints it', async () => {

@@ -400,7 +400,7 @@ describe('tsh db login', () => {
     expectCliError(await tsh(['db', 'connect', 'orders']), 'please provide the database name using the --db-name flag');
     // bob's roles allow two database users on metrics.
     const bobFile = join(cluster.dir, 'bob.pem');
-    expectOk(await cluster.tctl(['auth', 'sign', '--user=bob', '--format=file', `--out=${bobFile}`, '--ttl=1h']));
+    expectOk(await cluster.tctl(['auth', 'sign', '--user=bob', '--format=file', `--out=${bobFile}`, '--ttl=1h', '--overwrite']));
     const out = await run('tsh', ['-i', bobFile, `--proxy=${cluster.proxyAddr}`, 'db', 'connect', '--db-name=metrics', 'metrics'], {
       env: { TELEPORT_HOME: join(cluster.dir, 'bob-home'), HOME: home, PGSERVICEFILE: join(cluster.dir, 'bob_service.conf') },
     });
