@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '#libs/config';
-import { run } from './support/cluster.js';
+import { BIN, run, TestCluster } from './support/cluster.js';
 
 describe('teleport configure', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-configure-'));
@@ -40,5 +41,44 @@ describe('teleport configure', () => {
     const out = await run('teleport', ['configure', '--cluster-name=c1']);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/auth_service:\n {2}enabled: "yes"\n {2}cluster_name: "c1"\n/);
+  });
+});
+
+describe('teleport install systemd', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dbaccess-systemd-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a unit systemd accepts, whose command starts the cluster and keeps its pid file', async () => {
+    const unitFile = join(dir, 'teleport.service');
+    const pidFile = join(dir, 'teleport.pid');
+    let unit = '';
+    const cluster = await TestCluster.start({
+      command: (configFile) => {
+        // The unit as the guides make it (-o), for this cluster's config: systemd would run its ExecStart.
+        const made = spawnSync(
+          process.execPath,
+          [BIN.teleport, 'install', 'systemd', '-o', unitFile, `--config=${configFile}`, `--pid-file=${pidFile}`],
+          {
+            encoding: 'utf8',
+          },
+        );
+        expect(made).toMatchObject({ status: 0, stderr: '' });
+        expect(made.stdout).toContain(`Wrote the systemd unit to ${unitFile}.`);
+        unit = readFileSync(unitFile, 'utf8');
+        return /^ExecStart=(.*)$/m.exec(unit)![1]!.split(' ');
+      },
+    });
+    try {
+      expect(unit).toMatch(
+        /^\[Unit\]\nDescription=Teleport Service\n[\s\S]*\nPIDFile=.*\nLimitNOFILE=524288\n\n\[Install\]\nWantedBy=multi-user.target\n$/,
+      );
+      expect(readFileSync(pidFile, 'utf8')).toBe(`${cluster.pid()}\n`);
+      const verified = spawnSync('systemd-analyze', ['verify', unitFile], { encoding: 'utf8' });
+      if (verified.error === undefined) expect({ status: verified.status, stderr: verified.stderr }).toEqual({ status: 0, stderr: '' });
+      await cluster.stopProcess();
+      expect(existsSync(pidFile)).toBe(false);
+    } finally {
+      await cluster.stop();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { runCli } from '../shared/run.js';
 import { registerVersion } from '../shared/version.js';
 import { registerConfigureCommand } from './configure.js';
 import { registerDbConfigureCommand } from './db.js';
+import { registerInstallCommands } from './install.js';
 import { registerNatsCommands } from './nats.js';
 import { registerDbStartCommand, registerStartCommand } from './start.js';
 
@@ -16,5 +17,6 @@ const db = program.command('db').description('The Database Service');
 registerDbStartCommand(db);
 registerDbConfigureCommand(db);
 registerNatsCommands(program);
+registerInstallCommands(program);
 
 await runCli(program);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Logger } from '@nestjs/common';
 import {
@@ -42,7 +42,11 @@ const ROLE_SERVICES: Record<string, string[]> = {
 };
 
 /** Runs the services of `roles` in this process until SIGINT or SIGTERM. */
-export async function runServices(config: Config, roles: string[], extra: { caPin?: string; rejoin?: boolean } = {}): Promise<void> {
+export async function runServices(
+  config: Config,
+  roles: string[],
+  extra: { caPin?: string; rejoin?: boolean; pidFile?: string } = {},
+): Promise<void> {
   const logger = new Logger('teleport');
   const unknown = roles.filter((r) => !ROLE_SERVICES[r]);
   if (unknown.length) throw new BadParameterError(`unknown role ${unknown.join(', ')}: use ${Object.keys(ROLE_SERVICES).join(', ')}`);
@@ -63,8 +67,11 @@ export async function runServices(config: Config, roles: string[], extra: { caPi
       process.exit(1);
     }, 10_000).unref();
     for (const service of running.reverse()) await service.close().catch((err: Error) => logger.error(`${service.name}: ${err.message}`));
+    if (extra.pidFile) rmSync(extra.pidFile, { force: true });
     process.exit(0);
   };
+  // For systemd's PIDFile= (teleport install systemd).
+  if (extra.pidFile) writeFileSync(extra.pidFile, `${process.pid}\n`);
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
@@ -217,6 +224,7 @@ interface StartFlags {
   dbCaCertFile?: string;
   dbAwsRegion?: string;
   rejoin?: boolean;
+  pidFile?: string;
   debug?: boolean;
 }
 
@@ -236,6 +244,7 @@ export function registerStartCommand(program: Command): void {
     .option('--db-ca-cert-file <file>', "CA that signs the database's certificate (for RDS and Aurora: the RDS CA bundle)")
     .option('--db-aws-region <region>', 'AWS region of an RDS or Aurora database (IAM authentication)')
     .option('--labels <k=v,...>', "the database's static labels")
+    .option('--pid-file <file>', 'write the process id there (removed at exit)')
     .option('-d, --debug', 'verbose logs')
     .action(async (opts: StartFlags) => {
       Logger.overrideLogger(new ServiceLogger(opts.debug));
@@ -261,7 +270,7 @@ export function registerStartCommand(program: Command): void {
       const roles = opts.roles
         ? list(opts.roles)
         : [...(config.auth.enabled ? ['auth'] : []), ...(config.proxy.enabled ? ['proxy'] : []), ...(config.db.enabled ? ['db'] : [])];
-      await runServices(config, roles, opts.rejoin ? { rejoin: true } : {});
+      await runServices(config, roles, { ...(opts.rejoin ? { rejoin: true } : {}), ...(opts.pidFile ? { pidFile: opts.pidFile } : {}) });
     });
 }
 

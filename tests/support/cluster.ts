@@ -59,6 +59,8 @@ export class TestCluster {
     readonly dir: string,
     /** The process's descriptor limit (`ulimit -n`), as a production host might set it. */
     private readonly maxOpenFiles?: number,
+    /** How `teleport start` is run, given the config file (default: this checkout's teleport with -c). */
+    private readonly command?: (configFile: string) => string[],
   ) {
     this.configFile = join(dir, 'teleport.yaml');
     this.dataDir = join(dir, 'data');
@@ -67,7 +69,13 @@ export class TestCluster {
 
   /** With `proxyListenHost` (e.g. 0.0.0.0), the proxy listens there too, for hosts that are not this one. */
   static async start(
-    opts: { clusterName?: string; extraConfig?: string; proxyListenHost?: string; maxOpenFiles?: number } = {},
+    opts: {
+      clusterName?: string;
+      extraConfig?: string;
+      proxyListenHost?: string;
+      maxOpenFiles?: number;
+      command?: (configFile: string) => string[];
+    } = {},
   ): Promise<TestCluster> {
     const nats = await startClusterNats();
     const cluster = new TestCluster(
@@ -76,6 +84,7 @@ export class TestCluster {
       opts.clusterName ?? 'test-cluster',
       nats.dir,
       opts.maxOpenFiles,
+      opts.command,
     );
     writeFileSync(
       cluster.configFile,
@@ -90,7 +99,7 @@ export class TestCluster {
 
   async startProcess(): Promise<void> {
     this.log = '';
-    const command = [process.execPath, BIN.teleport, 'start', '-c', this.configFile];
+    const command = this.command?.(this.configFile) ?? [process.execPath, BIN.teleport, 'start', '-c', this.configFile];
     const child = this.maxOpenFiles
       ? spawn('bash', ['-c', `ulimit -n ${this.maxOpenFiles} && exec "$@"`, 'bash', ...command], { stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
