@@ -6,6 +6,21 @@ import { tctlClient, type TctlGlobals } from './credentials.js';
 
 const TOKEN_TYPES: Record<string, string> = { db: 'Db', proxy: 'Proxy', provisioning: 'Provisioning' };
 
+interface TokenAddFlags {
+  type: string;
+  ttl: string;
+  value?: string;
+  format?: string;
+  dbName?: string;
+  dbProtocol?: string;
+  dbUri?: string;
+}
+
+/** A command as tctl prints it to copy: one flag per line, continued with backslashes. */
+function commandLines(command: string, flags: string[]): string {
+  return `> ${[command, ...flags].join(' \\\n   ')}\n\n`;
+}
+
 export function registerTokenCommands(program: Command, globals: () => TctlGlobals): void {
   const tokens = program.command('tokens').description('Manage join tokens');
 
@@ -16,9 +31,16 @@ export function registerTokenCommands(program: Command, globals: () => TctlGloba
     .option('--ttl <duration>', 'how long the token is valid', '30m')
     .option('--value <token>', 'use this value instead of a random one')
     .option('--format <format>', 'text prints the token alone; json, yaml')
-    .action(async (opts: { type: string; ttl: string; value?: string; format?: string }) => {
+    .option('--db-name <name>', 'with --type=db: the database the printed command serves')
+    .option('--db-protocol <protocol>', 'with --type=db: its protocol (postgres)')
+    .option('--db-uri <host:port>', 'with --type=db: where it listens')
+    .action(async (opts: TokenAddFlags) => {
       const roles = opts.type.split(',').map((t) => TOKEN_TYPES[t.trim().toLowerCase()]);
       if (roles.some((r) => !r)) throw new BadParameterError(`unsupported --type "${opts.type}": use db, proxy or provisioning`);
+      if ((opts.dbName || opts.dbProtocol || opts.dbUri) && !roles.includes('Db'))
+        throw new BadParameterError('--db-name, --db-protocol and --db-uri go with --type=db');
+      if (opts.dbProtocol && opts.dbProtocol !== 'postgres')
+        throw new BadParameterError(`unsupported --db-protocol "${opts.dbProtocol}": this cluster serves postgres`);
       const ttlMs = parseDuration(opts.ttl);
       const api = tctlClient(globals());
       const token = await api.post<AuthRpc.TokenView>('/v1/admin/tokens', {
@@ -28,8 +50,18 @@ export function registerTokenCommands(program: Command, globals: () => TctlGloba
       });
       if (opts.format) return print(parseFormat(opts.format), token, () => token.token);
       const command = roles.includes('Db')
-        ? `> teleport db start \\\n   --token=${token.token} \\\n   --proxy=${api.addr} \\\n   --name=<database name> \\\n   --protocol=postgres \\\n   --uri=<host>:<port>\n\n`
-        : `> teleport start \\\n   --roles=${roles.includes('Proxy') ? 'proxy' : 'provisioning'} \\\n   --token=${token.token} \\\n   --auth-server=${api.addr}\n\n`;
+        ? commandLines('teleport db start', [
+            `--token=${token.token}`,
+            `--proxy=${api.addr}`,
+            `--name=${opts.dbName ?? '<database name>'}`,
+            `--protocol=${opts.dbProtocol ?? 'postgres'}`,
+            `--uri=${opts.dbUri ?? '<host>:<port>'}`,
+          ])
+        : commandLines('teleport start', [
+            `--roles=${roles.includes('Proxy') ? 'proxy' : 'provisioning'}`,
+            `--token=${token.token}`,
+            `--auth-server=${api.addr}`,
+          ]);
       process.stdout.write(
         `The invite token: ${token.token}\nThis token will expire in ${formatDuration(ttlMs)}.\n\n` +
           `Run this on the new node to join the cluster:\n\n` +

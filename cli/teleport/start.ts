@@ -113,6 +113,7 @@ export async function runServices(
         clusterName: config.auth.clusterName,
         dataDir: config.dataDir,
         kek,
+        staticTokens: config.auth.staticTokens,
       }),
     );
   }

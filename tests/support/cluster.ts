@@ -75,6 +75,8 @@ export class TestCluster {
       proxyListenHost?: string;
       maxOpenFiles?: number;
       command?: (configFile: string) => string[];
+      /** auth_service.tokens entries (static join tokens), as `roles:token`. */
+      staticTokens?: string[];
     } = {},
   ): Promise<TestCluster> {
     const nats = await startClusterNats();
@@ -90,6 +92,7 @@ export class TestCluster {
       cluster.configFile,
       `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.server.url}]\n` +
         `auth_service:\n  cluster_name: ${cluster.clusterName}\n` +
+        (opts.staticTokens ? `  tokens: ${JSON.stringify(opts.staticTokens)}\n` : '') +
         `proxy_service:\n  web_listen_addr: ${opts.proxyListenHost ? cluster.proxyAddr.replace('127.0.0.1', opts.proxyListenHost) : cluster.proxyAddr}\n` +
         (opts.extraConfig ?? ''),
     );

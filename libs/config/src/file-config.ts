@@ -77,6 +77,8 @@ export const FileConfigSchema = z
         /** Key-encryption key for CA private keys: a file, or the name of an environment variable. */
         kek_file: z.string().optional(),
         kek_env: z.string().optional(),
+        /** Static join tokens, `roles:token` as Teleport writes them (`proxy,node,database:cbdeeab9-...`); they never expire. */
+        tokens: z.array(z.string()).optional(),
       })
       .strict()
       .optional(),

@@ -150,3 +150,28 @@ describe('db_service.audit_spool', () => {
     expect(() => loadConfig(file(text), {})).toThrow(message);
   });
 });
+
+describe('auth_service.tokens', () => {
+  it('reads static tokens as Teleport writes them, keeping the roles this cluster has', () => {
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'token');
+    writeFileSync(tokenFile, 'from-a-file\n');
+    const config = loadConfig(
+      file(`auth_service:\n  tokens:\n  - proxy,node,database:cbdeeab9\n  - "db:${tokenFile}"\n  - node:ssh-only\n`),
+      {},
+    );
+    expect(config.auth.staticTokens).toEqual([
+      { roles: ['Proxy', 'Db'], token: 'cbdeeab9' },
+      { roles: ['Db'], token: 'from-a-file' },
+      { roles: [], token: 'ssh-only' },
+    ]);
+  });
+
+  it.each([
+    ['no roles', 'cbdeeab9', /write a static token as roles:token/],
+    ['no token', 'proxy:', /write a static token as roles:token/],
+    ['an unknown role', 'proxy,wizard:abc', /unknown role wizard/],
+    ['a token file that is not there', 'db:/no/such/file', /cannot read the token file \/no\/such\/file: ENOENT/],
+  ])('refuses %s', (_case, entry, message) => {
+    expect(() => loadConfig(file(`auth_service:\n  tokens: ["${entry}"]\n`), {})).toThrow(message);
+  });
+});

@@ -38,7 +38,7 @@ export interface Config {
     embedded: boolean;
     listenAddr: string;
   };
-  auth: { enabled: boolean; clusterName: string; kek: { file: string } | { env: string } };
+  auth: { enabled: boolean; clusterName: string; kek: { file: string } | { env: string }; staticTokens: StaticToken[] };
   proxy: {
     enabled: boolean;
     webListenAddr: string;
@@ -59,6 +59,59 @@ export interface Config {
   };
   /** Whether a Database Service of this file provisions its databases' users itself. */
   provisioning: { enabled: boolean };
+}
+
+/** A join token of the config file: it joins what its roles allow, for as long as the file has it. */
+export interface StaticToken {
+  roles: JoinRole[];
+  token: string;
+}
+
+export type JoinRole = 'Db' | 'Proxy' | 'Provisioning';
+
+/** Teleport's role names in static tokens: ours, and those of services we do not have (accepted, they allow nothing here). */
+const TOKEN_ROLES: Record<string, JoinRole | null> = {
+  db: 'Db',
+  database: 'Db',
+  proxy: 'Proxy',
+  provisioning: 'Provisioning',
+  node: null,
+  app: null,
+  kube: null,
+  auth: null,
+  windowsdesktop: null,
+  windows_desktop: null,
+  discovery: null,
+  trusted_cluster: null,
+};
+
+/** `roles:token`; a token that is an absolute path names the file holding it (as Teleport reads it). */
+export function parseStaticToken(entry: string, where: string): StaticToken {
+  const colon = entry.indexOf(':');
+  const names =
+    colon > 0
+      ? entry
+          .slice(0, colon)
+          .split(',')
+          .map((r) => r.trim().toLowerCase())
+      : [];
+  let token = colon > 0 ? entry.slice(colon + 1).trim() : '';
+  if (!names.length || !token)
+    throw new BadParameterError(`${where}: write a static token as roles:token, like "proxy,node,database:cbdeeab9-..."`);
+  const unknown = names.filter((n) => !(n in TOKEN_ROLES));
+  if (unknown.length)
+    throw new BadParameterError(`${where}: unknown role ${unknown.join(', ')} (use ${Object.keys(TOKEN_ROLES).join(', ')})`);
+  if (token.startsWith('/')) {
+    try {
+      token = readFileSync(token, 'utf8').trim();
+    } catch (err) {
+      throw new BadParameterError(
+        `${where}: cannot read the token file ${token}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  }
+  const roles = [...new Set(names.map((n) => TOKEN_ROLES[n]).filter((r): r is JoinRole => r !== null))];
+  return { roles, token };
 }
 
 /** Reads `teleport.yaml` (the one named, or /etc/teleport.yaml if it exists, or none) and applies defaults and NATS_URL. */
@@ -113,7 +166,12 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       embedded,
       listenAddr: natsListen,
     },
-    auth: { enabled: authEnabled, clusterName: fc.auth_service?.cluster_name ?? hostname(), kek },
+    auth: {
+      enabled: authEnabled,
+      clusterName: fc.auth_service?.cluster_name ?? hostname(),
+      kek,
+      staticTokens: (fc.auth_service?.tokens ?? []).map((entry, i) => parseStaticToken(entry, `auth_service.tokens[${i}]`)),
+    },
     proxy: {
       enabled: proxyEnabled,
       webListenAddr,

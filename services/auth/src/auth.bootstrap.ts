@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, listenRpc, openBucket, sessionEntry, setUpBus, type BusAccess, type BusSigner, type RunningService } from '#libs/bus';
 import { Buckets, clusterFilter, QueueGroup, Streams } from '#libs/events';
+import type { StaticToken } from '#libs/config';
 import { EventStore } from '#libs/eventstore';
 import { writeAdminIdentity } from './admin-identity.js';
 import { AuthModule } from './auth.module.js';
@@ -20,6 +21,8 @@ export interface AuthOptions {
   clusterName: string;
   dataDir: string;
   kek: Buffer;
+  /** Join tokens of the config file (auth_service.tokens): valid as long as it names them. */
+  staticTokens?: StaticToken[];
 }
 
 export async function startAuth(options: AuthOptions): Promise<RunningService> {
@@ -37,7 +40,7 @@ export async function startAuth(options: AuthOptions): Promise<RunningService> {
   await roles.ensureBuiltins();
   const locks = new LocksService(store, jetstream(nc), view, projection, cas);
   const users = new UsersService(store, view, projection, roles, cas, locks);
-  const tokens = new TokensService(store, view, projection, cas, options.kek, options.busSigner);
+  const tokens = new TokensService(store, view, projection, cas, options.kek, options.busSigner, options.staticTokens ?? []);
   await writeAdminIdentity(options.dataDir, cas);
 
   const app = await listenRpc(

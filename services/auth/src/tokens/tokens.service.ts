@@ -1,5 +1,6 @@
 import { busIdentity, BusRole, issueBusJwt, type BusSigner } from '#libs/bus';
-import { AccessDeniedError } from '#libs/common';
+import { AccessDeniedError, BadParameterError } from '#libs/common';
+import type { StaticToken } from '#libs/config';
 import { Aggregate, clusterSubject, type AuthRpc } from '#libs/events';
 import type { EventStore, Projection } from '#libs/eventstore';
 import { openPrivateKey, sealPrivateKey, signHostCert } from '#libs/pki';
@@ -26,7 +27,13 @@ export class TokensService {
     private readonly cas: CertAuthorities,
     private readonly kek: Buffer,
     private readonly busSigner: BusSigner,
-  ) {}
+    private readonly staticTokens: StaticToken[],
+  ) {
+    this.staticByHash = new Map(staticTokens.map((t) => [tokenHash(t.token), t]));
+  }
+
+  /** By hash: a lookup compares digests, never the secret itself. */
+  private readonly staticByHash: Map<string, StaticToken>;
 
   async create(req: AuthRpc.Infer<Rpc['TokensCreateRequest']>): Promise<AuthRpc.TokenView> {
     const token = req.token ?? newToken();
@@ -40,25 +47,38 @@ export class TokensService {
     return { token, roles: req.roles, expires };
   }
 
+  /** Dynamic tokens by expiry, then the config file's static ones (expiry "never", as Teleport lists them). */
   async list(): Promise<AuthRpc.TokenView[]> {
     await this.projection.sync();
     const now = new Date().toISOString();
-    return [...this.view.tokens.values()]
+    const dynamic = [...this.view.tokens.values()]
       .filter((t) => t.exists && t.expires > now)
       .map((t) => ({ token: openPrivateKey(t.sealedToken, this.kek), roles: t.roles, expires: t.expires }))
       .sort((a, b) => a.expires.localeCompare(b.expires));
+    return [
+      ...dynamic,
+      ...this.staticTokens.filter((t) => t.roles.length).map((t) => ({ token: t.token, roles: t.roles, expires: 'never' })),
+    ];
   }
 
   async delete(token: string): Promise<void> {
+    if (this.staticByHash.has(tokenHash(token)))
+      throw new BadParameterError(
+        "this is a static token of the auth service's teleport.yaml (auth_service.tokens): remove it there and restart",
+      );
     await this.store.handle(clusterSubject(Aggregate.Token, tokenHash(token)), tokenDecider, { type: 'delete' });
   }
 
   /** Exchanges a valid join token for a host certificate of the role the token allows, and bus credentials for it. */
   async join(req: AuthRpc.Infer<Rpc['JoinRequest']>): Promise<AuthRpc.JoinReply> {
-    await this.projection.sync();
-    const state = this.view.tokens.get(tokenHash(req.token));
-    if (!state?.exists || state.expires <= new Date().toISOString() || !state.roles.includes(req.role)) {
-      throw new AccessDeniedError(INVALID_TOKEN);
+    const hash = tokenHash(req.token);
+    const fixed = this.staticByHash.get(hash);
+    if (!fixed?.roles.includes(req.role)) {
+      await this.projection.sync();
+      const state = this.view.tokens.get(hash);
+      if (!state?.exists || state.expires <= new Date().toISOString() || !state.roles.includes(req.role)) {
+        throw new AccessDeniedError(INVALID_TOKEN);
+      }
     }
     const cert = signHostCert(this.cas.get('host'), req.public_key, {
       hostId: req.host_id,
