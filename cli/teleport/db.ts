@@ -86,9 +86,18 @@ export function registerDbConfigureCommand(db: Command): void {
   )
     .option('-o, --output <dest>', 'stdout, file (/etc/teleport.yaml) or file:///path', 'stdout')
     .option('--data-dir <dir>', 'where state and keys live', DEFAULT_DATA_DIR)
-    .action((flags: DbFlags & { output: string; dataDir: string }) => {
+    .option(
+      '--dynamic-resources-labels <k=v,...>',
+      'also serve the db resources (tctl create) with these labels; repeat for several selectors',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action((flags: DbFlags & { output: string; dataDir: string; dynamicResourcesLabels?: string[] }) => {
       const proxy = flags.proxy ?? flags.authServer;
       if (!proxy) throw new BadParameterError('--proxy is required: the address of the cluster proxy');
+      const resources = (flags.dynamicResourcesLabels ?? []).map((text) => ({ labels: parseLabels(text) }));
+      if (resources.some((r) => !Object.keys(r.labels).length))
+        throw new BadParameterError('--dynamic-resources-labels needs key=value pairs, like env=dev or *=* for every db resource');
+      const databases = flags.name || flags.uri || !resources.length ? [databaseFromFlags(flags)] : [];
       const config = {
         version: 'v3',
         teleport: {
@@ -97,7 +106,7 @@ export function registerDbConfigureCommand(db: Command): void {
           proxy_server: proxy,
           ...(flags.token ? { auth_token: flags.token } : {}),
         },
-        db_service: { enabled: 'yes', databases: [databaseFromFlags(flags)] },
+        db_service: { enabled: 'yes', ...(databases.length ? { databases } : {}), ...(resources.length ? { resources } : {}) },
         auth_service: { enabled: 'no' },
         proxy_service: { enabled: 'no' },
         ssh_service: { enabled: 'no' },

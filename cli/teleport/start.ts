@@ -155,6 +155,7 @@ export async function runServices(
         dataDir: config.dataDir,
         hostId,
         databases: config.db.databases,
+        resourceSelectors: config.db.resourceSelectors,
         provisioning: config.provisioning.enabled,
         auditSpoolMaxBytes: config.db.auditSpoolMaxBytes,
       }),

@@ -181,6 +181,8 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
             Rpc.Broker.SessionsEnd,
             // Its own provisioning (in this process by default) checks requests against the registry.
             Rpc.Broker.SessionsGet,
+            // The kind: db resources its db_service.resources select, which it serves too.
+            Rpc.Inventory.DbsMatching,
           ]),
           // provisioning.<database>.<verb>, as this Database Service.
           `provisioning.*.*.${BusRole.Db}.${who.id}`,

@@ -131,6 +131,8 @@ export const FileConfigSchema = z
       .object({
         enabled: YesNo.optional(),
         databases: z.array(DatabaseSchema).optional(),
+        /** `kind: db` resources (tctl create) served here too: those whose labels one of these selects. */
+        resources: z.array(z.object({ labels: z.record(z.string(), z.union([z.string(), z.array(z.string())])) }).strict()).optional(),
         /** Where audit events wait, on disk in data_dir, until the AUDIT stream has them. */
         audit_spool: z
           .object({

@@ -175,3 +175,10 @@ describe('auth_service.tokens', () => {
     expect(() => loadConfig(file(`auth_service:\n  tokens: ["${entry}"]\n`), {})).toThrow(message);
   });
 });
+
+describe('db_service.resources', () => {
+  it('reads the label selectors of the db resources to serve', () => {
+    const config = loadConfig(file(`db_service:\n  enabled: "yes"\n  resources:\n  - labels: {env: test}\n  - labels: {"*": "*"}\n`), {});
+    expect(config.db.resourceSelectors).toEqual([{ env: 'test' }, { '*': '*' }]);
+  });
+});

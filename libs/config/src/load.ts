@@ -54,6 +54,8 @@ export interface Config {
   db: {
     enabled: boolean;
     databases: DatabaseConfig[];
+    /** db_service.resources: label selectors of the `kind: db` resources served too. */
+    resourceSelectors: Array<Record<string, string | string[]>>;
     /** db_service.audit_spool.max_size in bytes. */
     auditSpoolMaxBytes: number;
   };
@@ -185,6 +187,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
     db: {
       enabled: fc.db_service?.enabled ?? false,
       databases: fc.db_service?.databases ?? [],
+      resourceSelectors: (fc.db_service?.resources ?? []).map((r) => r.labels),
       auditSpoolMaxBytes: auditSpoolMaxBytes(fc),
     },
     provisioning: { enabled: fc.provisioning_service?.enabled ?? true },

@@ -87,6 +87,8 @@ export const Rpc = {
     DbsList: 'inventory.dbs.list',
     DbsGet: 'inventory.dbs.get',
     DbsDelete: 'inventory.dbs.delete',
+    /** The `kind: db` resources a Database Service's resource selectors match: what it serves besides its own. */
+    DbsMatching: 'inventory.dbs.matching',
     /** A database and the live Database Services that serve it. */
     DbServers: 'inventory.dbs.servers',
   },

@@ -11,6 +11,7 @@ import { SpoolPublisher } from './audit/spool-publisher.js';
 import { DynamicLabels } from './dynamic-labels.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
 import { cancelUpstream, connectUpstream } from './postgres/upstream.js';
+import { ServedDatabases, type ServedDatabase } from './served-databases.js';
 import { SessionIntake } from './session-intake.js';
 import { ProxyTunnels } from './tunnel/proxy-tunnels.js';
 import { UpstreamAuthenticator } from './upstream-auth.js';
@@ -24,17 +25,23 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 /** What a message carries besides its body: the subject, the Nats-Msg-Id header, the protocol line. */
 const MESSAGE_OVERHEAD = 1024;
 
-/** The Provisioner of each database with an admin user: the admin connects with a certificate (or IAM token) for the session it works for. */
+/** The Provisioner of a database with an admin user: the admin connects with a certificate (or IAM token) for the session it works for. */
+function provisionerOf(db: DatabaseConfig, upstreamAuth: UpstreamAuthenticator): Provisioner | undefined {
+  const admin = db.admin_user;
+  if (!admin) return undefined;
+  const dial = async (database: string, sid: string) => {
+    const auth = await upstreamAuth.for(db, admin.name, ADMIN_CERT_TTL_MS, sid);
+    return (await connectUpstream(db, admin.name, database, { application_name: 'teleport-auto-user-provisioning' }, auth)).socket;
+  };
+  return new Provisioner(db.name, admin, dial);
+}
+
+/** The Provisioner of each database with an admin user. */
 export function provisionersOf(databases: DatabaseConfig[], upstreamAuth: UpstreamAuthenticator): Map<string, Provisioner> {
   return new Map(
     databases.flatMap((db) => {
-      const admin = db.admin_user;
-      if (!admin) return [];
-      const dial = async (database: string, sid: string) => {
-        const auth = await upstreamAuth.for(db, admin.name, ADMIN_CERT_TTL_MS, sid);
-        return (await connectUpstream(db, admin.name, database, { application_name: 'teleport-auto-user-provisioning' }, auth)).socket;
-      };
-      return [[db.name, new Provisioner(db.name, admin, dial)] as const];
+      const provisioner = provisionerOf(db, upstreamAuth);
+      return provisioner ? [[db.name, provisioner] as const] : [];
     }),
   );
 }
@@ -50,6 +57,8 @@ export interface DatabaseServiceOptions {
   dataDir: string;
   hostId: string;
   databases: DatabaseConfig[];
+  /** db_service.resources: the `kind: db` resources with labels one of these selects are served too. */
+  resourceSelectors?: Array<Record<string, string | string[]>>;
   /** db_service.audit_spool.max_size in bytes; default 1 GiB. */
   auditSpoolMaxBytes?: number;
 }
@@ -82,8 +91,11 @@ function toResource(db: DatabaseConfig, dynamic: Record<string, string>): DbReso
  */
 export async function startDatabaseService(options: DatabaseServiceOptions): Promise<RunningService> {
   const logger = new Logger('db');
-  if (!options.databases.length)
-    throw new BadParameterError('no databases to serve: pass --name, --protocol and --uri, or list db_service.databases');
+  const selectors = options.resourceSelectors ?? [];
+  if (!options.databases.length && !selectors.length)
+    throw new BadParameterError(
+      'no databases to serve: pass --name, --protocol and --uri, list db_service.databases, or select db resources with db_service.resources',
+    );
   const agent = new JoinedProcess(await joinCluster({ ...options, role: 'Db' }), 'Db', options.hostId, options.dataDir);
   // The bus, through the proxy's port: TLS with this service's host certificate, NATS credentials inside.
   const { nc, rpc } = await connectAgentBus(agent, `db-${options.hostId}`);
@@ -115,7 +127,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
     maxEventBytes: () => (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - MESSAGE_OVERHEAD,
     cancelKeys,
     userCas: () => agent.userCas(),
-    databases: options.databases,
+    database: (name) => served.find(name),
     sessionDeps: (db, sid) => ({
       maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
       upstreamAuth: (dbUser: string, ttlMs: number) => upstreamAuth.for(db, dbUser, ttlMs, sid),
@@ -144,19 +156,39 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
 
   const bucket = await openBucket(nc, Buckets.DbServers);
   const keyOf = (db: DatabaseConfig) => `${db.name}.${options.hostId}`;
-  const heartbeat = async () => {
+  const register = async (db: ServedDatabase) => {
     const expires = new Date(Date.now() + DataPlane.REGISTRATION_TTL_MS).toISOString();
-    for (const db of options.databases) {
-      const entry: DataPlane.DbServer = { host_id: options.hostId, resource: toResource(db, labels.of(db.name)), expires };
-      await bucket.put(keyOf(db), JSON.stringify(entry));
-    }
+    const entry: DataPlane.DbServer = { host_id: options.hostId, resource: toResource(db, labels.of(db.name)), origin: db.origin, expires };
+    await bucket.put(keyOf(db), JSON.stringify(entry));
   };
+  const heartbeat = async () => {
+    // One that stopped being served meanwhile is not registered again.
+    for (const db of served.all()) if (served.find(db.name) === db) await register(db);
+  };
+  // kind: db resources that db_service.resources select come and go: registered, or unregistered with their sessions ended.
+  const served: ServedDatabases = new ServedDatabases(options.databases, selectors, rpc, async ({ added, removed }) => {
+    for (const db of removed) {
+      responder?.unserve(db.name);
+      await bucket.delete(keyOf(db)).catch(() => undefined);
+      if (!served.find(db.name)) {
+        intake.terminateDatabase(db.name, `database "${db.name}" is no longer served: its db resource was deleted or no longer matches`);
+        logger.log(`no longer serving db resource "${db.name}"`);
+      }
+    }
+    for (const db of added) {
+      const provisioner = options.provisioning ? provisionerOf(db, upstreamAuth) : undefined;
+      if (provisioner) responder?.serve(db.name, provisioner);
+      await register(db);
+      logger.log(`serving db resource "${db.name}" (${db.uri})`);
+    }
+  });
   const tunnels = new ProxyTunnels(
     agent.proxyAddr,
     () => agent.tls(),
     (socket) => intake.accept(socket),
   );
   await tunnels.start(await openBucket(nc, Buckets.Proxies));
+  await served.start();
   await heartbeat();
   // Stopping waits for a heartbeat in flight, so none re-registers a database after it was removed.
   let beating: Promise<void> = Promise.resolve();
@@ -164,13 +196,16 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
     beating = heartbeat().catch((err: Error) => logger.warn(`heartbeat failed: ${err.message}`));
   }, DataPlane.HEARTBEAT_MS);
 
-  logger.log(
-    `Database Service ${options.hostId} serving ${options.databases.map((d) => d.name).join(', ')} to cluster "${agent.clusterName}" through ${agent.proxyAddr}`,
-  );
+  const what = [
+    ...(options.databases.length ? [options.databases.map((d) => d.name).join(', ')] : []),
+    ...(selectors.length ? [`the db resources labeled ${selectors.map(formatSelector).join(' or ')}`] : []),
+  ].join(' and ');
+  logger.log(`Database Service ${options.hostId} serving ${what} to cluster "${agent.clusterName}" through ${agent.proxyAddr}`);
   return {
     name: 'db',
     async close() {
       clearInterval(beat);
+      await served.stop();
       await beating;
       labels.stop();
       tunnels.stop();
@@ -178,13 +213,20 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       terminations.unsubscribe();
       responder?.stop();
       agent.credentials.stopRenewal();
-      await Promise.all(options.databases.map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
+      await Promise.all(served.all().map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
       // What is not acknowledged by then stays in the spool for the next start.
       await publisher.close(5_000);
       await spool.close();
       await nc.close();
     },
   };
+}
+
+/** `env=test,team=a|b` */
+function formatSelector(selector: Record<string, string | string[]>): string {
+  return Object.entries(selector)
+    .map(([key, value]) => `${key}=${[value].flat().join('|')}`)
+    .join(',');
 }
 
 function safeJson(text: string): unknown {

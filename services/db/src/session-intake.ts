@@ -22,7 +22,8 @@ export interface IntakeDeps {
   cancelKeys: CancelKeys;
   /** The cluster's user CA certificates, as joining gave them. */
   userCas(): string[];
-  databases: DatabaseConfig[];
+  /** The database of that name this service serves now. */
+  database(name: string): DatabaseConfig | undefined;
   /** The session's dependencies for one database. */
   sessionDeps(db: DatabaseConfig, sid: string): Omit<SessionDeps, 'hostId' | 'audit' | 'maxEventBytes' | 'cancelKeys'>;
 }
@@ -55,6 +56,11 @@ export class SessionIntake {
     this.live.get(sid)?.terminate(message);
   }
 
+  /** Ends every live session to database `name` (no longer served here), telling their clients why. */
+  terminateDatabase(name: string, message: string): void {
+    for (const session of this.live.values()) if (session.database === name) session.terminate(message);
+  }
+
   private async serve(socket: TLSSocket, header: DataPlane.SessionHeader): Promise<void> {
     let identity;
     try {
@@ -62,7 +68,7 @@ export class SessionIntake {
     } catch (err) {
       return this.refuse(socket, header, undefined, (err as Error).message);
     }
-    const db = this.deps.databases.find((d) => d.name === identity.dbRoute?.serviceName);
+    const db = identity.dbRoute ? this.deps.database(identity.dbRoute.serviceName) : undefined;
     if (!db)
       return this.refuse(socket, header, identity.username, `this Database Service does not serve "${identity.dbRoute?.serviceName}"`);
 

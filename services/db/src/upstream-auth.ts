@@ -14,7 +14,8 @@ import type { UpstreamAuth } from './postgres/upstream.js';
  */
 export class UpstreamAuthenticator {
   private readonly logger = new Logger('db');
-  private readonly caFiles: Map<string, string | undefined>;
+  /** tls.ca_cert_file contents, by path: read when a database is first served, so a missing file shows at once. */
+  private readonly caFiles = new Map<string, string>();
 
   private constructor(
     databases: DatabaseConfig[],
@@ -22,7 +23,20 @@ export class UpstreamAuthenticator {
     private readonly certificates: ClientCertificates,
     private readonly rdsIam: RdsIamAuth,
   ) {
-    this.caFiles = new Map(databases.map((db) => [db.name, db.tls?.ca_cert_file ? readFileSync(db.tls.ca_cert_file, 'utf8') : undefined]));
+    for (const db of databases) this.caOf(db);
+  }
+
+  /** The CAs a database's server certificate is checked against, when it names its own: a resource's ca_cert, or a ca_cert_file. */
+  private caOf(db: DatabaseConfig & { caPem?: string }): string | undefined {
+    if (db.caPem) return db.caPem;
+    const file = db.tls?.ca_cert_file;
+    if (!file) return undefined;
+    let pem = this.caFiles.get(file);
+    if (pem === undefined) {
+      pem = readFileSync(file, 'utf8');
+      this.caFiles.set(file, pem);
+    }
+    return pem;
   }
 
   static async create(databases: DatabaseConfig[], rpc: RpcClient, hostId: string): Promise<UpstreamAuthenticator> {
@@ -36,9 +50,9 @@ export class UpstreamAuthenticator {
   }
 
   /** For session `sid` (which names the context in logs too). */
-  async for(db: DatabaseConfig, dbUser: string, ttlMs: number, sid: string): Promise<UpstreamAuth> {
+  async for(db: DatabaseConfig & { caPem?: string }, dbUser: string, ttlMs: number, sid: string): Promise<UpstreamAuth> {
     const context = `session ${sid}`;
-    const ca = this.caFiles.get(db.name);
+    const ca = this.caOf(db);
     if (databaseType(db) === 'rds') {
       const password = await this.rdsIam.token(db, dbUser).catch((err: Error) => {
         this.logger.warn(`${context}: no IAM token for ${dbUser} at ${db.name}: ${err.message}`);

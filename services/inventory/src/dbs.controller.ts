@@ -30,6 +30,11 @@ export class DbsController {
     return {};
   }
 
+  @BusRequest(Rpc.Inventory.DbsMatching)
+  matching(@Payload(new ZodPipe(InventoryRpc.DbsMatchingRequest)) req: z.infer<typeof InventoryRpc.DbsMatchingRequest>) {
+    return this.dbs.matching(req.selectors);
+  }
+
   @BusRequest(Rpc.Inventory.DbServers)
   servers(@Payload(new ZodPipe(DataPlane.DbServersRequest)) req: z.infer<typeof DataPlane.DbServersRequest>) {
     return this.dbs.serversOf(req.name);

@@ -9,6 +9,7 @@ import type { KvIndex } from '#libs/bus';
 import type { ServedDb } from './served-db.js';
 import type { InventoryView } from './inventory.view.js';
 import { parseDbResource, type DbResource } from '#libs/config';
+import { matchLabels, type LabelSelector } from '#libs/rbac';
 
 export class DbsService {
   constructor(
@@ -49,10 +50,20 @@ export class DbsService {
     return [...byName.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   }
 
+  /** The dynamic databases (`tctl create`) whose labels one of `selectors` matches, by name. */
+  async matching(selectors: LabelSelector[]): Promise<DbResource[]> {
+    await this.projection.sync();
+    return [...this.view.dbs.values()]
+      .flatMap((state) => (state.resource ? [state.resource] : []))
+      .filter((db) => selectors.some((selector) => matchLabels(selector, db.metadata.labels ?? {})))
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  }
+
   /** A database and the live Database Services serving it. */
   async serversOf(name: string): Promise<{ resource: DbResource; origin: 'config' | 'dynamic'; servers: Array<{ host_id: string }> }> {
     const live = this.serving.values().filter((s) => s.resource.metadata.name === name);
-    if (live.length) return { resource: live[0]!.resource, origin: 'config', servers: live.map((s) => ({ host_id: s.host_id })) };
+    if (live.length)
+      return { resource: live[0]!.resource, origin: live[0]!.origin ?? 'config', servers: live.map((s) => ({ host_id: s.host_id })) };
     return { resource: await this.get(name), origin: 'dynamic', servers: [] };
   }
 

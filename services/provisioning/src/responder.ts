@@ -29,7 +29,7 @@ interface Lease {
 export class ProvisioningResponder {
   private readonly logger = new Logger('provisioning');
   private readonly leases = new Map<string, Lease>();
-  private readonly subscriptions: Subscription[] = [];
+  private readonly subscriptions = new Map<string, Subscription[]>();
   private readonly releaseVerb = `release-${randomUUID()}`;
 
   constructor(
@@ -41,33 +41,43 @@ export class ProvisioningResponder {
   ) {}
 
   start(): void {
-    for (const [database, provisioner] of this.provisioners) {
-      const scope = this.onlyFor ? { from: this.onlyFor } : { queue: `provisioning.${database}` };
-      this.subscriptions.push(
-        serveRequests(
-          this.nc,
-          provisioningSubject(database, ProvisioningVerb.Activate),
-          ProvisioningRpc.ActivateRequest,
-          (sender, req) => this.activate(provisioner, sender, req),
-          scope,
-        ),
-        serveRequests(
-          this.nc,
-          provisioningSubject(database, ProvisioningVerb.Deactivate),
-          ProvisioningRpc.DeactivateRequest,
-          (sender, req) => this.deactivate(provisioner, sender, req),
-          scope,
-        ),
-        serveRequests(this.nc, provisioningSubject(database, this.releaseVerb), ProvisioningRpc.ReleaseRequest, async (sender, req) =>
-          this.release(sender, req),
-        ),
-      );
-    }
-    this.logger.log(`provisioning database users of ${[...this.provisioners.keys()].join(', ')}`);
+    for (const [database, provisioner] of this.provisioners) this.serve(database, provisioner);
+    if (this.provisioners.size) this.logger.log(`provisioning database users of ${[...this.provisioners.keys()].join(', ')}`);
+  }
+
+  /** Answers for `database` from now on (a database this service started serving), replacing any earlier provisioner of it. */
+  serve(database: string, provisioner: Provisioner): void {
+    this.unserve(database);
+    const scope = this.onlyFor ? { from: this.onlyFor } : { queue: `provisioning.${database}` };
+    this.subscriptions.set(database, [
+      serveRequests(
+        this.nc,
+        provisioningSubject(database, ProvisioningVerb.Activate),
+        ProvisioningRpc.ActivateRequest,
+        (sender, req) => this.activate(provisioner, sender, req),
+        scope,
+      ),
+      serveRequests(
+        this.nc,
+        provisioningSubject(database, ProvisioningVerb.Deactivate),
+        ProvisioningRpc.DeactivateRequest,
+        (sender, req) => this.deactivate(provisioner, sender, req),
+        scope,
+      ),
+      serveRequests(this.nc, provisioningSubject(database, this.releaseVerb), ProvisioningRpc.ReleaseRequest, async (sender, req) =>
+        this.release(sender, req),
+      ),
+    ]);
+  }
+
+  /** No longer answers for `database`. */
+  unserve(database: string): void {
+    for (const sub of this.subscriptions.get(database) ?? []) sub.unsubscribe();
+    this.subscriptions.delete(database);
   }
 
   stop(): void {
-    for (const sub of this.subscriptions.splice(0)) sub.unsubscribe();
+    for (const database of [...this.subscriptions.keys()]) this.unserve(database);
     for (const lease of this.leases.values()) lease.connected('failed');
   }
 

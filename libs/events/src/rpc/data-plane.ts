@@ -15,6 +15,8 @@ export const DbServerSchema = z.object({
   host_id: z.string(),
   /** The database as configured, in `kind: db` resource form, labels including dynamic ones. */
   resource: z.unknown(),
+  /** Where the Database Service has it from: its own config or flags, or a `kind: db` resource its selectors match. */
+  origin: z.enum(['config', 'dynamic']).optional(),
   expires: z.string(),
 });
 export type DbServer = z.infer<typeof DbServerSchema>;

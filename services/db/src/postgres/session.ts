@@ -92,6 +92,11 @@ export class PostgresSession {
   /** Ends the running session with a FATAL the client sees (set once it runs). */
   private stop?: (fields: ErrorFields) => void;
   private done!: () => void;
+  /** The database (as the cluster names it) this session is to. */
+  get database(): string {
+    return this.header.db_service;
+  }
+
   /** Resolves once the session is over: refused, or ended with its user torn down and its end recorded. */
   readonly ended = new Promise<void>((resolve) => (this.done = resolve));
 
