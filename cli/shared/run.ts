@@ -6,8 +6,16 @@ import { DomainError, ErrorCode } from '#libs/common';
  * Teleport's tools do. Unexpected errors print their stack only with --debug.
  */
 export async function runCli(program: Command, argv = process.argv): Promise<void> {
-  program.exitOverride();
-  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  // Every command, not only the program: subcommands keep the settings they were created with.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const command of all(program)) {
+    command.exitOverride();
+    command.configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      // Commander's own errors (an unknown command or option) in our one style.
+      outputError: (text, write) => write(text.replace(/^error: /, 'ERROR: ')),
+    });
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -56,6 +56,10 @@ export async function runServices(
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hostId = hostUuid(config.dataDir);
+  logger.debug(
+    `config ${config.file ?? '(none: defaults)'}, data dir ${config.dataDir}, host id ${hostId}, ` +
+      `services ${[...services].join(', ')}, NATS ${config.nats.servers.join(', ')}${config.nats.embedded ? ' (embedded)' : ''}`,
+  );
   const running: RunningService[] = [];
   let stopping = false;
   const stop = async (signal: string) => {

@@ -120,9 +120,13 @@ export class SessionIntake {
       },
     );
     this.live.set(header.sid, session);
+    this.logger.debug(
+      `session ${header.sid}: ${grant.user} to ${db.name} as ${header.db_user}, database ${header.db_name}, roles ${grant.matched_roles.join(',')}`,
+    );
     // The registry forgets the session once it is over, its provisioned user torn down included.
     void session.ended.then(() => {
       this.live.delete(header.sid);
+      this.logger.debug(`session ${header.sid}: ended`);
       this.deps.rpc
         .call(Rpc.Broker.SessionsEnd, { sid: header.sid })
         .catch((err: Error) => this.logger.warn(`session ${header.sid}: reporting its end failed: ${err.message}`));

@@ -108,11 +108,16 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
   }
 
   let upstream: TLSSocket;
+  let served: string;
   try {
-    upstream = (await deps.tunnels.take(grant.servers, TUNNEL_WAIT_MS)).socket;
+    ({ socket: upstream, hostId: served } = await deps.tunnels.take(grant.servers, TUNNEL_WAIT_MS));
   } catch (err) {
     return fatal(socket, { code: '08006', message: (err as Error).message });
   }
+  const logger = new Logger('proxy');
+  logger.debug(
+    `session ${grant.sid}: ${clientAddr} to ${route.serviceName} as ${dbUser}, database ${dbName}, by Database Service ${served}`,
+  );
   const header: DataPlane.SessionHeader = {
     sid: grant.sid,
     user_cert: pem,
@@ -126,13 +131,15 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
   upstream.pipe(socket);
   socket.resume();
   const close = () => {
+    if (socket.destroyed && upstream.destroyed) return;
     socket.destroy();
     upstream.destroy();
+    logger.debug(`session ${grant.sid}: closed`);
   };
   socket.once('close', close);
   upstream.once('close', close);
   upstream.on('error', (err: Error) => {
-    new Logger('proxy').warn(`session ${grant.sid}: tunnel failed: ${err.message}`);
+    logger.warn(`session ${grant.sid}: tunnel failed: ${err.message}`);
     close();
   });
 }
