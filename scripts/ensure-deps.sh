@@ -44,7 +44,7 @@ have ps || missing+=(procps) # the tests find leftover processes with ps
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || missing+=(python3-psycopg2)
 
 if [ "${#missing[@]}" -gt 0 ]; then
-  for pkg in "${missing[@]}"; do say "installing $pkg (apt-get)"; done
+  say "installing ${missing[*]} with apt-get (a minute or two)"
   # Package scripts must not start a cluster on 5432: this machine may already run its own there.
   # policy-rc.d exiting 101 forbids service starts during the install.
   policy=/usr/sbin/policy-rc.d
@@ -58,9 +58,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ]; then
-  say "npm ci (node_modules is missing)"
+  say "npm ci: node_modules is missing (1-4 minutes the first time; it may compile SQLite for better-sqlite3)"
   quietly npm ci --no-audit --no-fund
 elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "npm ci (package-lock.json is newer than node_modules)"
+  say "npm ci: package-lock.json is newer than node_modules (1-4 minutes)"
   quietly npm ci --no-audit --no-fund
 fi

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +21,11 @@ describe('teleport configure', () => {
       `file://${file}`,
     ];
     const first = await run('teleport', args);
-    expect(first).toMatchObject({
-      code: 0,
-      stdout: `Wrote config to file "${file}". Now you can start the server: teleport start --config="${file}"\n`,
-    });
+    expect(first.code).toBe(0);
+    // (A note follows when this machine's port 4222 is taken: see below.)
+    expect(
+      first.stdout.startsWith(`Wrote config to file "${file}". Now you can start the server: teleport start --config="${file}"\n`),
+    ).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
     const config = loadConfig(file, {});
@@ -40,7 +42,26 @@ describe('teleport configure', () => {
   it('prints to stdout by default', async () => {
     const out = await run('teleport', ['configure', '--cluster-name=c1']);
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/auth_service:\n {2}enabled: "yes"\n {2}cluster_name: "c1"\n/);
+    expect(out.stdout).toMatch(/auth_service:\n {2}enabled: "yes"\n(?: {2}#.*\n)* {2}cluster_name: "c1"\n/);
+  });
+
+  it('says so when the port its NATS would listen on is taken', async () => {
+    // Taken by this machine's own NATS, or else by this test.
+    const holder = createServer();
+    await new Promise<void>((resolve) => {
+      holder.once('error', () => resolve());
+      holder.listen(4222, '127.0.0.1', () => resolve());
+    });
+    try {
+      const file = join(dir, 'taken.yaml');
+      const out = await run('teleport', ['configure', '--cluster-name=c2', `--data-dir=${join(dir, 'data2')}`, '-o', `file://${file}`]);
+      expect(out).toMatchObject({ code: 0, stderr: '' });
+      expect(out.stdout).toContain(
+        `Note: 127.0.0.1:4222 is already in use on this host, and the cluster runs its own NATS there: change teleport.nats.listen_addr in ${file} to a free port first.\n`,
+      );
+    } finally {
+      holder.close();
+    }
   });
 });
 

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { stringify as stringifyYaml } from 'yaml';
 import { BadParameterError } from '#libs/common';
-import { DEFAULT_DATA_DIR, DEFAULT_WEB_LISTEN_ADDR } from '#libs/config';
+import { DEFAULT_DATA_DIR, DEFAULT_NATS_LISTEN_ADDR, DEFAULT_WEB_LISTEN_ADDR } from '#libs/config';
 
 /** Where `-o` sends a generated config: stdout, /etc/teleport.yaml (`file`), or a `file:///path`. */
 export function writeOutput(output: string, text: string): string | undefined {
@@ -24,6 +24,63 @@ export function writeOutput(output: string, text: string): string | undefined {
   return path;
 }
 
+/** A YAML double-quoted string: JSON's escaping is valid there. */
+const q = (value: string): string => JSON.stringify(value);
+
+export interface StarterOptions {
+  clusterName: string;
+  dataDir: string;
+  publicAddr?: string;
+  natsAddr: string;
+  nodename: string;
+}
+
+/** `teleport configure`'s file: every setting an auth and proxy host starts with, and the others commented, with what they do. */
+export function starterConfig(o: StarterOptions): string {
+  return `# dbaccess: teleport.yaml of an auth and proxy host, written by 'teleport configure'.
+# Start with: teleport start --config=<this file>. Reference: docs/configuration.md.
+version: v3
+teleport:
+  nodename: ${q(o.nodename)}
+  # State and keys: the key-encryption key, the admin identity, the embedded NATS store.
+  data_dir: ${q(o.dataDir)}
+  nats:
+    # Without servers, teleport start runs its own nats-server (JetStream, under data_dir),
+    # listening here. Change the port if something else on this host already uses it.
+    listen_addr: ${q(o.natsAddr)}
+    # Or point every service at a NATS cluster of your own (teleport nats configure writes its config):
+    # servers: [nats://nats-1:4222, nats://nats-2:4222]
+auth_service:
+  enabled: "yes"
+  # Fixed when the cluster is first created.
+  cluster_name: ${q(o.clusterName)}
+  # Static join tokens, roles:token; they never expire (tctl tokens add makes ones that do):
+  # tokens:
+  #   - "db:a-long-random-secret"
+proxy_service:
+  enabled: "yes"
+  # The HTTPS API, the signup pages and PostgreSQL clients, all on this one port.
+  web_listen_addr: ${q(DEFAULT_WEB_LISTEN_ADDR)}
+${o.publicAddr ? `  public_addr: ${q(o.publicAddr)}` : '  # The address users and Database Services reach this proxy at (names it in its certificate):\n  # public_addr: "proxy.example.com:3080"'}
+ssh_service:
+  enabled: "no"
+# How long audit events are kept, and how much of them (the defaults):
+# audit:
+#   retention_period: 2160h
+#   max_size: 1GiB
+`;
+}
+
+/** Whether something on this host already listens at host:port. */
+function inUse(addr: string): Promise<boolean> {
+  const i = addr.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(true));
+    server.listen(Number(addr.slice(i + 1)), addr.slice(0, i), () => server.close(() => resolve(false)));
+  });
+}
+
 export function registerConfigureCommand(program: Command): void {
   program
     .command('configure')
@@ -32,23 +89,16 @@ export function registerConfigureCommand(program: Command): void {
     .option('--data-dir <dir>', 'where state and keys live', DEFAULT_DATA_DIR)
     .option('--public-addr <addr>', 'host:port users reach the proxy at')
     .option('-o, --output <dest>', 'stdout, file (/etc/teleport.yaml) or file:///path', 'stdout')
-    .action((opts: { clusterName: string; dataDir: string; publicAddr?: string; output: string }) => {
-      const config = {
-        version: 'v3',
-        teleport: { nodename: hostname(), data_dir: opts.dataDir },
-        auth_service: { enabled: 'yes', cluster_name: opts.clusterName },
-        proxy_service: {
-          enabled: 'yes',
-          web_listen_addr: DEFAULT_WEB_LISTEN_ADDR,
-          ...(opts.publicAddr ? { public_addr: opts.publicAddr } : {}),
-        },
-        ssh_service: { enabled: 'no' },
-      };
-      const header =
-        '# dbaccess configuration. teleport.nats.servers: [nats://host:4222] points the services at a NATS\n' +
-        '# cluster; without it, teleport start runs its own nats-server with JetStream under data_dir.\n';
-      // Quoted strings: YAML 1.1 readers would take a bare yes/no for a boolean.
-      const path = writeOutput(opts.output, header + stringifyYaml(config, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }));
-      if (path) process.stdout.write(`Wrote config to file "${path}". Now you can start the server: teleport start --config="${path}"\n`);
+    .action(async (opts: { clusterName: string; dataDir: string; publicAddr?: string; output: string }) => {
+      const natsAddr = DEFAULT_NATS_LISTEN_ADDR;
+      const text = starterConfig({ ...opts, natsAddr, nodename: hostname() });
+      const path = writeOutput(opts.output, text);
+      if (!path) return;
+      process.stdout.write(`Wrote config to file "${path}". Now you can start the server: teleport start --config="${path}"\n`);
+      if (await inUse(natsAddr))
+        process.stdout.write(
+          `Note: ${natsAddr} is already in use on this host, and the cluster runs its own NATS there: ` +
+            `change teleport.nats.listen_addr in ${path} to a free port first.\n`,
+        );
     });
 }
