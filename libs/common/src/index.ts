@@ -3,3 +3,4 @@ export * from './duration.js';
 export * from './version.js';
 export * from './addr.js';
 export * from './size.js';
+export * from './bounded-map.js';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 // Audit event names and codes, as Teleport's audit log writes them (tooling built for it reads ours).
 
 export const AuditEvent = {
@@ -54,6 +55,29 @@ export const FailedAuditCode = {
 
 /** A denied or failed session start. */
 export const SESSION_START_FAILED_CODE = 'TDB00W';
+
+/**
+ * The `db.session.start` event (TDB00W) of a session refused before it had an audit stream of its own:
+ * by the broker, or by the Database Service before the broker was asked. The first and only event of its
+ * session (ei 0); `fields` are what the refusing side knows of the session.
+ */
+export function sessionStartFailed(
+  fields: { sid: string; user: string; 'addr.remote': string; db_name: string; db_user: string } & Record<string, unknown>,
+  message: string,
+): { uid: string; event: string } & Record<string, unknown> {
+  return {
+    ei: 0,
+    event: AuditEvent.SessionStart,
+    uid: randomUUID(),
+    code: SESSION_START_FAILED_CODE,
+    time: new Date().toISOString(),
+    ...fields,
+    db_protocol: 'postgres',
+    success: false,
+    error: message,
+    message,
+  };
+}
 
 /** Fields every audit event carries. */
 export interface AuditEventBase {

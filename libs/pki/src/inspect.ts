@@ -1,4 +1,5 @@
 import { createHash, type X509Certificate } from 'node:crypto';
+import { BoundedMap } from '#libs/common';
 import { Oid } from './oids.js';
 import { splitPemCerts } from './pem.js';
 import { firstAttribute, nodeCertificate, readCertificate, type ParsedCertificate } from './x509.js';
@@ -42,13 +43,12 @@ export function verifyChain(certPem: string, caCertPems: string[]): boolean {
 }
 
 /** CA certificates as parsed once: a cluster has a handful, and every verification reads them. */
-const caCertificates = new Map<string, { node: X509Certificate; parsed: ParsedCertificate }>();
+const caCertificates = new BoundedMap<string, { node: X509Certificate; parsed: ParsedCertificate }>(64);
 
 function caCertificate(pem: string): { node: X509Certificate; parsed: ParsedCertificate } {
   let ca = caCertificates.get(pem);
   if (!ca) {
     ca = { node: nodeCertificate(pem), parsed: readCertificate(pem) };
-    if (caCertificates.size >= 64) caCertificates.delete(caCertificates.keys().next().value!);
     caCertificates.set(pem, ca);
   }
   return ca;

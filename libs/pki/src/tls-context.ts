@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import { BoundedMap } from '#libs/common';
 
 const MAX_CONTEXTS = 64;
-const contexts = new Map<string, SecureContext>();
+const contexts = new BoundedMap<string, SecureContext>(MAX_CONTEXTS);
 
 /**
  * A TLS client context for a certificate, key and trusted CAs, made once and reused while they stay
@@ -18,7 +19,6 @@ export function clientSecureContext(options: { cert?: string; key?: string; ca?:
       ...(options.key ? { key: options.key } : {}),
       ...(options.ca ? { ca: options.ca } : {}),
     });
-    if (contexts.size >= MAX_CONTEXTS) contexts.delete(contexts.keys().next().value!);
     contexts.set(key, context);
   }
   return context;

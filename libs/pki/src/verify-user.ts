@@ -1,4 +1,4 @@
-import { AccessDeniedError } from '#libs/common';
+import { AccessDeniedError, BoundedMap } from '#libs/common';
 import { issuerCaType } from './ca.js';
 import { parseUserIdentity, type UserIdentity } from './identity.js';
 import { inspectCert, verifyChain } from './inspect.js';
@@ -14,7 +14,7 @@ const MAX_VERIFIED = 1024;
  * certificate to the proxy, the broker and the Database Service, and parsing and checking it is most
  * of what they spend on a new session. A change of the CA set misses the cache.
  */
-const verified = new Map<string, { user: VerifiedUser; notAfter: number; at: number }>();
+const verified = new BoundedMap<string, { user: VerifiedUser; notAfter: number; at: number }>(MAX_VERIFIED);
 
 /**
  * The identity in a user certificate, once it is shown to be this cluster's and still valid: how a
@@ -38,8 +38,6 @@ export function verifyUserCert(certPem: string, userCaPems: string[], now = Date
     throw new AccessDeniedError('the client certificate is not a user certificate of this cluster');
   }
   const user = { ...parseUserIdentity(certPem), fingerprint: summary.fingerprintSha256 };
-  verified.delete(key);
-  if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
   verified.set(key, { user, notAfter: summary.notAfter.getTime(), at: now });
   return { ...user };
 }

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { BusRole, type BusIdentity, type RpcClient } from '#libs/bus';
 import { AccessDeniedError, ConnectionProblemError, NotFoundError } from '#libs/common';
 import { databaseType, type DbResource } from '#libs/config';
-import { AuditEvent, auditSubject, cancelSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE, terminateSubject } from '#libs/events';
+import { AuditEvent, auditSubject, cancelSubject, DataPlane, Rpc, sessionStartFailed, terminateSubject } from '#libs/events';
 import type { Projection } from '#libs/eventstore';
 import { verifyUserCert, type UserIdentity } from '#libs/pki';
 import { decideDbAccess, lockInForce, lockInForceMessage, resultRecording } from '#libs/rbac';
@@ -258,28 +258,22 @@ export class SessionsService {
 
   /** A refused start is an audit event too (TDB00W), with Teleport's message. */
   private async denied(sid: string, req: SessionRequest, db: ServersReply, message: string): Promise<void> {
-    const event = {
-      ei: 0,
-      event: AuditEvent.SessionStart,
-      uid: randomUUID(),
-      code: SESSION_START_FAILED_CODE,
-      time: new Date().toISOString(),
-      cluster_name: this.view.clusterName,
-      sid,
-      user: req.identity.username,
-      'addr.remote': req.client_addr,
-      db_service: req.db_service,
-      db_protocol: 'postgres',
-      db_uri: db.resource.spec.uri,
-      db_name: req.db_name,
-      db_user: req.db_user,
-      db_roles: [],
-      db_type: databaseType(db.resource.spec),
-      db_origin: db.origin,
-      success: false,
-      error: message,
+    const event = sessionStartFailed(
+      {
+        cluster_name: this.view.clusterName,
+        sid,
+        user: req.identity.username,
+        'addr.remote': req.client_addr,
+        db_service: req.db_service,
+        db_uri: db.resource.spec.uri,
+        db_name: req.db_name,
+        db_user: req.db_user,
+        db_roles: [],
+        db_type: databaseType(db.resource.spec),
+        db_origin: db.origin,
+      },
       message,
-    };
+    );
     await this.js.publish(auditSubject(sid, AuditEvent.SessionStart), JSON.stringify(event), { msgID: event.uid });
   }
 }

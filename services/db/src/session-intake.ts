@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import type { RpcClient } from '#libs/bus';
 import { AccessDeniedError, DomainError } from '#libs/common';
 import { databaseType, type DatabaseConfig } from '#libs/config';
-import { AuditEvent, auditSubject, DataPlane, Rpc, SESSION_START_FAILED_CODE } from '#libs/events';
+import { auditSubject, DataPlane, Rpc, sessionStartFailed } from '#libs/events';
 import { backend } from '#libs/pg-wire';
 import { verifyUserCert } from '#libs/pki';
 import type { AuditSink } from './audit/session-audit.js';
@@ -137,23 +136,17 @@ export class SessionIntake {
   /** Refused before the broker was asked: recorded here (TDB00W), and the client told why. */
   private refuse(socket: TLSSocket, header: DataPlane.SessionHeader, user: string | undefined, message: string): void {
     this.logger.warn(`session ${header.sid} refused: ${message}`);
-    const event = {
-      ei: 0,
-      event: AuditEvent.SessionStart,
-      uid: randomUUID(),
-      code: SESSION_START_FAILED_CODE,
-      time: new Date().toISOString(),
-      sid: header.sid,
-      user: user ?? '',
-      server_id: this.deps.hostId,
-      'addr.remote': header.client_addr,
-      db_protocol: 'postgres',
-      db_name: header.db_name,
-      db_user: header.db_user,
-      success: false,
-      error: message,
+    const event = sessionStartFailed(
+      {
+        sid: header.sid,
+        user: user ?? '',
+        server_id: this.deps.hostId,
+        'addr.remote': header.client_addr,
+        db_name: header.db_name,
+        db_user: header.db_user,
+      },
       message,
-    };
+    );
     this.deps.audit.stage(auditSubject(header.sid, event.event), event.uid, JSON.stringify(event));
     this.deps.audit.commit();
     socket.end(backend.errorResponse({ severity: 'FATAL', code: '28000', message }));
