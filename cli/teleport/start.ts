@@ -28,6 +28,7 @@ import { startInventory } from '#services/inventory';
 import { startProxy } from '#services/proxy';
 import { list } from '../shared/run.js';
 import { addDbFlags, databaseFromFlags, type DbFlags } from './db.js';
+import { DiagServer } from './diag.js';
 import { startEmbeddedNats } from './embedded-nats.js';
 
 /** Teleport's role names and the services each runs. `auth` is the whole control plane (audit unless disabled). */
@@ -45,7 +46,7 @@ const ROLE_SERVICES: Record<string, string[]> = {
 export async function runServices(
   config: Config,
   roles: string[],
-  extra: { caPin?: string; rejoin?: boolean; pidFile?: string } = {},
+  extra: { caPin?: string; rejoin?: boolean; pidFile?: string; diagAddr?: string } = {},
 ): Promise<void> {
   const logger = new Logger('teleport');
   const unknown = roles.filter((r) => !ROLE_SERVICES[r]);
@@ -76,6 +77,10 @@ export async function runServices(
   };
   // For systemd's PIDFile= (teleport install systemd).
   if (extra.pidFile) writeFileSync(extra.pidFile, `${process.pid}\n`);
+  // Health checks and probes: live at once, ready once everything below has started.
+  const diagAddr = extra.diagAddr ?? config.diagAddr;
+  const diag = diagAddr ? await DiagServer.start(diagAddr) : undefined;
+  if (diag) running.push({ name: 'diagnostics', close: () => diag.close() });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
@@ -180,6 +185,7 @@ export async function runServices(
       }),
     );
   }
+  diag?.started();
 }
 
 /** The token and options a process joins with. */
@@ -231,6 +237,7 @@ interface StartFlags {
   dbAwsRegion?: string;
   rejoin?: boolean;
   pidFile?: string;
+  diagAddr?: string;
   debug?: boolean;
 }
 
@@ -251,6 +258,7 @@ export function registerStartCommand(program: Command): void {
     .option('--db-aws-region <region>', 'AWS region of an RDS or Aurora database (IAM authentication)')
     .option('--labels <k=v,...>', "the database's static labels")
     .option('--pid-file <file>', 'write the process id there (removed at exit)')
+    .option('--diag-addr <host:port>', 'serve /healthz and /readyz there (HTTP) for health checks')
     .option('-d, --debug', 'verbose logs')
     .action(async (opts: StartFlags) => {
       Logger.overrideLogger(new ServiceLogger(opts.debug));
@@ -276,7 +284,11 @@ export function registerStartCommand(program: Command): void {
       const roles = opts.roles
         ? list(opts.roles)
         : [...(config.auth.enabled ? ['auth'] : []), ...(config.proxy.enabled ? ['proxy'] : []), ...(config.db.enabled ? ['db'] : [])];
-      await runServices(config, roles, { ...(opts.rejoin ? { rejoin: true } : {}), ...(opts.pidFile ? { pidFile: opts.pidFile } : {}) });
+      await runServices(config, roles, {
+        ...(opts.rejoin ? { rejoin: true } : {}),
+        ...(opts.pidFile ? { pidFile: opts.pidFile } : {}),
+        ...(opts.diagAddr ? { diagAddr: opts.diagAddr } : {}),
+      });
     });
 }
 
@@ -285,8 +297,9 @@ export function registerDbStartCommand(db: Command): void {
     .option('-c, --config <file>', 'teleport.yaml to start from (flags add a database to it)')
     .option('--data-dir <dir>', 'where the joined identity and the audit spool are kept')
     .option('--rejoin', 'discard the identity in the data dir and join again with --token')
+    .option('--diag-addr <host:port>', 'serve /healthz and /readyz there (HTTP) for health checks')
     .option('-d, --debug', 'verbose logs')
-    .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean }) => {
+    .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean; diagAddr?: string }) => {
       Logger.overrideLogger(new ServiceLogger(flags.debug));
       const config = loadConfig(flags.config);
       const proxy = flags.proxy ?? flags.authServer;
@@ -295,6 +308,10 @@ export function registerDbStartCommand(db: Command): void {
       if (flags.token) config.authToken = flags.token;
       if (flags.dataDir) config.dataDir = flags.dataDir;
       if (flags.name) config.db.databases = [...config.db.databases, databaseFromFlags(flags)];
-      await runServices(config, ['db'], { ...(flags.caPin ? { caPin: flags.caPin } : {}), ...(flags.rejoin ? { rejoin: true } : {}) });
+      await runServices(config, ['db'], {
+        ...(flags.caPin ? { caPin: flags.caPin } : {}),
+        ...(flags.rejoin ? { rejoin: true } : {}),
+        ...(flags.diagAddr ? { diagAddr: flags.diagAddr } : {}),
+      });
     });
 }

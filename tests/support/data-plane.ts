@@ -43,7 +43,7 @@ export async function startDbService(
   cluster: TestCluster,
   db: { name: string; uri: string; labels?: string; description?: string; adminUser?: { name: string; default_database?: string } },
   /** `provisioning: false`: provisioning_service.enabled: no (another process provisions the users). */
-  opts: { dataDir?: string; provisioning?: boolean } = {},
+  opts: { dataDir?: string; provisioning?: boolean; diagAddr?: string } = {},
 ): Promise<DbServiceProcess & { dataDir: string }> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(cluster.dir, 'db-service-'));
   let token = joinTokens.get(dataDir);
@@ -54,6 +54,7 @@ export async function startDbService(
     joinTokens.set(dataDir, token);
   }
   const args = ['db', 'start', `--token=${token}`, `--proxy=${cluster.proxyAddr}`, `--data-dir=${dataDir}`];
+  if (opts.diagAddr) args.push(`--diag-addr=${opts.diagAddr}`);
   if (db.adminUser) {
     const config = join(dataDir, 'teleport.yaml');
     const entry = {

@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { Logger } from '@nestjs/common';
 import { ConnectionProblemError } from '#libs/common';
+import { trackBusHealth } from './bus-health.js';
 import type { BusCredentials } from './credentials.js';
 import { formatIdentity, inboxPrefix } from './identity.js';
 
@@ -44,6 +45,7 @@ export async function connectNats(access: BusAccess, name: string, waitMs = 30_0
           : {}),
       });
       credentials.track(nc);
+      trackBusHealth(nc, name);
       return nc;
     } catch (err) {
       const reason = (err as Error).message;

@@ -12,3 +12,4 @@ export * from './buckets.js';
 export * from './kv-index.js';
 export * from './permission-table.js';
 export * from './responder.js';
+export * from './bus-health.js';

@@ -52,6 +52,8 @@ export const FileConfigSchema = z
         nodename: z.string().optional(),
         data_dir: z.string().optional(),
         auth_token: z.string().optional(),
+        /** Where /healthz and /readyz are served (HTTP), like --diag-addr. */
+        diag_addr: z.string().optional(),
         auth_servers: z.array(z.string()).optional(),
         auth_server: z.string().optional(),
         proxy_server: z.string().optional(),

@@ -182,3 +182,10 @@ describe('db_service.resources', () => {
     expect(config.db.resourceSelectors).toEqual([{ env: 'test' }, { '*': '*' }]);
   });
 });
+
+describe('teleport.diag_addr', () => {
+  it('is where the diagnostics listener goes', () => {
+    expect(loadConfig(file(`teleport:\n  diag_addr: 127.0.0.1:3000\n`), {}).diagAddr).toBe('127.0.0.1:3000');
+    expect(loadConfig(file(`teleport:\n  data_dir: /tmp/x\n`), {}).diagAddr).toBeUndefined();
+  });
+});

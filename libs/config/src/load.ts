@@ -50,6 +50,8 @@ export interface Config {
   proxyAddr: string;
   /** `teleport.auth_token`: a join token, or the path of a file holding one. */
   authToken?: string;
+  /** `teleport.diag_addr`: where /healthz and /readyz are served. */
+  diagAddr?: string;
   audit: { enabled: boolean; retentionMs: number; maxBytes: number };
   db: {
     enabled: boolean;
@@ -183,6 +185,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
     },
     proxyAddr,
     ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),
+    ...(fc.teleport?.diag_addr ? { diagAddr: fc.teleport.diag_addr } : {}),
     audit: auditSettings(fc, authEnabled),
     db: {
       enabled: fc.db_service?.enabled ?? false,
