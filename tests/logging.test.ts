@@ -1,7 +1,11 @@
 // What an operator reads: on a terminal (DBACCESS_LOG_FORMAT=text, as a terminal chooses), lines with
 // the local time, the level and the component, debug lines only with --debug; for a log collector,
 // JSON lines with an ISO 8601 timestamp. Nest's NATS status chatter ("close" at every stop) stays out.
-import { BIN, TestCluster } from './support/cluster.js';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, stopChild, TestCluster } from './support/cluster.js';
+import { eventually } from './support/provisioning.js';
 
 const TEXT_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO |WARN |ERROR) (\[[\w-]+\] )?\S/;
 
@@ -31,4 +35,33 @@ it('writes JSON lines with ISO timestamps, and no debug lines, for a collector',
     expect(entry.message).not.toContain('NatsStatus');
   }
   expect(lines.map((l) => JSON.parse(l) as { message: string }).some((e) => e.message.startsWith('the cluster is up'))).toBe(true);
+});
+
+it('follows teleport.log: severity, format and a file as output', async () => {
+  const cluster = await TestCluster.start();
+  await cluster.stopProcess();
+  const logFile = join(cluster.dir, 'teleport.log');
+  const config = join(cluster.dir, 'teleport-logged.yaml');
+  writeFileSync(
+    config,
+    readFileSync(cluster.configFile, 'utf8').replace(
+      /^teleport:\n/,
+      `teleport:\n  log:\n    output: ${logFile}\n    severity: debug\n    format:\n      output: text\n`,
+    ),
+  );
+  const child = spawn(process.execPath, [BIN.teleport, 'start', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let console = '';
+  child.stdout!.on('data', (d: Buffer) => (console += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (console += d.toString()));
+  try {
+    const written = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+    await eventually(async () => expect(written()).toContain('the cluster is up'), 60_000);
+    const lines = written().trimEnd().split('\n');
+    for (const line of lines) expect(line).toMatch(TEXT_LINE);
+    expect(lines.some((l) => l.includes(' DEBUG [teleport] config '))).toBe(true);
+    expect(console).toBe('');
+  } finally {
+    await stopChild(child, 10_000);
+    await cluster.stop();
+  }
 });

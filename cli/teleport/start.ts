@@ -188,6 +188,11 @@ export async function runServices(
   diag?.started();
 }
 
+/** The process's logger as teleport.log says, --debug adding the debug lines. */
+function serviceLogger(config: Config, debug: boolean | undefined): ServiceLogger {
+  return new ServiceLogger({ ...config.log, ...(debug ? { severity: 'debug' as const } : {}) });
+}
+
 /** The token and options a process joins with. */
 function joinFlags(config: Config, extra: { caPin?: string; rejoin?: boolean }) {
   return {
@@ -261,8 +266,8 @@ export function registerStartCommand(program: Command): void {
     .option('--diag-addr <host:port>', 'serve /healthz and /readyz there (HTTP) for health checks')
     .option('-d, --debug', 'verbose logs')
     .action(async (opts: StartFlags) => {
-      Logger.overrideLogger(new ServiceLogger(opts.debug));
       const config = loadConfig(opts.config);
+      Logger.overrideLogger(serviceLogger(config, opts.debug));
       if (opts.token) config.authToken = opts.token;
       if (opts.authServer) config.proxyAddr = opts.authServer;
       if (opts.dbName || opts.dbUri) {
@@ -300,8 +305,8 @@ export function registerDbStartCommand(db: Command): void {
     .option('--diag-addr <host:port>', 'serve /healthz and /readyz there (HTTP) for health checks')
     .option('-d, --debug', 'verbose logs')
     .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean; diagAddr?: string }) => {
-      Logger.overrideLogger(new ServiceLogger(flags.debug));
       const config = loadConfig(flags.config);
+      Logger.overrideLogger(serviceLogger(config, flags.debug));
       const proxy = flags.proxy ?? flags.authServer;
       if (proxy) config.proxyAddr = proxy;
       else if (!flags.config) throw new BadParameterError('--proxy is required: the address of the cluster proxy');

@@ -1,3 +1,4 @@
+import { openSync, writeSync } from 'node:fs';
 import type { LoggerService } from '@nestjs/common';
 
 /** Nest's own start-up chatter (module wiring, route mapping) says nothing an operator needs. */
@@ -20,15 +21,25 @@ const DIM = '\x1b[2m';
 export type LogFormat = 'text' | 'json';
 
 /**
- * DBACCESS_LOG_FORMAT when set; else text on a terminal, JSON lines otherwise. Set in the environment
- * once chosen, so worker threads (whose stderr is never a terminal) write as their process does.
+ * DBACCESS_LOG_FORMAT when set, else the config's, else text on a terminal and JSON lines otherwise.
+ * Set in the environment once chosen, so worker threads (whose stderr is never a terminal) write as
+ * their process does.
  */
-function logFormat(): LogFormat {
+function logFormat(configured: LogFormat | undefined, toTerminal: boolean): LogFormat {
   const chosen = process.env.DBACCESS_LOG_FORMAT;
   if (chosen === 'text' || chosen === 'json') return chosen;
-  const format: LogFormat = process.stderr.isTTY ? 'text' : 'json';
+  const format: LogFormat = configured ?? (toTerminal ? 'text' : 'json');
   process.env.DBACCESS_LOG_FORMAT = format;
   return format;
+}
+
+export interface ServiceLoggerOptions {
+  /** The least severity written (teleport.log.severity); --debug makes it debug. */
+  severity?: 'debug' | 'info' | 'warn' | 'error';
+  /** stderr (default), stdout, or a file the lines are appended to (teleport.log.output). */
+  output?: string;
+  /** teleport.log.format.output; by default chosen by whether the output is a terminal. */
+  format?: LogFormat;
 }
 
 function pad(n: number, width = 2): string {
@@ -55,17 +66,41 @@ function natsStatus(message: string): { level: Level; message: string } | undefi
 }
 
 /**
- * The process logger, on stderr: on a terminal `2026-11-30 10:23:38.123 INFO  [db] message` in local
+ * The process logger, on stderr by default: on a terminal `2026-11-30 10:23:38.123 INFO  [db] message` in local
  * time; otherwise JSON lines (`timestamp` in UTC ISO 8601, `level`, `component`, `message`) for log
  * collectors. `debug` adds the debug lines. Never given SQL text, keys or passwords at info level.
  */
 export class ServiceLogger implements LoggerService {
   private readonly min: number;
-  private readonly format = logFormat();
-  private readonly colors = this.format === 'text' && Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+  private readonly format: LogFormat;
+  private readonly colors: boolean;
+  private readonly out: (line: string) => void;
 
-  constructor(debug = false) {
-    this.min = RANK[debug ? 'debug' : 'info'];
+  /**
+   * With options (the process's main logger), they are also put in the environment, so a worker
+   * thread's `new ServiceLogger()` writes where and as much as its process does.
+   */
+  constructor(debugOrOptions: boolean | ServiceLoggerOptions = false) {
+    const o: ServiceLoggerOptions =
+      typeof debugOrOptions === 'boolean'
+        ? {
+            severity: debugOrOptions ? 'debug' : (process.env.DBACCESS_LOG_SEVERITY as ServiceLoggerOptions['severity']),
+            ...(process.env.DBACCESS_LOG_OUTPUT ? { output: process.env.DBACCESS_LOG_OUTPUT } : {}),
+          }
+        : debugOrOptions;
+    if (typeof debugOrOptions !== 'boolean') {
+      if (o.severity) process.env.DBACCESS_LOG_SEVERITY = o.severity;
+      if (o.output) process.env.DBACCESS_LOG_OUTPUT = o.output;
+    }
+    this.min = RANK[o.severity === 'warn' || o.severity === 'error' || o.severity === 'debug' ? o.severity : 'info'];
+    const output = o.output ?? 'stderr';
+    const stream = output === 'stdout' ? process.stdout : output === 'stderr' ? process.stderr : undefined;
+    // A file: appended to with one write per line, so lines of a crash are not lost in a buffer.
+    const fd = stream ? undefined : openSync(output, 'a', 0o640);
+    this.out = stream ? (line) => void stream.write(line) : (line) => void writeSync(fd!, line);
+    const toTerminal = Boolean(stream?.isTTY);
+    this.format = logFormat(o.format, toTerminal);
+    this.colors = this.format === 'text' && toTerminal && !process.env.NO_COLOR;
   }
 
   log(message: unknown, ...params: unknown[]): void {
@@ -107,7 +142,7 @@ export class ServiceLogger implements LoggerService {
     const component = context === 'Server' ? 'bus' : context;
     if (this.format === 'json') {
       const line = { timestamp: now.toISOString(), level, ...(component ? { component } : {}), message: text, ...(stack ? { stack } : {}) };
-      process.stderr.write(`${JSON.stringify(line)}\n`);
+      this.out(`${JSON.stringify(line)}\n`);
       return;
     }
     const name = level.toUpperCase().padEnd(5);
@@ -115,6 +150,6 @@ export class ServiceLogger implements LoggerService {
     const head = this.colors
       ? `${DIM}${localTime(now)}${RESET} ${COLOR[level]}${name}${RESET} ${DIM}${where}${RESET}`
       : `${localTime(now)} ${name} ${where}`;
-    process.stderr.write(`${head}${text}\n${stack ? `${stack}\n` : ''}`);
+    this.out(`${head}${text}\n${stack ? `${stack}\n` : ''}`);
   }
 }

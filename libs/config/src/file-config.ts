@@ -57,7 +57,23 @@ export const FileConfigSchema = z
         auth_servers: z.array(z.string()).optional(),
         auth_server: z.string().optional(),
         proxy_server: z.string().optional(),
-        log: z.object({ severity: z.string().optional(), output: z.string().optional() }).strict().optional(),
+        /** Teleport's log settings: how much (severity), where (output), in which form (format.output). */
+        log: z
+          .object({
+            severity: z
+              .string()
+              .transform((v) => v.toUpperCase())
+              .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR'], { message: 'use DEBUG, INFO, WARN or ERROR' }))
+              .optional(),
+            /** stderr (default), stdout, or a file the lines are appended to. */
+            output: z.string().min(1).optional(),
+            format: z
+              .object({ output: z.enum(['text', 'json']).optional(), extra_fields: z.array(z.string()).optional() })
+              .strict()
+              .optional(),
+          })
+          .strict()
+          .optional(),
         nats: z
           .object({
             /** The cluster's NATS servers; without them `teleport start` runs its own. */

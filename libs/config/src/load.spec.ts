@@ -189,3 +189,19 @@ describe('teleport.diag_addr', () => {
     expect(loadConfig(file(`teleport:\n  data_dir: /tmp/x\n`), {}).diagAddr).toBeUndefined();
   });
 });
+
+describe('teleport.log', () => {
+  it('reads severity, output and format as Teleport writes them', () => {
+    const config = loadConfig(
+      file(`teleport:\n  log:\n    output: /var/log/teleport.log\n    severity: debug\n    format:\n      output: json\n`),
+      {},
+    );
+    expect(config.log).toEqual({ severity: 'debug', output: '/var/log/teleport.log', format: 'json' });
+    expect(loadConfig(file(`teleport:\n  log:\n    severity: WARNING\n`), {}).log).toEqual({ severity: 'warn', output: 'stderr' });
+    expect(loadConfig(file(`version: v3\n`), {}).log).toEqual({ severity: 'info', output: 'stderr' });
+  });
+
+  it('refuses a severity it does not know', () => {
+    expect(() => loadConfig(file(`teleport:\n  log:\n    severity: LOUD\n`), {})).toThrow(/use DEBUG, INFO, WARN or ERROR/);
+  });
+});

@@ -52,6 +52,8 @@ export interface Config {
   authToken?: string;
   /** `teleport.diag_addr`: where /healthz and /readyz are served. */
   diagAddr?: string;
+  /** `teleport.log`: the least severity written, where, and in which form (else chosen by the terminal). */
+  log: { severity: 'debug' | 'info' | 'warn' | 'error'; output: string; format?: 'text' | 'json' };
   audit: { enabled: boolean; retentionMs: number; maxBytes: number };
   db: {
     enabled: boolean;
@@ -64,6 +66,8 @@ export interface Config {
   /** Whether a Database Service of this file provisions its databases' users itself. */
   provisioning: { enabled: boolean };
 }
+
+const LOG_SEVERITY = { DEBUG: 'debug', INFO: 'info', WARN: 'warn', WARNING: 'warn', ERROR: 'error' } as const;
 
 /** A join token of the config file: it joins what its roles allow, for as long as the file has it. */
 export interface StaticToken {
@@ -186,6 +190,11 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
     proxyAddr,
     ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),
     ...(fc.teleport?.diag_addr ? { diagAddr: fc.teleport.diag_addr } : {}),
+    log: {
+      severity: LOG_SEVERITY[fc.teleport?.log?.severity ?? 'INFO'],
+      output: fc.teleport?.log?.output ?? 'stderr',
+      ...(fc.teleport?.log?.format?.output ? { format: fc.teleport.log.format.output } : {}),
+    },
     audit: auditSettings(fc, authEnabled),
     db: {
       enabled: fc.db_service?.enabled ?? false,
