@@ -30,7 +30,6 @@ const CONNECT_TIMEOUT_MS = 15_000;
 
 export interface UpstreamSession {
   socket: TLSSocket;
-  parameters: Array<[string, string]>;
   /** The ParameterStatus and NoticeResponse messages after authentication, as the database sent them, in order. */
   startupFrames: Buffer[];
   processId: number;
@@ -174,7 +173,7 @@ function rawFrame(type: number, payload: Buffer): Buffer {
 function handshake(socket: TLSSocket, uri: string, auth: UpstreamAuth): Promise<UpstreamSession> {
   return new Promise((resolve, reject) => {
     const scanner = new FrameScanner({ phase: 'regular', maxFrameLength: HANDSHAKE_MAX_FRAME, inspect: () => true });
-    const session: Omit<UpstreamSession, 'status'> = { socket, parameters: [], startupFrames: [], processId: 0, secretKey: 0 };
+    const session: Omit<UpstreamSession, 'status'> = { socket, startupFrames: [], processId: 0, secretKey: 0 };
     let passwordSent = false;
     /** Bytes of the stream before the current chunk, and up to the end of the last whole frame. */
     let chunkStart = 0;
@@ -206,14 +205,9 @@ function handshake(socket: TLSSocket, uri: string, auth: UpstreamAuth): Promise<
           unexpected(code === 3 ? 'a second password' : (AUTH_METHODS[code] ?? `an unknown (${code})`));
           return true;
         }
-        case BackendType.ParameterStatus: {
-          const [name = '', value = ''] = payload.toString('utf8', 0, payload.length - 1).split('\0');
-          session.parameters.push([name, value]);
-          session.startupFrames.push(rawFrame(type, payload));
-          return false;
-        }
+        case BackendType.ParameterStatus:
         case BackendType.NoticeResponse:
-          // Said while the session starts (e.g. a bad setting of ALTER DATABASE ... SET): the client sees it too.
+          // Passed on as sent, notices too (e.g. a bad setting of ALTER DATABASE ... SET): the client sees them.
           session.startupFrames.push(rawFrame(type, payload));
           return false;
         case BackendType.BackendKeyData:
