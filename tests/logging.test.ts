@@ -1,6 +1,6 @@
 // What an operator reads: on a terminal (DBACCESS_LOG_FORMAT=text, as a terminal chooses), lines with
 // the local time, the level and the component, debug lines only with --debug; for a log collector,
-// JSON lines with an ISO 8601 timestamp. Nest's NATS status chatter ("close" at every stop) stays out.
+// JSON lines with an ISO 8601 time and the service. Nest's NATS status chatter ("close" at every stop) stays out.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,18 +23,19 @@ it('writes readable lines with --debug detail when the format is text', async ()
   expect(lines.filter((l) => l.includes('NatsStatus') && !l.includes(' DEBUG '))).toEqual([]);
 });
 
-it('writes JSON lines with ISO timestamps, and no debug lines, for a collector', async () => {
+it('writes JSON lines with ISO times and the service, and no debug lines, for a collector', async () => {
   const cluster = await TestCluster.start();
   await cluster.stopProcess();
   const lines = cluster.logs().trimEnd().split('\n');
   await cluster.stop();
-  for (const line of lines) {
-    const entry = JSON.parse(line) as { timestamp: string; level: string; message: string };
-    expect(new Date(entry.timestamp).toISOString()).toBe(entry.timestamp);
+  const entries = lines.map((l) => JSON.parse(l) as { time: string; level: string; service?: string; message: string });
+  for (const entry of entries) {
+    expect(new Date(entry.time).toISOString()).toBe(entry.time);
     expect(['info', 'warn', 'error']).toContain(entry.level);
     expect(entry.message).not.toContain('NatsStatus');
+    for (const key of ['timestamp', 'component', 'pid', 'hostname']) expect(entry).not.toHaveProperty(key);
   }
-  expect(lines.map((l) => JSON.parse(l) as { message: string }).some((e) => e.message.startsWith('the cluster is up'))).toBe(true);
+  expect(entries.some((e) => e.service === 'teleport' && e.message.startsWith('the cluster is up'))).toBe(true);
 });
 
 it('follows teleport.log: severity, format and a file as output', async () => {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { busProblems } from '#libs/bus';
 import { BadParameterError, parseHostPort } from '#libs/common';
@@ -6,7 +6,8 @@ import { BadParameterError, parseHostPort } from '#libs/common';
 /**
  * The diagnostic listener (`--diag-addr`, `teleport.diag_addr`), as Teleport has it, for health checks
  * and probes: `/healthz` answers 200 while the process lives; `/readyz` 200 once every service started
- * and while every bus connection is up, else 503 with the reasons, one per line.
+ * and while every bus connection is up, else 503 with the reasons, one per line; `/metrics` the
+ * Prometheus text format.
  */
 export class DiagServer {
   private starting = true;
@@ -17,7 +18,7 @@ export class DiagServer {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (this.stopping = true));
   }
 
-  static async start(addr: string): Promise<DiagServer> {
+  static async start(addr: string, metrics: (req: IncomingMessage, res: ServerResponse) => void): Promise<DiagServer> {
     const { host, port } = parseHostPort(addr, 3000);
     let diag: DiagServer | undefined;
     const server = createServer((req, res) => {
@@ -29,7 +30,8 @@ export class DiagServer {
         res.writeHead(problems.length ? 503 : 200, { 'content-type': 'text/plain' });
         return void res.end(problems.length ? `${problems.join('\n')}\n` : 'ok\n');
       }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /readyz\n');
+      if (path === '/metrics') return metrics(req, res);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
     });
     // Probes are small and frequent; a slow client holds nothing for long.
     server.requestTimeout = 5_000;
@@ -41,7 +43,7 @@ export class DiagServer {
       server.listen(port, host, () => resolve());
     });
     diag = new DiagServer(server);
-    new Logger('teleport').log(`diagnostics at http://${addr}/healthz and /readyz`);
+    new Logger('teleport').log(`diagnostics at http://${addr}: /healthz, /readyz and /metrics`);
     return diag;
   }
 

@@ -9,6 +9,7 @@ import {
   connectNats,
   loadBusKeys,
   loadOrCreateBusKeys,
+  observeBusHealth,
   RpcClient,
   ServiceLogger,
   type BusAccess,
@@ -16,7 +17,7 @@ import {
   type BusSigner,
   type RunningService,
 } from '#libs/bus';
-import { BadParameterError } from '#libs/common';
+import { BadParameterError, VERSION } from '#libs/common';
 import { busKeysPath, hostUuid, loadConfig, type Config } from '#libs/config';
 import { startAudit } from '#services/audit';
 import { Rpc, type AuthRpc } from '#libs/events';
@@ -26,6 +27,7 @@ import { startDatabaseService, startProvisioningService } from '#services/db';
 import { joinCluster, JoinedProcess } from '#libs/join';
 import { startInventory } from '#services/inventory';
 import { startProxy } from '#services/proxy';
+import { startTelemetry } from '#libs/telemetry';
 import { list } from '../shared/run.js';
 import { addDbFlags, databaseFromFlags, type DbFlags } from './db.js';
 import { DiagServer } from './diag.js';
@@ -57,6 +59,7 @@ export async function runServices(
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hostId = hostUuid(config.dataDir);
+  ServiceLogger.setHostId(hostId);
   logger.debug(
     `config ${config.file ?? '(none: defaults)'}, data dir ${config.dataDir}, host id ${hostId}, ` +
       `services ${[...services].join(', ')}, NATS ${config.nats.servers.join(', ')}${config.nats.embedded ? ' (embedded)' : ''}`,
@@ -77,9 +80,16 @@ export async function runServices(
   };
   // For systemd's PIDFile= (teleport install systemd).
   if (extra.pidFile) writeFileSync(extra.pidFile, `${process.pid}\n`);
-  // Health checks and probes: live at once, ready once everything below has started.
+  // Metrics when there is a listener to scrape; traces when OTEL_EXPORTER_OTLP_ENDPOINT says where.
+  // Stopped last, so the spans of the services' last moments go out.
   const diagAddr = extra.diagAddr ?? config.diagAddr;
-  const diag = diagAddr ? await DiagServer.start(diagAddr) : undefined;
+  const telemetry = startTelemetry({ serviceName: `dbaccess-${roles.join('-')}`, hostId, version: VERSION, metrics: Boolean(diagAddr) });
+  running.push({ name: 'telemetry', close: () => telemetry.shutdown() });
+  if (telemetry.tracing)
+    logger.log(`exporting traces to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`);
+  if (diagAddr) observeBusHealth();
+  // Health checks, probes and scrapes: live at once, ready once everything below has started.
+  const diag = diagAddr ? await DiagServer.start(diagAddr, telemetry.metricsHandler!) : undefined;
   if (diag) running.push({ name: 'diagnostics', close: () => diag.close() });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -263,7 +273,7 @@ export function registerStartCommand(program: Command): void {
     .option('--db-aws-region <region>', 'AWS region of an RDS or Aurora database (IAM authentication)')
     .option('--labels <k=v,...>', "the database's static labels")
     .option('--pid-file <file>', 'write the process id there (removed at exit)')
-    .option('--diag-addr <host:port>', 'serve /healthz and /readyz there (HTTP) for health checks')
+    .option('--diag-addr <host:port>', 'serve /healthz, /readyz and /metrics there (HTTP) for health checks and Prometheus')
     .option('-d, --debug', 'verbose logs')
     .action(async (opts: StartFlags) => {
       const config = loadConfig(opts.config);
@@ -302,7 +312,7 @@ export function registerDbStartCommand(db: Command): void {
     .option('-c, --config <file>', 'teleport.yaml to start from (flags add a database to it)')
     .option('--data-dir <dir>', 'where the joined identity and the audit spool are kept')
     .option('--rejoin', 'discard the identity in the data dir and join again with --token')
-    .option('--diag-addr <host:port>', 'serve /healthz and /readyz there (HTTP) for health checks')
+    .option('--diag-addr <host:port>', 'serve /healthz, /readyz and /metrics there (HTTP) for health checks and Prometheus')
     .option('-d, --debug', 'verbose logs')
     .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean; diagAddr?: string }) => {
       const config = loadConfig(flags.config);

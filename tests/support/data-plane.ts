@@ -43,7 +43,7 @@ export async function startDbService(
   cluster: TestCluster,
   db: { name: string; uri: string; labels?: string; description?: string; adminUser?: { name: string; default_database?: string } },
   /** `provisioning: false`: provisioning_service.enabled: no (another process provisions the users). */
-  opts: { dataDir?: string; provisioning?: boolean; diagAddr?: string } = {},
+  opts: { dataDir?: string; provisioning?: boolean; diagAddr?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<DbServiceProcess & { dataDir: string }> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(cluster.dir, 'db-service-'));
   let token = joinTokens.get(dataDir);
@@ -78,7 +78,10 @@ export async function startDbService(
     if (db.labels) args.push(`--labels=${db.labels}`);
     if (db.description) args.push(`--description=${db.description}`);
   }
-  const child = spawn(process.execPath, [BIN.teleport, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN.teleport, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));

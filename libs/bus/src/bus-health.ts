@@ -1,4 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { ValueType } from '@opentelemetry/api';
+import { Attr, instruments, Metric } from '#libs/telemetry';
 
 interface Tracked {
   name: string;
@@ -16,7 +18,10 @@ export function trackBusHealth(nc: NatsConnection, name: string): void {
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') entry.downSince ??= Date.now();
-      else if (status.type === 'reconnect') entry.downSince = undefined;
+      else if (status.type === 'reconnect') {
+        entry.downSince = undefined;
+        instruments().natsReconnects.add(1, { [Attr.Connection]: name });
+      }
     }
   })();
   void nc.closed().then(() => connections.delete(nc));
@@ -27,4 +32,22 @@ export function busProblems(now = Date.now()): string[] {
   return [...connections.values()]
     .filter((c) => c.downSince !== undefined)
     .map((c) => `${c.name}: not connected to NATS for ${Math.round((now - c.downSince!) / 1000)}s; reconnecting`);
+}
+
+/** Each bus connection of this process, and whether it is connected now (dbaccess.nats.connected). */
+export function busConnections(): { name: string; connected: boolean }[] {
+  return [...connections.values()].map((c) => ({ name: c.name, connected: c.downSince === undefined }));
+}
+
+/** Exports dbaccess.nats.connected: 1 per connected bus connection, 0 while one reconnects. */
+export function observeBusHealth(): void {
+  instruments()
+    .meter.createObservableGauge(Metric.NatsConnected, {
+      unit: '{connection}',
+      valueType: ValueType.INT,
+      description: 'Whether each bus connection of the process is connected (1) or reconnecting (0)',
+    })
+    .addCallback((result) => {
+      for (const c of busConnections()) result.observe(c.connected ? 1 : 0, { [Attr.Connection]: c.name });
+    });
 }

@@ -3,7 +3,9 @@ import { Logger } from '@nestjs/common';
 import type { z } from 'zod';
 import { BadParameterError, DomainError, toErrorBody } from '#libs/common';
 import { formatZodError } from '#libs/config';
+import { context } from '@opentelemetry/api';
 import { requestFilter, requestSubject, senderOf, type BusIdentity } from './identity.js';
+import { serverCall } from './rpc-telemetry.js';
 
 /**
  * Answers requests on `pattern`, in the same packet format as the Nest services (so RpcClient calls it
@@ -36,9 +38,15 @@ export function serveRequests<Schema extends z.ZodType, Reply>(
         if (!parsed.success) throw new BadParameterError(formatZodError(parsed.error));
         return handle(sender, parsed.data);
       };
-      answer()
-        .then((response) => respond({ response, isDisposed: true }))
+      const call = serverCall(msg.subject, msg.headers);
+      context
+        .with(call.context, answer)
+        .then((response) => {
+          call.finish();
+          respond({ response, isDisposed: true });
+        })
         .catch((err: unknown) => {
+          call.finish(err);
           if (!(err instanceof DomainError)) logger.error(`${pattern}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
           respond({ err: toErrorBody(err), isDisposed: true });
         });

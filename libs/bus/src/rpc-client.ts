@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { errors, type NatsConnection } from '@nats-io/transport-node';
+import { errors, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { context, trace, type Context } from '@opentelemetry/api';
 import { AccessDeniedError, ConnectionProblemError, fromErrorBody, InternalError, isErrorBody } from '#libs/common';
+import { Attr, endSpan, errorType, instruments, isTraced, secondsSince, SpanKind, traceCarrier, tracer } from '#libs/telemetry';
 import { requestSubject, type BusIdentity } from './identity.js';
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -26,13 +28,45 @@ export class RpcClient {
   constructor(
     private readonly nc: NatsConnection,
     private readonly sender: BusIdentity,
+    /** The trace its requests belong to (see `in`). */
+    private readonly parent?: Context,
   ) {}
 
+  /** The same client, its requests spans of the trace in `ctx` (a session's setup, an API request). */
+  in(ctx: Context): RpcClient {
+    return isTraced(ctx) ? new RpcClient(this.nc, this.sender, ctx) : this;
+  }
+
+  /**
+   * Within a trace (a session's, an API request's), the request is a client span whose context goes
+   * to the answering service in the message's W3C trace headers.
+   */
   async call<Result>(pattern: string, data: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Result> {
     const subject = requestSubject(pattern, this.sender);
+    const started = performance.now();
+    const parent = this.parent ?? context.active();
+    const attributes: Record<string, string> = { [Attr.RpcSystem]: 'nats', [Attr.RpcMethod]: pattern };
+    const span = isTraced(parent) ? tracer().startSpan(pattern, { kind: SpanKind.CLIENT, attributes }, parent) : undefined;
+    try {
+      const result = await this.request<Result>(pattern, subject, data, timeoutMs, span && traceHeaders(trace.setSpan(parent, span)));
+      if (span) endSpan(span);
+      return result;
+    } catch (err) {
+      attributes[Attr.ErrorType] = errorType(err);
+      if (span) endSpan(span, err);
+      throw err;
+    } finally {
+      instruments().rpcClientDuration.record(secondsSince(started), attributes);
+    }
+  }
+
+  private async request<Result>(pattern: string, subject: string, data: unknown, timeoutMs: number, h?: MsgHdrs): Promise<Result> {
     let packet: ReplyPacket<Result>;
     try {
-      const reply = await this.nc.request(subject, JSON.stringify({ pattern, data, id: randomUUID() }), { timeout: timeoutMs });
+      const reply = await this.nc.request(subject, JSON.stringify({ pattern, data, id: randomUUID() }), {
+        timeout: timeoutMs,
+        ...(h ? { headers: h } : {}),
+      });
       packet = reply.json<ReplyPacket<Result>>();
     } catch (err) {
       throw requestError(err, pattern, subject, timeoutMs);
@@ -42,6 +76,15 @@ export class RpcClient {
     }
     return packet.response as Result;
   }
+}
+
+/** A context's W3C trace fields as NATS headers. */
+function traceHeaders(ctx: Context): MsgHdrs | undefined {
+  const fields = Object.entries(traceCarrier(ctx));
+  if (!fields.length) return undefined;
+  const h = headers();
+  for (const [key, value] of fields) h.set(key, value);
+  return h;
 }
 
 function requestError(err: unknown, pattern: string, subject: string, timeoutMs: number): Error {

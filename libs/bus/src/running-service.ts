@@ -5,6 +5,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { AccessDeniedError } from '#libs/common';
 import { requestFilter, senderOf, type BusIdentity } from './identity.js';
 import { DomainRpcExceptionFilter } from './rpc-exception.filter.js';
+import { RpcTelemetryInterceptor } from './rpc-telemetry.js';
 
 export interface RunningService {
   readonly name: string;
@@ -45,6 +46,7 @@ class SharedConnectionServer extends ServerNats {
 export async function listenRpc(module: unknown, nc: NatsConnection, queue: string): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice(module as never, { strategy: new SharedConnectionServer(nc, queue) });
   app.useGlobalFilters(new DomainRpcExceptionFilter());
+  app.useGlobalInterceptors(new RpcTelemetryInterceptor());
   await app.listen();
   return app;
 }

@@ -1,4 +1,5 @@
 export { FrameTooLargeError, ProtocolViolationError } from './errors.js';
+export { MessageCounter } from './framing/message-counter.js';
 export { FrameScanner, type FrameScannerOptions, type Phase, type ScannedFrame } from './framing/frame-scanner.js';
 export { parseStartupFrame, StartupCode, type StartupFrame } from './frontend/startup.js';
 export { FrontendType, type FrontendMessage, type Target } from './frontend/messages.js';

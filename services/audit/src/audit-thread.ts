@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
+import { ValueType, type BatchObservableResult } from '@opentelemetry/api';
+import { instruments, Metric } from '#libs/telemetry';
 import type { RunningService, TransferableCredentials } from '#libs/bus';
 import type { AuditOptions } from './audit.bootstrap.js';
 
@@ -9,7 +11,8 @@ export type AuditThreadData = Omit<AuditOptions, 'bus' | 'indexBus'> & { bus: Tr
 
 /** Messages between `startAudit` and its worker thread. */
 export type ToAuditThread = { type: 'close' } | { type: 'renewed'; bus: 'bus' | 'indexBus'; jwt: string };
-export type FromAuditThread = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'closed' };
+export type FromAuditThread =
+  { type: 'ready' } | { type: 'failed'; message: string } | { type: 'closed' } | { type: 'progress'; indexed: number; behind: number };
 
 const RESTART_MS = 1_000;
 const CLOSE_TIMEOUT_MS = 8_000;
@@ -24,7 +27,15 @@ const CLOSE_TIMEOUT_MS = 8_000;
  */
 export async function startAudit(options: AuditOptions): Promise<RunningService> {
   const logger = new Logger('audit');
+  // Events indexed by threads that stopped, and the running thread's last report.
+  const progress = { before: 0, indexed: 0, behind: 0 };
+  const follow = (w: Worker) =>
+    w.on('message', (m: FromAuditThread) => {
+      if (m.type === 'progress') Object.assign(progress, { indexed: m.indexed, behind: m.behind });
+    });
   let worker = await spawn(options);
+  follow(worker);
+  const stopObserving = observeIndex(() => ({ indexed: progress.before + progress.indexed, behind: progress.behind }));
   // The thread connects with this process's credentials; their renewals follow it there.
   for (const bus of ['bus', 'indexBus'] as const)
     options[bus].credentials.onRenewed((jwt) => worker.postMessage({ type: 'renewed', bus, jwt } satisfies ToAuditThread));
@@ -37,7 +48,10 @@ export async function startAudit(options: AuditOptions): Promise<RunningService>
         if (closing) return;
         spawn(options).then(
           (next) => {
+            progress.before += progress.indexed;
+            progress.indexed = 0;
             worker = next;
+            follow(next);
             watch(next);
           },
           (err: Error) => logger.error(`the audit service did not start again: ${err.message}`),
@@ -49,6 +63,7 @@ export async function startAudit(options: AuditOptions): Promise<RunningService>
     name: 'audit',
     async close() {
       closing = true;
+      stopObserving();
       const closed = new Promise<void>((resolve) => {
         worker.on('message', (m: FromAuditThread) => m.type === 'closed' && resolve());
         worker.once('exit', () => resolve());
@@ -83,4 +98,26 @@ function spawn(options: AuditOptions): Promise<Worker> {
       void worker.terminate();
     });
   });
+}
+
+/** dbaccess.audit.events.indexed and dbaccess.audit.index.lag, from the thread's reports. */
+function observeIndex(read: () => { indexed: number; behind: number }): () => void {
+  const meter = instruments().meter;
+  const indexed = meter.createObservableCounter(Metric.AuditIndexed, {
+    unit: '{event}',
+    valueType: ValueType.INT,
+    description: 'Audit events this audit service committed to its index',
+  });
+  const lag = meter.createObservableGauge(Metric.AuditIndexLag, {
+    unit: '{event}',
+    valueType: ValueType.INT,
+    description: 'Audit events in the AUDIT stream that this audit service has not indexed yet',
+  });
+  const observe = (result: BatchObservableResult) => {
+    const now = read();
+    result.observe(indexed, now.indexed);
+    result.observe(lag, now.behind);
+  };
+  meter.addBatchObservableCallback(observe, [indexed, lag]);
+  return () => meter.removeBatchObservableCallback(observe, [indexed, lag]);
 }

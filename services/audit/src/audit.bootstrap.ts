@@ -72,7 +72,7 @@ async function limitStream(jsm: JetStreamManager, retentionMs: number, maxBytes:
  * and answers searches over NATS. Each replica keeps its own index through its own durable consumer.
  * It runs on a thread of its own (see audit-thread.ts): SQLite is synchronous.
  */
-export async function runAuditService(options: AuditOptions): Promise<RunningService> {
+export async function runAuditService(options: AuditOptions): Promise<RunningService & { progress: AuditIndexer['progress'] }> {
   const logger = new Logger('audit');
   const path = join(options.dataDir, 'audit', 'index.sqlite');
   // Writing (and retention) on a thread of its own, started while NATS is reached; searches read
@@ -96,6 +96,7 @@ export async function runAuditService(options: AuditOptions): Promise<RunningSer
   logger.log(`audit service indexing from sequence ${writer.lastSequence + 1} into ${path}`);
   return {
     name: 'audit',
+    progress: indexer.progress,
     async close() {
       await app.close();
       await indexer.stop();

@@ -6,6 +6,7 @@ import { runAuditService } from './audit.bootstrap.js';
 import type { AuditThreadData, FromAuditThread, ToAuditThread } from './audit-thread.js';
 
 const port = parentPort!;
+const PROGRESS_MS = 2_000;
 const post = (message: FromAuditThread) => port.postMessage(message);
 Logger.overrideLogger(new ServiceLogger());
 
@@ -31,6 +32,8 @@ try {
     );
   });
   post({ type: 'ready' });
+  // The index's progress, for the process's metrics (the thread has no meter of its own).
+  setInterval(() => post({ type: 'progress', ...service.progress }), PROGRESS_MS).unref();
 } catch (err) {
   post({ type: 'failed', message: (err as Error).message });
 }

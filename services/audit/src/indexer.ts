@@ -32,6 +32,8 @@ export class AuditIndexer {
   private readonly batcher = new CommitBatcher<JsMsg>((batch) => this.commit(batch), BATCH, FLUSH_MS);
   /** The last batch handed to the writer: batches settle in order. */
   private inFlight: Promise<void> = Promise.resolve();
+  /** Events committed to the index since start, and how many the stream held beyond the last of them. */
+  readonly progress = { indexed: 0, behind: 0 };
 
   constructor(
     private readonly js: JetStreamClient,
@@ -83,6 +85,8 @@ export class AuditIndexer {
         if (result.malformed.length) this.warnMalformed(batch, result.malformed);
         // Cumulative: acknowledges every earlier message too.
         last.ack();
+        this.progress.indexed += batch.length;
+        this.progress.behind = last.info.pending;
       },
       // Not acknowledged: JetStream delivers the batch again after ack_wait.
       (err: Error) => this.logger.error(`indexing ${batch.length} audit events failed: ${err.message}`),

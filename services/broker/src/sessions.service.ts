@@ -114,7 +114,7 @@ export class SessionsService {
     const db = await this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name: req.db_service });
     if (mismatch) {
       const message = `${mismatch}; the Database Service refused it`;
-      this.logger.warn(`session ${req.sid} from ${sender.id}: ${message}`);
+      this.logger.warn({ sid: req.sid, message: `from ${sender.id}: ${message}` });
       await this.denied(req.sid, { ...request, client_addr: entry?.client_addr ?? '' }, db, message);
       throw new AccessDeniedError(message);
     }

@@ -8,6 +8,8 @@ import { Provisioner, ProvisioningResponder, RemoteProvisioner } from '#services
 import { join } from 'node:path';
 import { AuditSpool } from './audit/audit-spool.js';
 import { SpoolPublisher } from './audit/spool-publisher.js';
+import { ValueType, type BatchObservableResult } from '@opentelemetry/api';
+import { instruments, Metric } from '#libs/telemetry';
 import { DynamicLabels } from './dynamic-labels.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
 import { cancelUpstream, connectUpstream } from './postgres/upstream.js';
@@ -110,6 +112,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   if (unsent) logger.log(`the audit spool holds ${formatByteSize(unsent)} of events not yet in the audit log; sending them`);
   const publisher = new SpoolPublisher(nc, spool, { inboxPrefix: inboxPrefix(agent.credentials.identity) });
   publisher.start();
+  const stopObserving = observeAudit(spool, publisher);
   const cancelKeys = new CancelKeys();
   const labels = new DynamicLabels(options.databases);
   const upstreamAuth = await UpstreamAuthenticator.create(options.databases, rpc, options.hostId);
@@ -128,10 +131,10 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
     cancelKeys,
     userCas: () => agent.userCas(),
     database: (name) => served.find(name),
-    sessionDeps: (db, sid) => ({
+    sessionDeps: (db, sid, ctx) => ({
       maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
       upstreamAuth: (dbUser: string, ttlMs: number) => upstreamAuth.for(db, dbUser, ttlMs, sid),
-      ...(db.admin_user ? { provisioner: new RemoteProvisioner(rpc, db.name) } : {}),
+      ...(db.admin_user ? { provisioner: new RemoteProvisioner(rpc.in(ctx), db.name) } : {}),
     }),
   });
   // Sessions of an earlier run of this service are over: the registry forgets them.
@@ -216,10 +219,49 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       await Promise.all(served.all().map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
       // What is not acknowledged by then stays in the spool for the next start.
       await publisher.close(5_000);
+      stopObserving();
       await spool.close();
       await nc.close();
     },
   };
+}
+
+/** The audit pipeline of this service in its metrics: events spooled, published, failures, what waits. */
+function observeAudit(spool: AuditSpool, publisher: SpoolPublisher): () => void {
+  const meter = instruments().meter;
+  const events = { unit: '{event}', valueType: ValueType.INT };
+  const queued = meter.createObservableCounter(Metric.AuditQueued, {
+    ...events,
+    description: 'Audit events written to the audit spool, to be published',
+  });
+  const published = meter.createObservableCounter(Metric.AuditPublished, {
+    ...events,
+    description: 'Audit events the AUDIT stream acknowledged',
+  });
+  const failures = meter.createObservableCounter(Metric.AuditPublishFailures, {
+    unit: '{failure}',
+    valueType: ValueType.INT,
+    description: 'Times publishing audit events failed (no acknowledgement, an error, a lost connection) and started over',
+  });
+  const pending = meter.createObservableGauge(Metric.AuditSpoolPending, {
+    unit: 'By',
+    valueType: ValueType.INT,
+    description: 'Bytes of audit events in the spool that the AUDIT stream has not acknowledged',
+  });
+  const lag = meter.createObservableGauge(Metric.AuditPublishLag, {
+    unit: 's',
+    description: 'How long events have waited for the AUDIT stream without an acknowledgement; 0 when none wait',
+  });
+  const observables = [queued, published, failures, pending, lag];
+  const observe = (result: BatchObservableResult) => {
+    result.observe(queued, spool.committedEvents);
+    result.observe(published, publisher.stats.published);
+    result.observe(failures, publisher.stats.failures);
+    result.observe(pending, publisher.pending());
+    result.observe(lag, publisher.lagSeconds());
+  };
+  meter.addBatchObservableCallback(observe, observables);
+  return () => meter.removeBatchObservableCallback(observe, observables);
 }
 
 /** `env=test,team=a|b` */

@@ -1,11 +1,13 @@
 import type { TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
+import { trace, type Context } from '@opentelemetry/api';
 import type { RpcClient } from '#libs/bus';
 import { AccessDeniedError, DomainError } from '#libs/common';
 import { databaseType, type DatabaseConfig } from '#libs/config';
 import { auditSubject, DataPlane, Rpc, sessionStartFailed } from '#libs/events';
 import { backend } from '#libs/pg-wire';
 import { verifyUserCert } from '#libs/pki';
+import { Attr, contextFromCarrier, endSpan, instruments, SpanKind, tracer } from '#libs/telemetry';
 import type { AuditSink } from './audit/session-audit.js';
 import type { CancelKeys } from './postgres/cancel-keys.js';
 import { PostgresSession, type SessionDeps } from './postgres/session.js';
@@ -23,8 +25,8 @@ export interface IntakeDeps {
   userCas(): string[];
   /** The database of that name this service serves now. */
   database(name: string): DatabaseConfig | undefined;
-  /** The session's dependencies for one database. */
-  sessionDeps(db: DatabaseConfig, sid: string): Omit<SessionDeps, 'hostId' | 'audit' | 'maxEventBytes' | 'cancelKeys'>;
+  /** The session's dependencies for one database; `ctx` is its trace. */
+  sessionDeps(db: DatabaseConfig, sid: string, ctx: Context): Omit<SessionDeps, 'hostId' | 'audit' | 'maxEventBytes' | 'cancelKeys'>;
 }
 
 /**
@@ -42,8 +44,9 @@ export class SessionIntake {
   accept(socket: TLSSocket): void {
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
+    const accepted = performance.now();
     void readSessionHeader(socket)
-      .then((header) => this.serve(socket, header))
+      .then((header) => this.traced(socket, header, accepted))
       .catch((err: Error) => {
         this.logger.warn(`session stream refused: ${err.message}`);
         socket.destroy();
@@ -60,11 +63,29 @@ export class SessionIntake {
     for (const session of this.live.values()) if (session.database === name) session.terminate(message);
   }
 
-  private async serve(socket: TLSSocket, header: DataPlane.SessionHeader): Promise<void> {
+  /**
+   * Serves the session in a span that continues the proxy's trace of its setup, from the header to
+   * the database's answer (or the refusal).
+   */
+  private async traced(socket: TLSSocket, header: DataPlane.SessionHeader, accepted: number): Promise<void> {
+    const span = tracer().startSpan(
+      'serve postgres session',
+      { kind: SpanKind.SERVER, startTime: accepted, attributes: { 'session.id': header.sid, 'db.system.name': 'postgresql' } },
+      contextFromCarrier(header.trace),
+    );
+    try {
+      await this.serve(socket, header, accepted, trace.setSpan(contextFromCarrier(header.trace), span));
+    } finally {
+      endSpan(span);
+    }
+  }
+
+  private async serve(socket: TLSSocket, header: DataPlane.SessionHeader, accepted: number, ctx: Context): Promise<void> {
     let identity;
     try {
       identity = verifyUserCert(header.user_cert, this.deps.userCas());
     } catch (err) {
+      instruments().accessDenials.add(1, { [Attr.Stage]: 'certificate' });
       return this.refuse(socket, header, undefined, (err as Error).message);
     }
     const db = identity.dbRoute ? this.deps.database(identity.dbRoute.serviceName) : undefined;
@@ -75,7 +96,7 @@ export class SessionIntake {
     socket.once('close', () => this.deps.cancelKeys.release(cancelSecret));
     let grant: DataPlane.SessionGrant;
     try {
-      grant = await this.deps.rpc.call<DataPlane.SessionGrant>(Rpc.Broker.SessionsStart, {
+      grant = await this.deps.rpc.in(ctx).call<DataPlane.SessionGrant>(Rpc.Broker.SessionsStart, {
         sid: header.sid,
         user_cert: header.user_cert,
         db_service: db.name,
@@ -87,7 +108,8 @@ export class SessionIntake {
       // The broker recorded its refusal (TDB00W); the client is told why.
       const denied = err instanceof AccessDeniedError;
       const message = err instanceof DomainError ? err.message : 'the session could not be confirmed';
-      if (!denied) this.logger.warn(`session ${header.sid}: ${message}`);
+      if (denied) instruments().accessDenials.add(1, { [Attr.Stage]: 'confirm' });
+      else this.logger.warn({ sid: header.sid, message });
       return void socket.end(backend.errorResponse({ severity: 'FATAL', code: denied ? '28000' : '08006', message }));
     }
 
@@ -115,27 +137,30 @@ export class SessionIntake {
         audit: this.deps.audit,
         maxEventBytes: this.deps.maxEventBytes,
         cancelKeys: this.deps.cancelKeys,
-        ...this.deps.sessionDeps(db, header.sid),
+        ...this.deps.sessionDeps(db, header.sid, ctx),
+        accepted,
+        trace: ctx,
       },
     );
     this.live.set(header.sid, session);
-    this.logger.debug(
-      `session ${header.sid}: ${grant.user} to ${db.name} as ${header.db_user}, database ${header.db_name}, roles ${grant.matched_roles.join(',')}`,
-    );
+    this.logger.debug({
+      sid: header.sid,
+      message: `${grant.user} to ${db.name} as ${header.db_user}, database ${header.db_name}, roles ${grant.matched_roles.join(',')}`,
+    });
     // The registry forgets the session once it is over, its provisioned user torn down included.
     void session.ended.then(() => {
       this.live.delete(header.sid);
-      this.logger.debug(`session ${header.sid}: ended`);
+      this.logger.debug({ sid: header.sid, message: 'ended' });
       this.deps.rpc
         .call(Rpc.Broker.SessionsEnd, { sid: header.sid })
-        .catch((err: Error) => this.logger.warn(`session ${header.sid}: reporting its end failed: ${err.message}`));
+        .catch((err: Error) => this.logger.warn({ sid: header.sid, message: `reporting its end failed: ${err.message}` }));
     });
     await session.run();
   }
 
   /** Refused before the broker was asked: recorded here (TDB00W), and the client told why. */
   private refuse(socket: TLSSocket, header: DataPlane.SessionHeader, user: string | undefined, message: string): void {
-    this.logger.warn(`session ${header.sid} refused: ${message}`);
+    this.logger.warn({ sid: header.sid, message: `refused: ${message}` });
     const event = sessionStartFailed(
       {
         sid: header.sid,

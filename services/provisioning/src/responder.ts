@@ -114,7 +114,7 @@ export class ProvisioningResponder {
     ]);
     if (outcome !== 'ready') return { ok: false, refusal: refusalOf(outcome), events };
     // What happens after the connection (a failed login deactivates the user again) is the activation's own.
-    run.catch((err: Error) => this.logger.warn(`session ${req.sid}: ${err.message}`));
+    run.catch((err: Error) => this.logger.warn({ sid: req.sid, message: err.message }));
     return { ok: true, release: this.releaseVerb, lease, events: [...events] };
   }
 

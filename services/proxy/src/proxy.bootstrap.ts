@@ -11,6 +11,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AdminController } from './http/admin.controller.js';
 import { AuditController, AuditStreams } from './http/audit.controller.js';
 import { AuthorizeGuard } from './http/authorize.guard.js';
+import { traceRequests } from './http/request-tracing.js';
 import { HttpErrorFilter } from './http/http-exception.filter.js';
 import { ProxySettings } from './http/public-url.js';
 import { SignupPageController } from './http/signup-page.controller.js';
@@ -95,6 +96,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   );
   app.useGlobalFilters(new HttpErrorFilter());
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  app.use(traceRequests);
   await app.init();
 
   // One port: Postgres (SSLRequest, or TLS with ALPN "postgresql"), HTTPS, and the Database Services'

@@ -86,6 +86,12 @@ export const SessionHeaderSchema = z
     /** StartupMessage parameters other than user and database (application_name, options, ...). */
     parameters: z.record(z.string(), z.string()),
     client_addr: z.string(),
+    /** The W3C trace context of the session's setup at the proxy, which the Database Service continues. */
+    trace: z
+      .object({ traceparent: z.string().max(64), tracestate: z.string().max(512) })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict();
 export type SessionHeader = z.infer<typeof SessionHeaderSchema>;

@@ -209,12 +209,16 @@ export class AuditSpool {
       return false;
     }
     this.endPos += length;
+    this.committedEvents += staged.length;
     this.dirty = true;
     this.scheduleSync();
     if (this.endPos - this.segments.at(-1)! >= this.segmentBytes) this.rotate();
     for (const listener of this.listeners) listener();
     return true;
   }
+
+  /** Events written to the spool since it was opened (dbaccess.audit.events.queued). */
+  committedEvents = 0;
 
   /** Calls `listener` after every commit. */
   onCommit(listener: () => void): void {

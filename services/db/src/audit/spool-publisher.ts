@@ -60,6 +60,8 @@ export class SpoolPublisher {
   private lastProgress = Date.now();
   private watchdog?: NodeJS.Timeout;
   private stopped = false;
+  /** Events JetStream acknowledged, and the times publishing failed and started over (for the metrics). */
+  readonly stats = { published: 0, failures: 0 };
 
   constructor(
     private readonly nc: NatsConnection,
@@ -89,6 +91,11 @@ export class SpoolPublisher {
   /** Bytes of events in the spool that the AUDIT stream has not acknowledged. */
   pending(): number {
     return this.spool.end - this.ackedPos;
+  }
+
+  /** Seconds the stream has not acknowledged anything while events wait; 0 when none wait. */
+  lagSeconds(now = Date.now()): number {
+    return this.pending() > 0 ? (now - this.lastProgress) / 1000 : 0;
   }
 
   /** Waits until every spooled event is acknowledged, or `timeoutMs`, then stops. */
@@ -186,6 +193,7 @@ export class SpoolPublisher {
     while (this.head < this.inFlight.length && this.inFlight[this.head]!.acked) {
       const done = this.inFlight[this.head++]!;
       this.inFlightBytes -= done.bytes;
+      if (done.bytes) this.stats.published++;
       acked = done.end;
     }
     if (this.head > 1024 && this.head * 2 > this.inFlight.length) {
@@ -216,6 +224,7 @@ export class SpoolPublisher {
 
   private fail(reason: string): void {
     if (this.backingOff) return;
+    this.stats.failures++;
     if (!this.failures)
       this.logger.warn(`cannot store audit events (${reason}); ${this.pending()} bytes wait in the audit spool; retrying`);
     this.failures++;

@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
+import { ROOT_CONTEXT, type Context, type Span } from '@opentelemetry/api';
 import { DomainError } from '#libs/common';
 import type { DatabaseConfig } from '#libs/config';
 import { AuditCode, AuditEvent, SESSION_START_FAILED_CODE, type DataPlane, type SessionMetadata } from '#libs/events';
@@ -18,6 +19,7 @@ import {
   type ErrorFields,
   type ScannedFrame,
 } from '#libs/pg-wire';
+import { Attr, dataPathCounts, endSpan, inSpan, instruments, secondsSince, tracer, type DataPathCounts } from '#libs/telemetry';
 import { ProvisioningError, type RemoteProvisioner } from '#services/provisioning';
 import { SessionAudit, type AuditSink } from '../audit/session-audit.js';
 import type { CancelKeys } from './cancel-keys.js';
@@ -74,7 +76,14 @@ export interface SessionDeps {
   maxFrameLength: number;
   /** Automatic database users of this database; none without admin_user. */
   provisioner?: RemoteProvisioner;
+  /** When the session's stream arrived (performance.now()): its setup time counts from there. */
+  accepted?: number;
+  /** The session's trace: the proxy's, continued by the Database Service's span. */
+  trace?: Context;
 }
+
+/** How a session that ran ended, for dbaccess.sessions.ended. */
+type Outcome = 'closed' | 'terminated' | 'failed';
 
 /** One database session: the stream from the proxy on one side, PostgreSQL on the other. */
 export class PostgresSession {
@@ -92,6 +101,10 @@ export class PostgresSession {
   /** Ends the running session with a FATAL the client sees (set once it runs). */
   private stop?: (fields: ErrorFields) => void;
   private done!: () => void;
+  private outcome: Outcome = 'closed';
+  private readonly counts: DataPathCounts;
+  /** The first statement's span, while it runs. */
+  private firstStatement?: Span | 'done';
   /** The database (as the cluster names it) this session is to. */
   get database(): string {
     return this.header.db_service;
@@ -123,6 +136,7 @@ export class PostgresSession {
       ...(header.parameters.application_name ? { user_agent: header.parameters.application_name } : {}),
     };
     this.audit = new SessionAudit(meta, deps.audit, deps.maxEventBytes);
+    this.counts = dataPathCounts(header.db_service);
     if (header.record_results) this.recorder = new ResultRecorder(header.record_results);
   }
 
@@ -141,6 +155,7 @@ export class PostgresSession {
   private auditRefused(): void {
     if (this.unaudited) return;
     this.unaudited = true;
+    this.outcome = 'terminated';
     this.fail({ severity: 'FATAL', code: '53300', message: `${this.deps.audit.refusal()}; the session ends rather than run unaudited` });
   }
 
@@ -182,8 +197,19 @@ export class PostgresSession {
     let upstream;
     try {
       const auth = await this.deps.upstreamAuth(this.header.db_user, ttlMs);
-      const connect = () => connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, auth);
-      upstream = this.header.auto_user ? await this.provisioned(this.header.auto_user, connect) : await connect();
+      const ctx = this.deps.trace ?? ROOT_CONTEXT;
+      const connect = () =>
+        inSpan(
+          'connect upstream',
+          ctx,
+          () => connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, auth),
+          {
+            attributes: { 'server.address': this.db.uri, 'db.namespace': this.header.db_name },
+          },
+        );
+      upstream = this.header.auto_user
+        ? await inSpan('provision database user', ctx, () => this.provisioned(this.header.auto_user!, connect))
+        : await connect();
     } catch (err) {
       if (err instanceof UpstreamRefusedError) return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields, err.frame);
       if (err instanceof ProvisioningError) return this.refuse({ ...err.fields, severity: 'FATAL' } as ErrorFields);
@@ -195,6 +221,7 @@ export class PostgresSession {
       return void (this.teardown?.() ?? Promise.resolve()).finally(() => this.done());
     }
 
+    this.countStart();
     const secret = this.header.cancel_secret;
     this.deps.cancelKeys.bind(secret, { uri: this.db.uri, processId: upstream.processId, secretKey: upstream.secretKey });
     this.emit(AuditEvent.SessionStart, AuditCode[AuditEvent.SessionStart], { success: true });
@@ -222,6 +249,7 @@ export class PostgresSession {
     });
 
     this.stop = (fields: ErrorFields) => {
+      this.outcome = 'terminated';
       // Said between two server messages only; mid-message, the close alone has to do.
       if (!fromServer.midFrame) this.client.write(backend.errorResponse(fields));
       this.close(server);
@@ -242,15 +270,39 @@ export class PostgresSession {
     this.client.on('error', () => end());
     server.on('error', () => end());
 
-    relay(this.client, server, (chunk) =>
-      this.observe(
+    relay(this.client, server, (chunk) => {
+      this.counts.bytesFromClient += chunk.length;
+      return this.observe(
         chunk,
         fromClient,
         (frame) => this.onClientFrame(frame),
         (err) => this.onMalformed(err, server),
-      ),
-    );
-    relay(server, this.client, (chunk) => this.observe(chunk, fromServer, (frame) => this.onServerFrame(frame)));
+      );
+    });
+    relay(server, this.client, (chunk) => {
+      this.counts.bytesToClient += chunk.length;
+      return this.observe(chunk, fromServer, (frame) => this.onServerFrame(frame));
+    });
+  }
+
+  /** The session runs: in the metrics, with the time its setup took since the stream arrived. */
+  private countStart(): void {
+    const m = instruments();
+    const attributes = { [Attr.Database]: this.header.db_service };
+    m.sessionsStarted.add(1, attributes);
+    m.sessionsActive.add(1, attributes);
+    if (this.deps.accepted !== undefined) m.setupDuration.record(secondsSince(this.deps.accepted), attributes);
+    void this.ended.then(() => {
+      m.sessionsActive.add(-1, attributes);
+      m.sessionsEnded.add(1, { ...attributes, [Attr.Outcome]: this.outcome });
+    });
+  }
+
+  /** A statement: counted, and the first one timed in the session's trace up to its ReadyForQuery. */
+  private statement(): void {
+    this.counts.statements++;
+    if (this.firstStatement === undefined && this.deps.trace)
+      this.firstStatement = tracer().startSpan('first query', { attributes: { 'db.namespace': this.header.db_name } }, this.deps.trace);
   }
 
   /** Ends the session now (a lock, a deleted user, revoked access), telling the client why. */
@@ -296,6 +348,7 @@ export class PostgresSession {
     if (!msg) return;
     switch (msg.kind) {
       case 'Query':
+        this.statement();
         return this.emit(AuditEvent.Query, AuditCode[AuditEvent.Query], { db_query: msg.sql, success: true });
       case 'Parse':
         return this.emit(AuditEvent.Parse, AuditCode[AuditEvent.Parse], { statement_name: msg.statementName, query: msg.sql });
@@ -306,6 +359,7 @@ export class PostgresSession {
           parameters: formatParameters(msg.parameterFormats, msg.parameters),
         });
       case 'Execute':
+        this.statement();
         return this.emit(AuditEvent.Execute, AuditCode[AuditEvent.Execute], { portal_name: msg.portalName });
       case 'Close':
         return this.emit(
@@ -325,6 +379,10 @@ export class PostgresSession {
 
   private onServerFrame(frame: ScannedFrame): void {
     this.recorder?.onFrame(frame);
+    if (frame.type === BackendType.ReadyForQuery && this.firstStatement && this.firstStatement !== 'done') {
+      endSpan(this.firstStatement);
+      this.firstStatement = 'done';
+    }
     if (!frame.payload) return;
     if (frame.type === BackendType.CommandComplete) {
       const { rowCount } = parseCommandComplete(frame.payload);
@@ -343,8 +401,9 @@ export class PostgresSession {
   private onMalformed(err: unknown, server: TLSSocket): void {
     const tooLarge = err instanceof FrameTooLargeError;
     if (!tooLarge && !(err instanceof ProtocolViolationError)) throw err;
+    this.outcome = 'failed';
     this.emit(AuditEvent.MalformedPacket, AuditCode[AuditEvent.MalformedPacket], { error: (err as Error).message });
-    this.logger.warn(`session ${this.header.sid}: ${(err as Error).message}`);
+    this.logger.warn({ sid: this.header.sid, message: (err as Error).message });
     this.fail({ severity: 'FATAL', code: tooLarge ? '54000' : '08P01', message: (err as Error).message });
     this.close(server);
   }
@@ -357,6 +416,7 @@ export class PostgresSession {
     const fields = { session_start: this.started.toISOString(), session_stop: new Date().toISOString() };
     const end = () => {
       this.emit(AuditEvent.SessionEnd, AuditCode[AuditEvent.SessionEnd], fields);
+      if (this.firstStatement && this.firstStatement !== 'done') endSpan(this.firstStatement);
       this.done();
     };
     // The provisioned user's deactivation belongs to the session: its event comes before the end.

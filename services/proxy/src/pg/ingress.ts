@@ -21,12 +21,15 @@ export function createIngress(
   pending: PendingConnections,
 ): { server: Server; destroyConnections(): void } {
   const logger = new Logger('proxy');
-  const startPostgresTls = (socket: Socket) => {
+  const startPostgresTls = (socket: Socket, acceptedAt: number) => {
     const tls = new TLSSocket(socket, { isServer: true, secureContext: secureContext(), requestCert: true, rejectUnauthorized: false });
-    tls.once('secure', () => void handlePgClient(tls, deps).catch((err: Error) => logger.warn(`postgres session: ${err.message}`)));
+    tls.once(
+      'secure',
+      () => void handlePgClient(tls, deps, acceptedAt).catch((err: Error) => logger.warn(`postgres session: ${err.message}`)),
+    );
     tls.on('error', () => tls.destroy());
   };
-  const sniff = async (socket: Socket): Promise<void> => {
+  const sniff = async (socket: Socket, acceptedAt: number): Promise<void> => {
     for (;;) {
       const first = await peekByte(socket);
       if (first === TLS_HANDSHAKE) return void tlsServer.emit('connection', socket);
@@ -36,7 +39,7 @@ export function createIngress(
           // Bytes sent before the TLS handshake would be plaintext passed off as encrypted (CVE-2021-23214).
           if (socket.readableLength > 0) return void socket.destroy();
           socket.write(backend.sslAnswer(true));
-          return startPostgresTls(socket);
+          return startPostgresTls(socket, acceptedAt);
         case 'GSSENCRequest':
           socket.write(backend.sslAnswer(false));
           continue;
@@ -57,11 +60,12 @@ export function createIngress(
   };
   const open = new Set<Socket>();
   const server = createNetServer({ pauseOnConnect: true }, (socket) => {
+    const acceptedAt = performance.now();
     if (!pending.admit(socket)) return;
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
-    sniff(socket).catch(() => socket.destroy());
+    sniff(socket, acceptedAt).catch(() => socket.destroy());
   });
   return {
     server,

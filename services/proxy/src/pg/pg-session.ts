@@ -2,9 +2,11 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { RpcClient } from '#libs/bus';
 import { Logger } from '@nestjs/common';
+import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { AccessDeniedError, DomainError, NotFoundError } from '#libs/common';
 import { DataPlane, Rpc } from '#libs/events';
-import { backend, type ErrorFields, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
+import { backend, type ErrorFields, FrontendType, MessageCounter, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
+import { Attr, dataPathCounts, endSpan, inSpan, instruments, secondsSince, SpanKind, traceCarrier, tracer } from '#libs/telemetry';
 import { certificatePem, verifyUserCert } from '#libs/pki';
 import type { TunnelRegistry } from '../agents/tunnels.js';
 import type { HostCredentials } from '../tls/host-credentials.js';
@@ -24,6 +26,9 @@ function fatal(socket: TLSSocket, fields: Omit<ErrorFields, 'severity'>): void {
   socket.end(backend.errorResponse({ severity: 'FATAL', ...fields }));
 }
 
+/** The statements a client sends: simple queries and extended-protocol executions. */
+const STATEMENTS = new Set<number>([FrontendType.Query, FrontendType.Execute]);
+
 function errorCode(err: unknown): string {
   if (err instanceof AccessDeniedError) return '28000';
   if (err instanceof NotFoundError) return '3D000';
@@ -39,14 +44,46 @@ export function forwardCancel(rpc: RpcClient, processId: number, secretKey: numb
 
 /**
  * A Postgres client on TLS: identify it by its certificate, read its StartupMessage, have the broker
- * authorize the session, then stream it to the Database Service the broker chose.
+ * authorize the session, then stream it to the Database Service the broker chose. Its setup is one
+ * trace from the connection's `acceptedAt` (performance.now(); the TLS handshake's start when known),
+ * which the Database Service continues.
  */
-export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Promise<void> {
+export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps, acceptedAt?: number): Promise<void> {
+  const started = acceptedAt ?? performance.now();
+  const span = tracer().startSpan(
+    'postgres session',
+    {
+      kind: SpanKind.SERVER,
+      startTime: started,
+      attributes: { 'db.system.name': 'postgresql', 'client.address': socket.remoteAddress ?? '' },
+    },
+    context.active(),
+  );
+  const ctx = trace.setSpan(context.active(), span);
+  if (acceptedAt !== undefined) tracer().startSpan('tls handshake', { startTime: acceptedAt }, ctx).end();
+  try {
+    const refusal = await setUpSession(socket, deps, started, span, ctx);
+    endSpan(span, refusal);
+  } catch (err) {
+    endSpan(span, err);
+    throw err;
+  }
+}
+
+/** Denied for want of access: counted, and the client told why. */
+function deny(socket: TLSSocket, stage: 'certificate' | 'authorize', fields: Omit<ErrorFields, 'severity'>): Error {
+  instruments().accessDenials.add(1, { [Attr.Stage]: stage });
+  fatal(socket, fields);
+  return new AccessDeniedError(fields.message);
+}
+
+/** Sets the session up and hands it over; what it returns is why it was refused, if it was. */
+async function setUpSession(socket: TLSSocket, deps: PgIngressDeps, started: number, span: Span, ctx: Context): Promise<Error | undefined> {
   socket.setNoDelay(true);
   socket.on('error', () => socket.destroy());
   const peer = socket.getPeerCertificate();
   if (!peer?.raw) {
-    return fatal(socket, {
+    return deny(socket, 'certificate', {
       code: '28000',
       message: "a client certificate is required: run 'tsh db login <database>' and connect with the settings it saves",
     });
@@ -54,37 +91,47 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
   // Checked here rather than by socket.authorized: sockets upgraded after SSLRequest do not get it.
   const pem = certificatePem(peer.raw);
   if (Date.parse(peer.valid_to) <= Date.now()) {
-    return fatal(socket, { code: '28000', message: "your certificate has expired: run 'tsh login' and 'tsh db login <database>' again" });
+    return deny(socket, 'certificate', {
+      code: '28000',
+      message: "your certificate has expired: run 'tsh login' and 'tsh db login <database>' again",
+    });
   }
   let identity;
   try {
     identity = verifyUserCert(pem, deps.credentials().cas.user ?? []);
   } catch (err) {
-    return fatal(socket, { code: '28000', message: (err as Error).message });
+    return deny(socket, 'certificate', { code: '28000', message: (err as Error).message });
   }
   const route = identity.dbRoute;
   if (!route?.serviceName) {
-    return fatal(socket, { code: '28000', message: "the certificate names no database: run 'tsh db login <database>' first" });
+    return deny(socket, 'certificate', {
+      code: '28000',
+      message: "the certificate names no database: run 'tsh db login <database>' first",
+    });
   }
+  span.setAttribute(Attr.Database, route.serviceName);
 
   let startup;
   try {
     startup = parseStartupFrame(await readStartupFrame(socket));
   } catch (err) {
-    return fatal(socket, { code: '08P01', message: (err as Error).message });
+    fatal(socket, { code: '08P01', message: (err as Error).message });
+    return err as Error;
   }
   if (startup.kind === 'CancelRequest') {
     forwardCancel(deps.rpc, startup.processId, startup.secretKey);
+    span.updateName('postgres cancel request');
     return void socket.end();
   }
   if (startup.kind !== 'StartupMessage') {
-    return fatal(socket, { code: '08P01', message: `unexpected ${startup.kind} inside TLS` });
+    fatal(socket, { code: '08P01', message: `unexpected ${startup.kind} inside TLS` });
+    return new Error(`unexpected ${startup.kind} inside TLS`);
   }
   deps.established(socket);
   const { user: startupUser, database: startupDb, ...parameters } = startup.parameters;
   const dbUser = startupUser || route.username;
   if (!dbUser)
-    return fatal(socket, {
+    return deny(socket, 'certificate', {
       code: '28000',
       message: `no database user: connect with user=<name> or run 'tsh db login --db-user=<name> ${route.serviceName}'`,
     });
@@ -93,7 +140,7 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
 
   let grant: DataPlane.AuthorizeReply;
   try {
-    grant = await deps.rpc.call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
+    grant = await deps.rpc.in(ctx).call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
       user_cert: pem,
       db_user: dbUser,
       db_name: dbName,
@@ -101,23 +148,28 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
     });
   } catch (err) {
     const message = err instanceof DomainError ? err.message : 'the session could not be authorized';
-    return fatal(socket, {
-      code: errorCode(err),
-      message: err instanceof NotFoundError ? `database "${route.serviceName}" not found` : message,
-    });
+    const fields = { code: errorCode(err), message: err instanceof NotFoundError ? `database "${route.serviceName}" not found` : message };
+    if (err instanceof AccessDeniedError) return deny(socket, 'authorize', fields);
+    fatal(socket, fields);
+    return err as Error;
   }
+  span.setAttribute('session.id', grant.sid);
 
   let upstream: TLSSocket;
   let served: string;
   try {
-    ({ socket: upstream, hostId: served } = await deps.tunnels.take(grant.servers, TUNNEL_WAIT_MS));
+    ({ socket: upstream, hostId: served } = await inSpan('pick database service', ctx, () =>
+      deps.tunnels.take(grant.servers, TUNNEL_WAIT_MS),
+    ));
   } catch (err) {
-    return fatal(socket, { code: '08006', message: (err as Error).message });
+    fatal(socket, { code: '08006', message: (err as Error).message });
+    return err as Error;
   }
   const logger = new Logger('proxy');
-  logger.debug(
-    `session ${grant.sid}: ${clientAddr} to ${route.serviceName} as ${dbUser}, database ${dbName}, by Database Service ${served}`,
-  );
+  logger.debug({
+    sid: grant.sid,
+    message: `${clientAddr} to ${route.serviceName} as ${dbUser}, database ${dbName}, by Database Service ${served}`,
+  });
   const header: DataPlane.SessionHeader = {
     sid: grant.sid,
     user_cert: pem,
@@ -125,21 +177,43 @@ export async function handlePgClient(socket: TLSSocket, deps: PgIngressDeps): Pr
     db_name: dbName,
     parameters,
     client_addr: clientAddr,
+    trace: traceCarrier(ctx),
   };
   upstream.write(DataPlane.encodeSessionHeader(header));
   socket.pipe(upstream);
   upstream.pipe(socket);
   socket.resume();
+  countSession(socket, upstream, route.serviceName);
+  instruments().setupDuration.record(secondsSince(started), { [Attr.Database]: route.serviceName });
   const close = () => {
     if (socket.destroyed && upstream.destroyed) return;
     socket.destroy();
     upstream.destroy();
-    logger.debug(`session ${grant.sid}: closed`);
+    logger.debug({ sid: grant.sid, message: 'closed' });
   };
   socket.once('close', close);
   upstream.once('close', close);
   upstream.on('error', (err: Error) => {
-    logger.warn(`session ${grant.sid}: tunnel failed: ${err.message}`);
+    logger.warn({ sid: grant.sid, message: `tunnel failed: ${err.message}` });
     close();
+  });
+}
+
+/** The session in the proxy's metrics: started, open, its statements and bytes, ended. */
+function countSession(client: TLSSocket, upstream: TLSSocket, database: string): void {
+  const m = instruments();
+  const attributes = { [Attr.Database]: database };
+  m.sessionsStarted.add(1, attributes);
+  m.sessionsActive.add(1, attributes);
+  const counts = dataPathCounts(database);
+  const statements = new MessageCounter(STATEMENTS);
+  client.on('data', (chunk: Buffer) => {
+    counts.bytesFromClient += chunk.length;
+    counts.statements += statements.push(chunk);
+  });
+  upstream.on('data', (chunk: Buffer) => (counts.bytesToClient += chunk.length));
+  client.once('close', () => {
+    m.sessionsActive.add(-1, attributes);
+    m.sessionsEnded.add(1, { ...attributes, [Attr.Outcome]: 'closed' });
   });
 }

@@ -1,0 +1,4 @@
+export * from './instruments.js';
+export * from './sampler.js';
+export * from './telemetry.js';
+export * from './tracing.js';
