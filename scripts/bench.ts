@@ -34,6 +34,7 @@ import {
   treeCpuSeconds,
 } from './bench/procs.js';
 import { fmt, report } from './bench/report.js';
+import { TelemetrySink } from './bench/telemetry.js';
 import {
   CLIENTS,
   CONNECTIONS,
@@ -170,7 +171,12 @@ async function main(): Promise<void> {
   say('starting nats-server (JetStream) and teleport start (auth, inventory, broker, proxy)');
   let nats: NatsServer | undefined;
   onStop('nats-server', async () => nats?.stop());
-  const cluster = await BenchCluster.start(dir, CLUSTER, (n) => (nats = n));
+  const telemetry = args.telemetry ? await TelemetrySink.start() : undefined;
+  if (telemetry) {
+    say(`telemetry on: /metrics of every process scraped every 5 s, traces exported to ${telemetry.endpoint}`);
+    onStop('the telemetry receiver', () => telemetry.stop());
+  }
+  const cluster = await BenchCluster.start(dir, CLUSTER, (n) => (nats = n), '', telemetry);
   say(`  cluster "${CLUSTER}" is up: proxy at ${cluster.proxyAddr}, NATS at ${cluster.nats.url}`);
 
   // --- PostgreSQL with our certificates
@@ -426,6 +432,7 @@ async function main(): Promise<void> {
   writeResults(args.jsonPath, results);
   const shown = relative(process.cwd(), args.jsonPath);
   say(`results written to ${shown.startsWith('..') ? args.jsonPath : shown}`);
+  if (telemetry) say(`telemetry: ${telemetry.summary()}`);
 }
 
 main()

@@ -8,25 +8,33 @@ export interface BenchArgs {
   /** Loaded with COPY FROM STDIN, then read back with COPY TO STDOUT, on each path. */
   copyBytes: number;
   jsonPath: string;
+  /** Metrics scraped and traces exported, as in production (scripts/bench/telemetry.ts). */
+  telemetry: boolean;
 }
 
 export const USAGE =
-  'usage: npm run bench [-- --duration=SECONDS] [--copy-bytes=SIZE] [--json=PATH]\n' +
+  'usage: npm run bench [-- --duration=SECONDS] [--copy-bytes=SIZE] [--json=PATH] [--telemetry]\n' +
   '  --duration    seconds per pgbench run (or BENCH_DURATION); default 10\n' +
   '  --copy-bytes  data for the COPY runs, like 1GB or 200MB; default 1GB\n' +
-  '  --json        where the results go as JSON; default .bench/result.json\n';
+  '  --json        where the results go as JSON; default .bench/result.json\n' +
+  '  --telemetry   run with /metrics scraped every 5 s and traces exported over OTLP/HTTP (or BENCH_TELEMETRY=1)\n';
 
 const DEFAULTS = { duration: '10', copyBytes: '1GB', json: '.bench/result.json' };
 
 /** Reads `--name value` and `--name=value`; exits with the usage on -h. */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs {
   const values: Record<string, string | undefined> = { duration: env.BENCH_DURATION || undefined };
+  let telemetry = env.BENCH_TELEMETRY === '1';
   const names: Record<string, string> = { '--duration': 'duration', '--copy-bytes': 'copyBytes', '--json': 'json' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '-h' || arg === '--help') {
       process.stdout.write(USAGE);
       process.exit(0);
+    }
+    if (arg === '--telemetry') {
+      telemetry = true;
+      continue;
     }
     const eq = arg.indexOf('=');
     const flag = eq < 0 ? arg : arg.slice(0, eq);
@@ -45,5 +53,6 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs {
     seconds,
     copyBytes: parseByteSize(values.copyBytes ?? DEFAULTS.copyBytes),
     jsonPath: resolve(values.json ?? DEFAULTS.json),
+    telemetry,
   };
 }

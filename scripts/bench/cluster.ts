@@ -9,6 +9,7 @@ import { loadKek } from '#services/auth';
 import { freePort, startNats, type NatsServer } from '#libs/testing';
 import { httpsInsecure } from '#libs/testing';
 import { LongRunning, runCommand, type CommandResult } from './procs.js';
+import type { TelemetrySink } from './telemetry.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const BIN = {
@@ -22,6 +23,7 @@ export class BenchCluster {
   readonly dataDir: string;
   readonly tshHome: string;
   process?: LongRunning;
+  private telemetry?: TelemetrySink;
 
   private constructor(
     readonly dir: string,
@@ -38,7 +40,13 @@ export class BenchCluster {
    * Configures and starts nats-server as an operator does (`teleport nats configure`: credentials
    * required), writes teleport.yaml and runs `teleport start` until it says the cluster is up.
    */
-  static async start(dir: string, clusterName: string, onNats: (nats: NatsServer) => void, extraConfig = ''): Promise<BenchCluster> {
+  static async start(
+    dir: string,
+    clusterName: string,
+    onNats: (nats: NatsServer) => void,
+    extraConfig = '',
+    telemetry?: TelemetrySink,
+  ): Promise<BenchCluster> {
     const natsConfig = join(dir, 'nats-server.conf');
     const storeDir = join(dir, 'nats-store');
     const configured = await runCommand(process.execPath, [
@@ -61,7 +69,13 @@ export class BenchCluster {
         `proxy_service:\n  web_listen_addr: ${cluster.proxyAddr}\n` +
         extraConfig,
     );
-    cluster.process = new LongRunning('teleport start', process.execPath, [BIN.teleport, 'start', '-c', cluster.configFile]);
+    cluster.telemetry = telemetry;
+    cluster.process = new LongRunning(
+      'teleport start',
+      process.execPath,
+      [BIN.teleport, 'start', '-c', cluster.configFile, ...(telemetry ? [`--diag-addr=${await telemetry.diagAddr()}`] : [])],
+      telemetry ? { env: telemetry.env() } : {},
+    );
     await cluster.process.waitFor('the cluster is up');
     return cluster;
   }
@@ -108,17 +122,23 @@ export class BenchCluster {
   /** `teleport db start` with a fresh join token, serving one database. */
   async startDbService(db: { name: string; uri: string }): Promise<LongRunning> {
     const token = (await this.tctl('tokens', 'add', '--type=db', '--format=text')).trim();
-    const service = new LongRunning('teleport db start', process.execPath, [
-      BIN.teleport,
-      'db',
-      'start',
-      `--token=${token}`,
-      `--proxy=${this.proxyAddr}`,
-      `--name=${db.name}`,
-      '--protocol=postgres',
-      `--uri=${db.uri}`,
-      `--data-dir=${join(this.dir, 'db-service')}`,
-    ]);
+    const service = new LongRunning(
+      'teleport db start',
+      process.execPath,
+      [
+        BIN.teleport,
+        'db',
+        'start',
+        `--token=${token}`,
+        `--proxy=${this.proxyAddr}`,
+        `--name=${db.name}`,
+        '--protocol=postgres',
+        `--uri=${db.uri}`,
+        `--data-dir=${join(this.dir, 'db-service')}`,
+        ...(this.telemetry ? [`--diag-addr=${await this.telemetry.diagAddr()}`] : []),
+      ],
+      this.telemetry ? { env: this.telemetry.env() } : {},
+    );
     await service.waitFor('the Database Service is up');
     return service;
   }
