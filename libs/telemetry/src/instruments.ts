@@ -1,4 +1,13 @@
-import { metrics, ValueType, type Attributes, type Counter, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api';
+import {
+  metrics,
+  ValueType,
+  type BatchObservableCallback,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type Observable,
+  type UpDownCounter,
+} from '@opentelemetry/api';
 
 /**
  * Every metric we export, by its OpenTelemetry name (Prometheus shows dots as underscores and counters
@@ -79,7 +88,8 @@ export class Instruments {
     this.sessionsEnded = meter.createCounter(Metric.SessionsEnded, {
       ...int,
       unit: '{session}',
-      description: 'Database sessions that ended, by outcome: closed, terminated (lock, expiry, audit), refused (could not start), failed',
+      description:
+        'Database sessions that ended, by outcome: closed, terminated (lock, expiry, revoked access, audit), failed (a malformed message)',
     });
     this.setupDuration = meter.createHistogram(Metric.SetupDuration, {
       unit: 's',
@@ -116,6 +126,13 @@ export function instruments(): Instruments {
   return (current ??= new Instruments(metrics.getMeter('dbaccess')));
 }
 
+/** Calls `observe` for `observables` at every collection, until what it returns is called. */
+export function observeBatch(observables: Observable[], observe: BatchObservableCallback): () => void {
+  const meter = instruments().meter;
+  meter.addBatchObservableCallback(observe, observables);
+  return () => meter.removeBatchObservableCallback(observe, observables);
+}
+
 /** Telemetry started: instruments are made again from its meter. */
 export function resetInstruments(): void {
   current = undefined;
@@ -148,5 +165,3 @@ export function allDataPathCounts(): ReadonlyMap<string, DataPathCounts> {
 export function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
 }
-
-export type { Attributes };

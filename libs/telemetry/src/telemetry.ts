@@ -8,7 +8,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, StackContextManager, TracerProvider } from '@opentelemetry/sdk-trace';
-import { allDataPathCounts, Attr, Metric, resetInstruments } from './instruments.js';
+import { allDataPathCounts, Attr, Metric, observeBatch, resetInstruments } from './instruments.js';
 import { samplerFromEnv } from './sampler.js';
 
 export interface TelemetryOptions {
@@ -144,9 +144,9 @@ function observeProcess(): () => void {
     }
   };
   const observables = [p50, p99, max, heapUsed, heapLimit, rss, cpu, statements, io];
-  meter.addBatchObservableCallback(observe, observables);
+  const stop = observeBatch(observables, observe);
   return () => {
-    meter.removeBatchObservableCallback(observe, observables);
+    stop();
     delay.disable();
   };
 }

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import { ValueType, type BatchObservableResult } from '@opentelemetry/api';
-import { instruments, Metric } from '#libs/telemetry';
+import { instruments, Metric, observeBatch } from '#libs/telemetry';
 import type { RunningService, TransferableCredentials } from '#libs/bus';
 import type { AuditOptions } from './audit.bootstrap.js';
 
@@ -118,6 +118,5 @@ function observeIndex(read: () => { indexed: number; behind: number }): () => vo
     result.observe(indexed, now.indexed);
     result.observe(lag, now.behind);
   };
-  meter.addBatchObservableCallback(observe, [indexed, lag]);
-  return () => meter.removeBatchObservableCallback(observe, [indexed, lag]);
+  return observeBatch([indexed, lag], observe);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AuditSpool } from './audit/audit-spool.js';
 import { SpoolPublisher } from './audit/spool-publisher.js';
 import { ValueType, type BatchObservableResult } from '@opentelemetry/api';
-import { instruments, Metric } from '#libs/telemetry';
+import { instruments, Metric, observeBatch } from '#libs/telemetry';
 import { DynamicLabels } from './dynamic-labels.js';
 import { CancelKeys } from './postgres/cancel-keys.js';
 import { cancelUpstream, connectUpstream } from './postgres/upstream.js';
@@ -260,8 +260,7 @@ function observeAudit(spool: AuditSpool, publisher: SpoolPublisher): () => void 
     result.observe(pending, publisher.pending());
     result.observe(lag, publisher.lagSeconds());
   };
-  meter.addBatchObservableCallback(observe, observables);
-  return () => meter.removeBatchObservableCallback(observe, observables);
+  return observeBatch(observables, observe);
 }
 
 /** `env=test,team=a|b` */
