@@ -1,5 +1,6 @@
 import {
   context,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -31,9 +32,10 @@ export function contextFromCarrier(carrier: unknown): Context {
   return propagation.extract(ROOT_CONTEXT, carrier);
 }
 
-/** Whether `ctx` holds a span a trace goes on from (a sampled or unsampled one alike). */
+/** Whether `ctx` holds a span a trace goes on from (a sampled or unsampled one alike; not the no-op's). */
 export function isTraced(ctx: Context): boolean {
-  return trace.getSpanContext(ctx) !== undefined;
+  const span = trace.getSpanContext(ctx);
+  return span !== undefined && isSpanContextValid(span);
 }
 
 /** Ends `span`, marked as failed with the error's class and message (never its payload). */
