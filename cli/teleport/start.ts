@@ -89,7 +89,7 @@ export async function runServices(
     logger.log(`exporting traces to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`);
   if (diagAddr) observeBusHealth();
   // Health checks, probes and scrapes: live at once, ready once everything below has started.
-  const diag = diagAddr ? await DiagServer.start(diagAddr, telemetry.metricsHandler!) : undefined;
+  const diag = diagAddr ? await DiagServer.start(diagAddr, telemetry.metricsText!) : undefined;
   if (diag) running.push({ name: 'diagnostics', close: () => diag.close() });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

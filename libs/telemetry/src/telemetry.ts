@@ -1,9 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { context, metrics, propagation, trace, ValueType, type BatchObservableResult } from '@opentelemetry/api';
+import { context, diag, metrics, propagation, trace, ValueType, type BatchObservableResult } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -22,8 +21,8 @@ export interface TelemetryOptions {
 }
 
 export interface Telemetry {
-  /** Answers a scrape with the Prometheus text format, when metrics are on. */
-  readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The metrics in the Prometheus text format, when metrics are on. */
+  readonly metricsText?: () => Promise<string>;
   /** Whether spans are exported (OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT set). */
   readonly tracing: boolean;
   /** Sends what is buffered and stops. */
@@ -81,13 +80,21 @@ export function startTelemetry(opts: TelemetryOptions, env: NodeJS.ProcessEnv = 
   }
 
   return {
-    ...(exporter ? { metricsHandler: (req: IncomingMessage, res: ServerResponse) => exporter.getMetricsRequestHandler(req, res) } : {}),
+    ...(exporter ? { metricsText: () => prometheusText(exporter) } : {}),
     tracing: tracerProvider !== undefined,
     async shutdown() {
       stopRuntime();
       await Promise.allSettled([tracerProvider?.shutdown(), meterProvider?.shutdown()]);
     },
   };
+}
+
+const serializer = new PrometheusSerializer();
+
+async function prometheusText(exporter: PrometheusExporter): Promise<string> {
+  const { resourceMetrics, errors } = await exporter.collect();
+  if (errors.length) diag.error('metrics collection errors', ...errors);
+  return serializer.serialize(resourceMetrics);
 }
 
 /** The runtime's own gauges, and the data path's counts, read at each collection. */
