@@ -1,8 +1,12 @@
 // --diag-addr, as health checks and probes use it: /healthz while the process lives, /readyz 200 once
-// it serves and 503 with the reason within seconds of NATS going away, 200 again once it is back.
+// it serves and 503 with the reason within seconds of NATS going away or of the services it calls no
+// longer answering, 200 again once they are back.
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { join } from 'node:path';
 import { freePort } from '#libs/testing';
-import { BIN, TestCluster } from './support/cluster.js';
+import { BIN, stopChild, TestCluster } from './support/cluster.js';
 import { startClusterPostgres, startDbService } from './support/data-plane.js';
 import { eventually } from './support/provisioning.js';
 
@@ -60,6 +64,53 @@ it('teleport db start: ready once its database is served', async () => {
   } finally {
     await service.stop();
     await postgres.stop();
+    await cluster.stop();
+  }
+});
+
+it('teleport start --roles=proxy: not ready while the services it calls do not answer, ready once they do', async () => {
+  const cluster = await TestCluster.start();
+  // A second proxy, its own data dir holding the control plane's bus keys as on a control-plane host.
+  const dir = join(cluster.dir, 'proxy-2');
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  for (const file of ['bus-keys.json', 'kek']) copyFileSync(join(cluster.dataDir, file), join(dataDir, file));
+  const config = join(dir, 'teleport.yaml');
+  writeFileSync(
+    config,
+    `teleport:\n  data_dir: ${dataDir}\n  nats:\n    servers: [${cluster.nats.url}]\n` +
+      `proxy_service:\n  web_listen_addr: 127.0.0.1:${await freePort()}\n`,
+  );
+  const diagPort = await freePort();
+  const proxy = spawn(process.execPath, [BIN.teleport, 'start', '-c', config, '--roles=proxy', `--diag-addr=127.0.0.1:${diagPort}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proxy.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  proxy.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  try {
+    await eventually(async () => expect(await probe(diagPort, '/readyz')).toEqual({ status: 200, body: 'ok\n' }), 30_000);
+
+    // Auth, inventory and the broker stop; NATS stays.
+    await cluster.stopProcess();
+    const away = await eventually(async () => {
+      const r = await probe(diagPort, '/readyz');
+      expect(r.status).toBe(503);
+      return r;
+    }, 10_000);
+    expect(away.body.split('\n').filter(Boolean).sort()).toEqual([
+      'the auth service is not running (no responders on auth.ping)',
+      'the broker service is not running (no responders on broker.ping)',
+      'the inventory service is not running (no responders on inventory.ping)',
+    ]);
+    expect(await probe(diagPort, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
+
+    await cluster.startProcess();
+    await eventually(async () => expect(await probe(diagPort, '/readyz')).toEqual({ status: 200, body: 'ok\n' }), 20_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nthe second proxy's log:\n${log}`);
+  } finally {
+    await stopChild(proxy, 10_000);
     await cluster.stop();
   }
 });

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import { busProblems } from '#libs/bus';
 import { BadParameterError, parseHostPort } from '#libs/common';
+import { readinessProblems } from '#libs/telemetry';
 
 /** A request the listener's thread passes on, and the main thread's answer. */
 export interface DiagQuestion {
@@ -18,7 +19,8 @@ export interface DiagAnswer {
 /**
  * The diagnostic listener (`--diag-addr`, `teleport.diag_addr`), as Teleport has it, for health checks
  * and probes: `/healthz` answers 200 while the process lives; `/readyz` 200 once every service started
- * and while every bus connection is up, else 503 with the reasons, one per line; `/metrics` the
+ * and while every bus connection is up, its projections keep up with their streams and the services it
+ * calls answer, else 503 with the reasons, one per line; `/metrics` the
  * Prometheus text format. Its HTTP runs on a thread of its own (diag.worker.ts), which asks this thread
  * for each answer: a scrape's socket traffic in the data path's isolate cost it ~10% of its throughput.
  */
@@ -55,7 +57,7 @@ export class DiagServer {
     const text = (status: number, body: string) => ({ id, status, contentType: 'text/plain', body });
     if (path === '/healthz') return text(200, 'ok\n');
     if (path === '/readyz') {
-      const problems = this.problems();
+      const problems = await this.problems();
       return text(problems.length ? 503 : 200, problems.length ? `${problems.join('\n')}\n` : 'ok\n');
     }
     if (path === '/metrics')
@@ -71,8 +73,10 @@ export class DiagServer {
     this.starting = false;
   }
 
-  problems(): string[] {
-    return [...(this.starting ? ['starting'] : []), ...(this.stopping ? ['stopping'] : []), ...busProblems()];
+  /** Why the process is not ready; nothing when it is. With the bus down, asking peers tells nothing more. */
+  async problems(): Promise<string[]> {
+    const own = [...(this.starting ? ['starting'] : []), ...(this.stopping ? ['stopping'] : []), ...busProblems()];
+    return own.length ? own : readinessProblems();
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ValueType } from '@opentelemetry/api';
-import { Attr, instruments, Metric } from '#libs/telemetry';
+import { addReadinessCheck, Attr, CHECK_MS, instruments, Metric } from '#libs/telemetry';
+import type { RpcClient } from './rpc-client.js';
 
 interface Tracked {
   name: string;
@@ -50,4 +51,15 @@ export function observeBusHealth(): void {
     .addCallback((result) => {
       for (const c of busConnections()) result.observe(c.connected ? 1 : 0, { [Attr.Connection]: c.name });
     });
+}
+
+/**
+ * /readyz asks, through `rpc`, whether the services this one calls answer (`pings`, their ping
+ * subjects): a proxy no broker answers cannot serve a session, whatever its own state.
+ */
+export function watchPeers(rpc: RpcClient, pings: string[]): () => void {
+  return addReadinessCheck(async () => {
+    const answers = await Promise.allSettled(pings.map((ping) => rpc.call(ping, {}, CHECK_MS)));
+    return answers.flatMap((a) => (a.status === 'rejected' ? [(a.reason as Error).message] : []));
+  });
 }

@@ -133,7 +133,7 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
         [
           ...readStream(Streams.Cluster.name),
           'audit.*.db.session.start',
-          ...requests(who, [Rpc.Inventory.DbServers]),
+          ...requests(who, [Rpc.Inventory.Ping, Rpc.Inventory.DbServers]),
           ...readStream(kvStream(Buckets.Sessions)),
           kvKeys(Buckets.Sessions, '*'),
           // Sessions of Database Services that stopped heartbeating are forgotten.
@@ -158,10 +158,12 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
           ...AUTH_FOR_PROXY,
           // A proxy that joined with a token renews its identity.
           Rpc.Auth.Renew,
+          Rpc.Inventory.Ping,
           Rpc.Inventory.DbsUpsert,
           Rpc.Inventory.DbsList,
           Rpc.Inventory.DbsGet,
           Rpc.Inventory.DbsDelete,
+          Rpc.Broker.Ping,
           Rpc.Broker.Authorize,
           Rpc.Broker.Cancel,
           ...Object.values(Rpc.Audit),
@@ -175,6 +177,9 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
       return grant(
         [
           ...requests(who, [
+            // /readyz asks whether the services it calls answer.
+            Rpc.Auth.Ping,
+            Rpc.Broker.Ping,
             Rpc.Auth.Renew,
             Rpc.Auth.SignDbClient,
             Rpc.Broker.SessionsStart,
@@ -196,7 +201,11 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
         true,
       );
     case BusRole.Provisioning:
-      return grant(requests(who, [Rpc.Auth.Renew, Rpc.Auth.SignDbClient, Rpc.Broker.SessionsGet]), ['provisioning.>'], true);
+      return grant(
+        requests(who, [Rpc.Auth.Ping, Rpc.Broker.Ping, Rpc.Auth.Renew, Rpc.Auth.SignDbClient, Rpc.Broker.SessionsGet]),
+        ['provisioning.>'],
+        true,
+      );
   }
 }
 

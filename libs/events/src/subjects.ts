@@ -83,6 +83,8 @@ export const Rpc = {
     Renew: 'auth.certs.renew',
   },
   Inventory: {
+    /** Whether an inventory replica answers: what /readyz of the services that call it asks. */
+    Ping: 'inventory.ping',
     DbsUpsert: 'inventory.dbs.upsert',
     DbsList: 'inventory.dbs.list',
     DbsGet: 'inventory.dbs.get',
@@ -93,6 +95,8 @@ export const Rpc = {
     DbServers: 'inventory.dbs.servers',
   },
   Broker: {
+    /** Whether a broker replica answers: what /readyz of the services that call it asks. */
+    Ping: 'broker.ping',
     /** The proxy asks whether a session may start, and which Database Service serves it. */
     Authorize: 'broker.sessions.authorize',
     /** The Database Service checks the session for itself before serving it, and registers it as live. */

@@ -1,6 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '#libs/events';
+import { addReadinessCheck, CHECK_MS, withinMs } from '#libs/telemetry';
 import { decodeCommit } from './commit.js';
 import type { EventStore } from './event-store.js';
 
@@ -10,13 +11,15 @@ export type CommitHandler = (subject: string, events: EventEnvelope[], seq: numb
  * An in-memory read model fed by an ordered consumer: it replays the stream from the first message,
  * then follows. `sync()` gives read-your-writes across processes: it waits until every commit that
  * existed when it was called has been applied. A message that is not a commit, or that the handler
- * cannot apply, is logged and passed over: one bad message must not stop every later one.
+ * cannot apply, is logged and passed over: one bad message must not stop every later one. While it
+ * follows, /readyz asks whether it keeps up (`behind`).
  */
 export class Projection {
   private applied = 0;
   private waiters: Array<{ seq: number; resolve: () => void }> = [];
   private messages?: ConsumerMessages;
   private stopped = false;
+  private removeCheck?: () => void;
   private readonly logger = new Logger('eventstore');
 
   constructor(
@@ -31,6 +34,19 @@ export class Projection {
     this.messages = await consumer.consume();
     void this.run(this.messages).catch((err: Error) => this.logger.error(`following ${this.filter} stopped: ${err.message}`));
     await this.sync();
+    this.removeCheck = addReadinessCheck(() => this.behind());
+  }
+
+  /** Nothing when every commit that exists now is applied within a moment; else how far behind it is. */
+  private async behind(): Promise<string[]> {
+    const last = await this.store.lastSequenceOn(this.filter);
+    if (last <= this.applied) return [];
+    const late = `the projection of ${this.filter} is ${last - this.applied} messages behind stream ${this.store.stream}`;
+    return withinMs(
+      this.waitFor(last).then(() => []),
+      CHECK_MS,
+      late,
+    );
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
@@ -74,6 +90,7 @@ export class Projection {
 
   stop(): void {
     this.stopped = true;
+    this.removeCheck?.();
     this.messages?.stop();
     for (const w of this.waiters) w.resolve();
     this.waiters = [];

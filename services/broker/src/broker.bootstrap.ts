@@ -13,9 +13,10 @@ import {
   ZodPipe,
   type BusAccess,
   type BusIdentity,
+  watchPeers,
   type RunningService,
 } from '#libs/bus';
-import { Buckets, clusterFilter, DataPlane, QueueGroup, Rpc, Streams } from '#libs/events';
+import { AuthRpc, Buckets, clusterFilter, DataPlane, QueueGroup, Rpc, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
 import { BrokerView } from './broker.view.js';
 import { SessionRegistry } from './registry.js';
@@ -31,6 +32,11 @@ const REVOKE_DEBOUNCE_MS = 200;
 @Controller()
 class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
+
+  @BusRequest(Rpc.Broker.Ping)
+  ping(@Payload(new ZodPipe(AuthRpc.PingRequest)) _req: Infer<typeof AuthRpc.PingRequest>) {
+    return {};
+  }
 
   @BusRequest(Rpc.Broker.Authorize)
   authorize(@Payload(new ZodPipe(DataPlane.AuthorizeRequest)) req: Infer<typeof DataPlane.AuthorizeRequest>) {
@@ -76,6 +82,7 @@ export async function startBroker(options: { bus: BusAccess }): Promise<RunningS
   const registry = await SessionRegistry.open(await openBucket(nc, Buckets.Sessions));
   const dbServers = await KvIndex.follow(await openBucket(nc, Buckets.DbServers), DataPlane.DbServerSchema, 'Database Services');
   const inventory = new RpcClient(nc, options.bus.credentials.identity);
+  const unwatchPeers = watchPeers(inventory, [Rpc.Inventory.Ping]);
   const sessions = new SessionsService(view, projection, inventory, jetstream(nc), nc, registry);
 
   let revoking: NodeJS.Timeout | undefined;
@@ -94,6 +101,7 @@ export async function startBroker(options: { bus: BusAccess }): Promise<RunningS
   return {
     name: 'broker',
     async close() {
+      unwatchPeers();
       clearInterval(prune);
       clearTimeout(revoking);
       await app.close();

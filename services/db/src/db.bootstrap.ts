@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { inboxPrefix, openBucket, type RunningService } from '#libs/bus';
+import { inboxPrefix, openBucket, watchPeers, type RunningService } from '#libs/bus';
 import { BadParameterError, formatByteSize, parseByteSize } from '#libs/common';
 import { DEFAULT_AUDIT_SPOOL_MAX_SIZE, type DatabaseConfig, type DbResource } from '#libs/config';
 import { Buckets, cancelSubject, DataPlane, Rpc, terminateSubject } from '#libs/events';
@@ -101,6 +101,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const agent = new JoinedProcess(await joinCluster({ ...options, role: 'Db' }), 'Db', options.hostId, options.dataDir);
   // The bus, through the proxy's port: TLS with this service's host certificate, NATS credentials inside.
   const { nc, rpc } = await connectAgentBus(agent, `db-${options.hostId}`);
+  const unwatchPeers = watchPeers(rpc, [Rpc.Auth.Ping, Rpc.Broker.Ping]);
   // Audit events reach the spool in the data dir before the bytes that caused them go on; it is
   // drained to the AUDIT stream (which belongs to the control plane: this service only publishes).
   const spool = AuditSpool.open({
@@ -207,6 +208,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   return {
     name: 'db',
     async close() {
+      unwatchPeers();
       clearInterval(beat);
       await served.stop();
       await beating;

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, RpcClient, type BusAccess, type RunningService } from '#libs/bus';
+import { connectNats, RpcClient, watchPeers, type BusAccess, type RunningService } from '#libs/bus';
 import { BadParameterError } from '#libs/common';
 import type { DatabaseConfig } from '#libs/config';
+import { Rpc } from '#libs/events';
 import { connectAgentBus, joinCluster, JoinedProcess, type JoinOptions } from '#libs/join';
 import { ProvisioningResponder } from '#services/provisioning';
 import { provisionersOf } from './db.bootstrap.js';
@@ -35,6 +36,7 @@ export async function startProvisioningService(options: ProvisioningServiceOptio
       `provisioning-${options.hostId}`,
     );
   }
+  const unwatchPeers = watchPeers(bus.rpc, [Rpc.Auth.Ping, Rpc.Broker.Ping]);
   const upstreamAuth = await UpstreamAuthenticator.create(databases, bus.rpc, options.hostId);
   const responder = new ProvisioningResponder(bus.nc, bus.rpc, provisionersOf(databases, upstreamAuth));
   responder.start();
@@ -42,6 +44,7 @@ export async function startProvisioningService(options: ProvisioningServiceOptio
   return {
     name: 'provisioning',
     async close() {
+      unwatchPeers();
       responder.stop();
       await bus.nc.close();
     },

@@ -1,13 +1,18 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { BusRequest, ZodPipe } from '#libs/bus';
-import { DataPlane, InventoryRpc, Rpc } from '#libs/events';
+import { AuthRpc, DataPlane, InventoryRpc, Rpc } from '#libs/events';
 import type { z } from 'zod';
 import { DbsService } from './dbs.service.js';
 
 @Controller()
 export class DbsController {
   constructor(private readonly dbs: DbsService) {}
+
+  @BusRequest(Rpc.Inventory.Ping)
+  ping(@Payload(new ZodPipe(AuthRpc.PingRequest)) _req: z.infer<typeof AuthRpc.PingRequest>) {
+    return {};
+  }
 
   @BusRequest(Rpc.Inventory.DbsUpsert)
   upsert(@Payload(new ZodPipe(InventoryRpc.DbsUpsertRequest)) req: z.infer<typeof InventoryRpc.DbsUpsertRequest>) {

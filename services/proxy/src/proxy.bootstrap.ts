@@ -4,9 +4,9 @@ import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import { connectNats, NATS_ALPN, openBucket, RpcClient, type BusAccess, type RunningService } from '#libs/bus';
+import { connectNats, NATS_ALPN, openBucket, RpcClient, watchPeers, type BusAccess, type RunningService } from '#libs/bus';
 import { formatHostPort, parseHostPort } from '#libs/common';
-import { Buckets, DataPlane } from '#libs/events';
+import { Buckets, DataPlane, Rpc } from '#libs/events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AdminController } from './http/admin.controller.js';
 import { AuditController, AuditStreams } from './http/audit.controller.js';
@@ -85,6 +85,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   const nc = await connectNats(options.bus, 'proxy');
   const rpc = new RpcClient(nc, options.bus.credentials.identity);
   options.onConnected?.(rpc);
+  const unwatchPeers = watchPeers(rpc, [Rpc.Auth.Ping, Rpc.Inventory.Ping, Rpc.Broker.Ping]);
   const publicHosts = options.publicAddrs.map((a) => parseHostPort(a, 443).host);
   let creds = await obtainProxyCredentials(rpc, publicHosts);
   let secureContext = createSecureContext(tlsOptions(creds));
@@ -179,6 +180,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     name: 'proxy',
     address: () => ({ host: bound.address, port: bound.port }),
     async close() {
+      unwatchPeers();
       clearInterval(renew);
       clearInterval(heartbeat);
       await proxies.delete(hostId).catch(() => undefined);
