@@ -5,14 +5,15 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { freePort } from '#libs/testing';
 import { BIN, stopChild, TestCluster } from './support/cluster.js';
 import { startClusterPostgres, startDbService } from './support/data-plane.js';
 import { eventually } from './support/provisioning.js';
 
-function probe(port: number, path: string): Promise<{ status: number; body: string }> {
+function probe(port: number, path: string, timeout = 2_000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, timeout: 2_000 }, (res) => {
+    get({ host: '127.0.0.1', port, path, timeout }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -47,6 +48,20 @@ it('teleport start: live and ready, not ready while NATS is away, ready again on
     await eventually(async () => expect(await probe(diagPort, '/readyz')).toEqual({ status: 200, body: 'ok\n' }), 20_000);
   } finally {
     await cluster.stop();
+  }
+});
+
+it('answers 503 to every path when the process does not answer its listener within 2 s', async () => {
+  // The listener's own thread, as DiagServer starts it, with a process that never answers.
+  const port = await freePort();
+  const worker = new Worker(new URL('../dist/cli/teleport/diag.worker.js', import.meta.url), { workerData: { host: '127.0.0.1', port } });
+  try {
+    expect(await new Promise((resolve) => worker.once('message', resolve))).toEqual({ listening: true });
+    const started = Date.now();
+    expect(await probe(port, '/healthz', 5_000)).toEqual({ status: 503, body: 'the process did not answer within 2s\n' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+  } finally {
+    await worker.terminate();
   }
 });
 

@@ -228,6 +228,18 @@ it('makes a web API request a span, named by its route and never its path', asyn
   const attribute = (key: string) => request.attributes?.find((a) => a.key === key)?.value;
   expect(attribute('http.route')).toEqual({ stringValue: '/v1/webapi/dbs' });
   expect(attribute('http.response.status_code')).toEqual({ intValue: 200 });
+  // Its bus requests (the guard's roles and locks, the handler's database list) are its children,
+  // on the proxy's side and on the answering services'.
+  const children = await eventually(async () => {
+    const found = receiver.spans.filter((s) => s.traceId === request.traceId && s.spanId !== request.spanId);
+    expect(found.map((s) => `${s.kind} ${s.name}`).sort()).toEqual(
+      ['auth.locks.list', 'auth.roles.list', 'inventory.dbs.list'].flatMap((name) => [`2 ${name}`, `3 ${name}`]).sort(),
+    );
+    return found;
+  }, 20_000);
+  for (const client of children.filter((s) => s.kind === 3)) expect(client.parentSpanId).toBe(request.spanId);
+  for (const server of children.filter((s) => s.kind === 2))
+    expect(children.find((c) => c.kind === 3 && c.name === server.name)!.spanId).toBe(server.parentSpanId);
   // The signup link's token is in its path: its span says only the route.
   const invite = await cluster.tctl(['users', 'add', 'carol', '--roles=access']);
   const link = /https:\/\/\S+\/web\/invite\/([0-9a-f]+)/.exec(invite.stdout)!;

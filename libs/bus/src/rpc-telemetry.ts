@@ -3,19 +3,11 @@ import type { MsgHdrs } from '@nats-io/transport-node';
 import type { NatsContext } from '@nestjs/microservices';
 import { context, trace, type Context } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
-import { Attr, contextFromCarrier, endSpan, errorType, instruments, isTraced, secondsSince, SpanKind, tracer } from '#libs/telemetry';
+import { Attr, contextFromHeaders, endSpan, errorType, instruments, isTraced, secondsSince, SpanKind, tracer } from '#libs/telemetry';
 
 /** The request's pattern: its subject without the sender's role and id. */
 function patternOf(subject: string): string {
   return subject.split('.').slice(0, -2).join('.');
-}
-
-/** The trace a request's W3C headers continue; the root context when it has none. */
-function requestContext(h: MsgHdrs | undefined): Context {
-  const traceparent = h?.get('traceparent');
-  if (!traceparent) return context.active();
-  const tracestate = h!.get('tracestate');
-  return contextFromCarrier({ traceparent, ...(tracestate ? { tracestate } : {}) });
 }
 
 /**
@@ -25,7 +17,7 @@ function requestContext(h: MsgHdrs | undefined): Context {
 export function serverCall(subject: string, h: MsgHdrs | undefined): { context: Context; finish(err?: unknown): void } {
   const method = patternOf(subject);
   const started = performance.now();
-  const parent = requestContext(h);
+  const parent = contextFromHeaders((name) => h?.get(name) || undefined);
   const attributes: Record<string, string> = { [Attr.RpcSystem]: 'nats', [Attr.RpcMethod]: method };
   const span = isTraced(parent) ? tracer().startSpan(method, { kind: SpanKind.SERVER, attributes }, parent) : undefined;
   return {

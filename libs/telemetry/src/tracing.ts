@@ -32,6 +32,17 @@ export function contextFromCarrier(carrier: unknown): Context {
   return propagation.extract(ROOT_CONTEXT, carrier);
 }
 
+/**
+ * The trace that W3C headers (`get` reads one, from HTTP or NATS headers alike) continue; the active
+ * context when they name none.
+ */
+export function contextFromHeaders(get: (name: string) => string | undefined): Context {
+  const traceparent = get('traceparent');
+  if (!traceparent) return context.active();
+  const tracestate = get('tracestate');
+  return contextFromCarrier({ traceparent, ...(tracestate ? { tracestate } : {}) });
+}
+
 /** Whether `ctx` holds a span a trace goes on from (a sampled or unsampled one alike; not the no-op's). */
 export function isTraced(ctx: Context): boolean {
   const span = trace.getSpanContext(ctx);

@@ -53,12 +53,11 @@ const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 @Module({})
 class ProxyHttpModule {
-  static register(rpc: RpcClient, settings: ProxySettings, streams: AuditStreams): DynamicModule {
+  static register(settings: ProxySettings, streams: AuditStreams): DynamicModule {
     return {
       module: ProxyHttpModule,
       controllers: [WebApiController, AdminController, SignupPageController, UserDbController, AuditController],
       providers: [
-        { provide: RpcClient, useValue: rpc },
         { provide: ProxySettings, useValue: settings },
         { provide: AuditStreams, useValue: streams },
         { provide: APP_GUARD, useClass: AuthorizeGuard },
@@ -92,12 +91,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
 
   const settings = new ProxySettings(options.publicAddrs[0]);
   const app = await NestFactory.create(
-    ProxyHttpModule.register(rpc, settings, new AuditStreams(jetstream(nc), await jetstreamManager(nc))),
+    ProxyHttpModule.register(settings, new AuditStreams(jetstream(nc), await jetstreamManager(nc))),
     new ExpressAdapter(),
   );
   app.useGlobalFilters(new HttpErrorFilter());
   app.getHttpAdapter().getInstance().disable('x-powered-by');
-  app.use(traceRequests);
+  app.use(traceRequests(rpc));
   await app.init();
 
   // One port: Postgres (SSLRequest, or TLS with ALPN "postgresql"), HTTPS, and the Database Services'

@@ -19,7 +19,7 @@ import {
   type ErrorFields,
   type ScannedFrame,
 } from '#libs/pg-wire';
-import { Attr, dataPathCounts, endSpan, inSpan, instruments, secondsSince, tracer, type DataPathCounts } from '#libs/telemetry';
+import { Attr, dataPathCounts, endSpan, inSpan, instruments, isTraced, secondsSince, tracer, type DataPathCounts } from '#libs/telemetry';
 import { ProvisioningError, type RemoteProvisioner } from '#services/provisioning';
 import { SessionAudit, type AuditSink } from '../audit/session-audit.js';
 import type { CancelKeys } from './cancel-keys.js';
@@ -301,7 +301,7 @@ export class PostgresSession {
   /** A statement: counted, and the first one timed in the session's trace up to its ReadyForQuery. */
   private statement(): void {
     this.counts.statements++;
-    if (this.firstStatement === undefined && this.deps.trace)
+    if (this.firstStatement === undefined && this.deps.trace && isTraced(this.deps.trace))
       this.firstStatement = tracer().startSpan('first query', { attributes: { 'db.namespace': this.header.db_name } }, this.deps.trace);
   }
 

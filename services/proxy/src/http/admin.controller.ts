@@ -1,4 +1,5 @@
 import { RpcClient } from '#libs/bus';
+import { Bus } from './request-tracing.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
 import { AuthRpc, Rpc, type SignedCert } from '#libs/events';
 import { canImpersonateRole } from '#libs/rbac';
@@ -9,158 +10,159 @@ import { ProxySettings } from './public-url.js';
 /** What `tctl` does, for callers whose roles allow it (or the local Admin identity). */
 @Controller('v1/admin')
 export class AdminController {
-  constructor(
-    private readonly rpc: RpcClient,
-    private readonly settings: ProxySettings,
-  ) {}
+  constructor(private readonly settings: ProxySettings) {}
 
   @Post('users')
   @Authorize('user', 'create')
-  async createUser(@Req() req: AuthorizedRequest, @Body() body: { name: string; roles: string[]; traits: Record<string, string[]> }) {
-    const link = await this.rpc.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersCreate, { ...body, caller_cert: req.caller.certPem });
+  async createUser(
+    @Bus() rpc: RpcClient,
+    @Req() req: AuthorizedRequest,
+    @Body() body: { name: string; roles: string[]; traits: Record<string, string[]> },
+  ) {
+    const link = await rpc.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersCreate, { ...body, caller_cert: req.caller.certPem });
     return { ...link, url: `${this.settings.baseUrl(req)}/web/invite/${link.token}` };
   }
 
   @Get('users')
   @Authorize('user', 'list')
-  listUsers() {
-    return this.rpc.call<AuthRpc.UserView[]>(Rpc.Auth.UsersList, {});
+  listUsers(@Bus() rpc: RpcClient) {
+    return rpc.call<AuthRpc.UserView[]>(Rpc.Auth.UsersList, {});
   }
 
   @Get('users/:name')
   @Authorize('user', 'read')
-  getUser(@Param('name') name: string) {
-    return this.rpc.call<AuthRpc.UserView>(Rpc.Auth.UsersGet, { name });
+  getUser(@Bus() rpc: RpcClient, @Param('name') name: string) {
+    return rpc.call<AuthRpc.UserView>(Rpc.Auth.UsersGet, { name });
   }
 
   @Patch('users/:name')
   @Authorize('user', 'update')
-  updateUser(@Param('name') name: string, @Body() body: { roles?: string[]; traits?: Record<string, string[]> }) {
-    return this.rpc.call<AuthRpc.UserView>(Rpc.Auth.UsersUpdate, { ...body, name });
+  updateUser(@Bus() rpc: RpcClient, @Param('name') name: string, @Body() body: { roles?: string[]; traits?: Record<string, string[]> }) {
+    return rpc.call<AuthRpc.UserView>(Rpc.Auth.UsersUpdate, { ...body, name });
   }
 
   @Delete('users/:name')
   @Authorize('user', 'delete')
-  deleteUser(@Param('name') name: string) {
-    return this.rpc.call(Rpc.Auth.UsersDelete, { name });
+  deleteUser(@Bus() rpc: RpcClient, @Param('name') name: string) {
+    return rpc.call(Rpc.Auth.UsersDelete, { name });
   }
 
   @Post('users/:name/reset')
   @Authorize('user', 'update')
-  async resetUser(@Req() req: AuthorizedRequest, @Param('name') name: string) {
-    const link = await this.rpc.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersReset, { name });
+  async resetUser(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Param('name') name: string) {
+    const link = await rpc.call<AuthRpc.PasswordLinkReply>(Rpc.Auth.UsersReset, { name });
     return { ...link, url: `${this.settings.baseUrl(req)}/web/reset/${link.token}` };
   }
 
   @Put('roles')
   @Authorize('role', 'create')
-  upsertRole(@Query('create') create: string | undefined, @Body() role: unknown) {
-    return this.rpc.call(Rpc.Auth.RolesUpsert, { role, must_not_exist: create === 'true' });
+  upsertRole(@Bus() rpc: RpcClient, @Query('create') create: string | undefined, @Body() role: unknown) {
+    return rpc.call(Rpc.Auth.RolesUpsert, { role, must_not_exist: create === 'true' });
   }
 
   @Get('roles')
   @Authorize('role', 'list')
-  listRoles() {
-    return this.rpc.call<unknown[]>(Rpc.Auth.RolesList, {});
+  listRoles(@Bus() rpc: RpcClient) {
+    return rpc.call<unknown[]>(Rpc.Auth.RolesList, {});
   }
 
   @Get('roles/:name')
   @Authorize('role', 'read')
-  getRole(@Param('name') name: string) {
-    return this.rpc.call(Rpc.Auth.RolesGet, { name });
+  getRole(@Bus() rpc: RpcClient, @Param('name') name: string) {
+    return rpc.call(Rpc.Auth.RolesGet, { name });
   }
 
   @Delete('roles/:name')
   @Authorize('role', 'delete')
-  deleteRole(@Param('name') name: string) {
-    return this.rpc.call(Rpc.Auth.RolesDelete, { name });
+  deleteRole(@Bus() rpc: RpcClient, @Param('name') name: string) {
+    return rpc.call(Rpc.Auth.RolesDelete, { name });
   }
 
   @Post('tokens')
   @Authorize('token', 'create')
-  createToken(@Body() body: unknown) {
-    return this.rpc.call<AuthRpc.TokenView>(Rpc.Auth.TokensCreate, body);
+  createToken(@Bus() rpc: RpcClient, @Body() body: unknown) {
+    return rpc.call<AuthRpc.TokenView>(Rpc.Auth.TokensCreate, body);
   }
 
   @Get('tokens')
   @Authorize('token', 'list')
-  listTokens() {
-    return this.rpc.call<AuthRpc.TokenView[]>(Rpc.Auth.TokensList, {});
+  listTokens(@Bus() rpc: RpcClient) {
+    return rpc.call<AuthRpc.TokenView[]>(Rpc.Auth.TokensList, {});
   }
 
   @Delete('tokens/:token')
   @Authorize('token', 'delete')
-  deleteToken(@Param('token') token: string) {
-    return this.rpc.call(Rpc.Auth.TokensDelete, { token });
+  deleteToken(@Bus() rpc: RpcClient, @Param('token') token: string) {
+    return rpc.call(Rpc.Auth.TokensDelete, { token });
   }
 
   /** `tctl lock` (no name: the auth service names it) and `tctl create` of a `kind: lock`. */
   @Put('locks')
   @Authorize('lock', 'create')
-  upsertLock(@Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() lock: unknown) {
-    return this.rpc.call(Rpc.Auth.LocksUpsert, { caller_cert: req.caller.certPem, lock, must_not_exist: create === 'true' });
+  upsertLock(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() lock: unknown) {
+    return rpc.call(Rpc.Auth.LocksUpsert, { caller_cert: req.caller.certPem, lock, must_not_exist: create === 'true' });
   }
 
   @Get('locks')
   @Authorize('lock', 'list')
-  listLocks() {
-    return this.rpc.call<unknown[]>(Rpc.Auth.LocksList, {});
+  listLocks(@Bus() rpc: RpcClient) {
+    return rpc.call<unknown[]>(Rpc.Auth.LocksList, {});
   }
 
   @Get('locks/:name')
   @Authorize('lock', 'read')
-  getLock(@Param('name') name: string) {
-    return this.rpc.call(Rpc.Auth.LocksGet, { name });
+  getLock(@Bus() rpc: RpcClient, @Param('name') name: string) {
+    return rpc.call(Rpc.Auth.LocksGet, { name });
   }
 
   @Delete('locks/:name')
   @Authorize('lock', 'delete')
-  deleteLock(@Req() req: AuthorizedRequest, @Param('name') name: string) {
-    return this.rpc.call(Rpc.Auth.LocksDelete, { caller_cert: req.caller.certPem, name });
+  deleteLock(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Param('name') name: string) {
+    return rpc.call(Rpc.Auth.LocksDelete, { caller_cert: req.caller.certPem, name });
   }
 
   @Put('dbs')
   @Authorize('db', 'create')
-  upsertDb(@Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() resource: unknown) {
-    return this.rpc.call(Rpc.Inventory.DbsUpsert, { caller_cert: req.caller.certPem, resource, must_not_exist: create === 'true' });
+  upsertDb(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Query('create') create: string | undefined, @Body() resource: unknown) {
+    return rpc.call(Rpc.Inventory.DbsUpsert, { caller_cert: req.caller.certPem, resource, must_not_exist: create === 'true' });
   }
 
   @Get('dbs')
   @Authorize('db', 'list')
-  listDbs() {
-    return this.rpc.call<unknown[]>(Rpc.Inventory.DbsList, {});
+  listDbs(@Bus() rpc: RpcClient) {
+    return rpc.call<unknown[]>(Rpc.Inventory.DbsList, {});
   }
 
   @Get('dbs/:name')
   @Authorize('db', 'read')
-  getDb(@Param('name') name: string) {
-    return this.rpc.call(Rpc.Inventory.DbsGet, { name });
+  getDb(@Bus() rpc: RpcClient, @Param('name') name: string) {
+    return rpc.call(Rpc.Inventory.DbsGet, { name });
   }
 
   @Delete('dbs/:name')
   @Authorize('db', 'delete')
-  deleteDb(@Req() req: AuthorizedRequest, @Param('name') name: string) {
-    return this.rpc.call(Rpc.Inventory.DbsDelete, { caller_cert: req.caller.certPem, name });
+  deleteDb(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Param('name') name: string) {
+    return rpc.call(Rpc.Inventory.DbsDelete, { caller_cert: req.caller.certPem, name });
   }
 
   /** `tctl auth sign --format=db`: needs the right to impersonate the system role Db, as in Teleport. */
   @Post('certs/db')
   @HttpCode(200)
   @Authorize()
-  signDb(@Req() req: AuthorizedRequest, @Body() body: unknown) {
+  signDb(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Body() body: unknown) {
     if (req.caller.kind === 'user' && !canImpersonateRole(req.callerRoles, req.caller.traits, 'Db')) {
       throw new AccessDeniedError(
         `user "${req.caller.name}" may not impersonate the system role Db; add 'impersonate: {users: ["Db"], roles: ["Db"]}' to one of their roles' allow rules`,
       );
     }
-    return this.rpc.call<SignedCert>(Rpc.Auth.SignDbServer, body);
+    return rpc.call<SignedCert>(Rpc.Auth.SignDbServer, body);
   }
 
   /** `tctl auth sign --user=NAME --format=file`: an identity file for a user. */
   @Post('certs/user')
   @HttpCode(200)
   @Authorize('user', 'update')
-  signUser(@Body() body: unknown) {
-    return this.rpc.call<SignedCert & { expires: string }>(Rpc.Auth.SignUser, body);
+  signUser(@Bus() rpc: RpcClient, @Body() body: unknown) {
+    return rpc.call<SignedCert & { expires: string }>(Rpc.Auth.SignUser, body);
   }
 }

@@ -1,4 +1,5 @@
 import { RpcClient } from '#libs/bus';
+import { Bus } from './request-tracing.js';
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
@@ -43,27 +44,24 @@ function time(value: string | undefined, name: string): string | undefined {
  */
 @Controller('v1/webapi')
 export class AuditController {
-  constructor(
-    private readonly rpc: RpcClient,
-    private readonly streams: AuditStreams,
-  ) {}
+  constructor(private readonly streams: AuditStreams) {}
 
   @Get('sessions')
   @Authorize()
-  async list(@Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.SessionsPage> {
+  async list(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.SessionsPage> {
     const request: AuditRpc.SessionsListRequest = this.filters(req, q);
-    return this.rpc.call<AuditRpc.SessionsPage>(Rpc.Audit.SessionsList, request);
+    return rpc.call<AuditRpc.SessionsPage>(Rpc.Audit.SessionsList, request);
   }
 
   @Get('events')
   @Authorize()
-  async search(@Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.EventsPage> {
+  async search(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.EventsPage> {
     const request: AuditRpc.EventsSearchRequest = {
       ...this.filters(req, q),
       ...(q.sid ? { sid: q.sid } : {}),
       ...(q.type ? { event_types: q.type.split(',') } : {}),
     };
-    return this.rpc.call<AuditRpc.EventsPage>(Rpc.Audit.EventsSearch, request);
+    return rpc.call<AuditRpc.EventsPage>(Rpc.Audit.EventsSearch, request);
   }
 
   /** The query's time, user and database filters and paging, the user narrowed to what the caller may list. */
@@ -81,9 +79,9 @@ export class AuditController {
 
   @Get('sessions/:sid')
   @Authorize()
-  async get(@Req() req: AuthorizedRequest, @Param('sid') sid: string): Promise<AuditRpc.SessionSummary> {
+  async get(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Param('sid') sid: string): Promise<AuditRpc.SessionSummary> {
     checkSessionId(sid);
-    const session = await this.rpc.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
+    const session = await rpc.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
     this.checkRead(req, sid, session.user);
     return session;
   }
@@ -95,10 +93,16 @@ export class AuditController {
    */
   @Get('sessions/:sid/events')
   @Authorize()
-  async events(@Req() req: AuthorizedRequest, @Param('sid') sid: string, @Query() q: QueryParams, @Res() res: Response): Promise<void> {
+  async events(
+    @Bus() rpc: RpcClient,
+    @Req() req: AuthorizedRequest,
+    @Param('sid') sid: string,
+    @Query() q: QueryParams,
+    @Res() res: Response,
+  ): Promise<void> {
     checkSessionId(sid);
     const follow = q.follow === 'true' || q.follow === '1';
-    const known = await this.findSession(sid, follow);
+    const known = await this.findSession(rpc, sid, follow);
     this.checkRead(req, sid, known.user);
     const aborted = new AbortController();
     res.on('close', () => aborted.abort());
@@ -114,7 +118,7 @@ export class AuditController {
       } else {
         let after = -1;
         for (let more = true; more && !aborted.signal.aborted;) {
-          const page = await this.rpc.call<AuditRpc.SessionEventsPage>(Rpc.Audit.SessionEvents, { sid, after_ei: after });
+          const page = await rpc.call<AuditRpc.SessionEventsPage>(Rpc.Audit.SessionEvents, { sid, after_ei: after });
           for (const event of page.events) await write(event);
           after = (page.events.at(-1)?.ei as number | undefined) ?? after;
           more = page.more;
@@ -131,9 +135,9 @@ export class AuditController {
    * The session's owner and start, from the index; for a live session the index may not have yet,
    * from the AUDIT stream itself.
    */
-  private async findSession(sid: string, follow: boolean): Promise<{ user: string; start?: string }> {
+  private async findSession(rpc: RpcClient, sid: string, follow: boolean): Promise<{ user: string; start?: string }> {
     try {
-      return await this.rpc.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
+      return await rpc.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
     } catch (err) {
       if (!(err instanceof NotFoundError) || !follow) throw err;
     }

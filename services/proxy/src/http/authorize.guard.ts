@@ -1,4 +1,3 @@
-import { RpcClient } from '#libs/bus';
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
@@ -6,6 +5,7 @@ import { AccessDeniedError } from '#libs/common';
 import { Rpc } from '#libs/events';
 import { checkRule, lockInForce, lockInForceMessage, parseLock, parseRole, type Role, type Verb } from '#libs/rbac';
 import { callerOf, type Caller } from './identity.js';
+import { requestRpc } from './request-tracing.js';
 
 const RULE = 'dbaccess:rule';
 
@@ -23,10 +23,7 @@ export interface AuthorizedRequest extends Request {
 
 @Injectable()
 export class AuthorizeGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly rpc: RpcClient,
-  ) {}
+  constructor(private readonly reflector: Reflector) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const rule = this.reflector.get<{ resource?: string; verb?: Verb } | undefined>(RULE, context.getHandler());
@@ -40,10 +37,8 @@ export class AuthorizeGuard implements CanActivate {
       if (caller.systemRole === 'Admin') return true;
       throw new AccessDeniedError(`${caller.systemRole} processes may not call this endpoint`);
     }
-    const [all, locks] = await Promise.all([
-      this.rpc.call<unknown[]>(Rpc.Auth.RolesList, {}),
-      this.rpc.call<unknown[]>(Rpc.Auth.LocksList, {}),
-    ]);
+    const rpc = requestRpc(req);
+    const [all, locks] = await Promise.all([rpc.call<unknown[]>(Rpc.Auth.RolesList, {}), rpc.call<unknown[]>(Rpc.Auth.LocksList, {})]);
     const lock = lockInForce(locks.map(parseLock), { user: caller.name, roles: caller.roles }, new Date());
     if (lock) throw new AccessDeniedError(lockInForceMessage(lock));
     req.callerRoles = all.map((r) => parseRole(r)).filter((r) => caller.roles.includes(r.metadata.name));

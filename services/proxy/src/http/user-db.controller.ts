@@ -1,4 +1,5 @@
 import { RpcClient } from '#libs/bus';
+import { Bus } from './request-tracing.js';
 import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ZodPipe } from '#libs/bus';
 import { AccessDeniedError, NotFoundError } from '#libs/common';
@@ -14,13 +15,11 @@ type UserCaller = Extract<Caller, { kind: 'user' }>;
 /** `tsh db ...` for a logged-in user: the databases their roles let them see, and certificates to reach one. */
 @Controller('v1/webapi')
 export class UserDbController {
-  constructor(private readonly rpc: RpcClient) {}
-
   @Get('dbs')
   @Authorize()
-  async list(@Req() req: AuthorizedRequest): Promise<DbView[]> {
+  async list(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest): Promise<DbView[]> {
     const user = userOf(req);
-    const dbs = await this.visibleDbs(req.callerRoles, user);
+    const dbs = await visibleDbs(rpc, req.callerRoles, user);
     return dbs.map((db) => toView(db, req.callerRoles, user));
   }
 
@@ -29,11 +28,12 @@ export class UserDbController {
   @HttpCode(200)
   @Authorize()
   async sign(
+    @Bus() rpc: RpcClient,
     @Req() req: AuthorizedRequest,
     @Body(new ZodPipe(AuthRpc.UserDbCertRequest)) body: AuthRpc.Infer<typeof AuthRpc.UserDbCertRequest>,
   ): Promise<AuthRpc.SignedUserCert> {
     const user = userOf(req);
-    const db = (await this.visibleDbs(req.callerRoles, user)).find((d) => d.metadata.name === body.service_name);
+    const db = (await visibleDbs(rpc, req.callerRoles, user)).find((d) => d.metadata.name === body.service_name);
     if (!db) throw new NotFoundError(`database "${body.service_name}" not found`);
     const request: AuthRpc.Infer<typeof AuthRpc.SignUserDbRequest> = {
       user_cert: user.certPem,
@@ -46,15 +46,15 @@ export class UserDbController {
       },
       public_key: body.public_key,
     };
-    return this.rpc.call<AuthRpc.SignedUserCert>(Rpc.Auth.SignUserDb, request);
+    return rpc.call<AuthRpc.SignedUserCert>(Rpc.Auth.SignUserDb, request);
   }
+}
 
-  private async visibleDbs(roles: Role[], user: UserCaller): Promise<DbResource[]> {
-    const dbs = await this.rpc.call<DbResource[]>(Rpc.Inventory.DbsList, {});
-    return dbs
-      .filter((db) => canSeeDb(roles, user.traits, db.metadata.labels ?? {}))
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  }
+async function visibleDbs(rpc: RpcClient, roles: Role[], user: UserCaller): Promise<DbResource[]> {
+  const dbs = await rpc.call<DbResource[]>(Rpc.Inventory.DbsList, {});
+  return dbs
+    .filter((db) => canSeeDb(roles, user.traits, db.metadata.labels ?? {}))
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
 /** Database access belongs to users; cluster processes and the local admin identity have no roles to check. */

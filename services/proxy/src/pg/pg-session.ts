@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { RpcClient } from '#libs/bus';
 import { Logger } from '@nestjs/common';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
-import { AccessDeniedError, DomainError, NotFoundError } from '#libs/common';
+import { AccessDeniedError, BadParameterError, DomainError, NotFoundError } from '#libs/common';
 import { DataPlane, Rpc } from '#libs/events';
 import { backend, type ErrorFields, FrontendType, MessageCounter, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
 import { Attr, dataPathCounts, endSpan, inSpan, instruments, secondsSince, SpanKind, traceCarrier, tracer } from '#libs/telemetry';
@@ -130,11 +130,12 @@ async function setUpSession(socket: TLSSocket, deps: PgIngressDeps, started: num
   deps.established(socket);
   const { user: startupUser, database: startupDb, ...parameters } = startup.parameters;
   const dbUser = startupUser || route.username;
-  if (!dbUser)
-    return deny(socket, 'certificate', {
-      code: '28000',
-      message: `no database user: connect with user=<name> or run 'tsh db login --db-user=<name> ${route.serviceName}'`,
-    });
+  // A request that names no user is incomplete, not refused: no denial is counted.
+  if (!dbUser) {
+    const message = `no database user: connect with user=<name> or run 'tsh db login --db-user=<name> ${route.serviceName}'`;
+    fatal(socket, { code: '28000', message });
+    return new BadParameterError(message);
+  }
   const dbName = startupDb || route.database || dbUser;
   const clientAddr = `${socket.remoteAddress}:${socket.remotePort}`;
 
