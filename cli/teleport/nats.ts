@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { BusCredentials, busIdentity, BusRole, busSigner, loadBusKeys, loadOrCreateBusKeys, natsServerConfig } from '#libs/bus';
 import { BadParameterError, parseDuration } from '#libs/common';
-import { busKeysPath, DEFAULT_CONFIG_FILE, readConfigFile, resolveConfig, type Config } from '#libs/config';
+import { DEFAULT_CONFIG_FILE, readConfigFile, resolveConfig, type Config } from '#libs/config';
 import { loadKek } from '#services/auth';
 
 interface NatsFlags {
@@ -42,14 +42,14 @@ export function registerNatsCommands(program: Command): void {
     .requiredOption('-o, --output <file>', 'the nats-server configuration file to write')
     .action(async (flags: NatsFlags & { listen: string; storeDir: string; serverName: string; output: string }) => {
       const config = configOf(flags);
-      const keys = loadOrCreateBusKeys(busKeysPath(config.dataDir), loadKek(config.auth.kek, true));
+      const keys = loadOrCreateBusKeys(config.nats.keysFile, loadKek(config.auth.kek, true));
       write(
         flags.output,
         await natsServerConfig(keys, { listen: flags.listen, storeDir: flags.storeDir, serverName: flags.serverName }),
         0o644,
       );
       process.stdout.write(
-        `Wrote the NATS server configuration to ${flags.output} (the bus keys are in ${busKeysPath(config.dataDir)}).\n` +
+        `Wrote the NATS server configuration to ${flags.output} (the bus keys are in ${config.nats.keysFile}).\n` +
           `Start the server with 'nats-server -c ${flags.output}', and set teleport.nats.servers to its address in teleport.yaml.\n`,
       );
     });
@@ -62,7 +62,7 @@ export function registerNatsCommands(program: Command): void {
     .requiredOption('-o, --output <file>', 'the .creds file to write (mode 0600)')
     .action(async (flags: NatsFlags & { ttl: string; output: string }) => {
       const config = configOf(flags);
-      const keys = loadBusKeys(busKeysPath(config.dataDir), loadKek(config.auth.kek, false));
+      const keys = loadBusKeys(config.nats.keysFile, loadKek(config.auth.kek, false));
       const credentials = await BusCredentials.local(busSigner(keys), busIdentity(BusRole.Admin, 'operator'), parseDuration(flags.ttl));
       credentials.stopRenewal();
       write(flags.output, credentials.toCredsFile(), 0o600);

@@ -18,7 +18,7 @@ import {
   type RunningService,
 } from '#libs/bus';
 import { BadParameterError, VERSION } from '#libs/common';
-import { busKeysPath, hostUuid, loadConfig, type Config } from '#libs/config';
+import { hostUuid, loadConfig, type Config } from '#libs/config';
 import { startAudit } from '#services/audit';
 import { Rpc, type AuthRpc } from '#libs/events';
 import { loadKek, startAuth } from '#services/auth';
@@ -33,9 +33,13 @@ import { addDbFlags, databaseFromFlags, type DbFlags } from './db.js';
 import { DiagServer } from './diag.js';
 import { startEmbeddedNats } from './embedded-nats.js';
 
-/** Teleport's role names and the services each runs. `auth` is the whole control plane (audit unless disabled). */
+/**
+ * Teleport's role names and the services each runs. `auth` is the whole control plane (audit unless
+ * disabled); `auth-only` the auth service alone, for a process per service (docker-compose.yml).
+ */
 const ROLE_SERVICES: Record<string, string[]> = {
   auth: ['auth', 'inventory', 'broker', 'audit'],
+  'auth-only': ['auth'],
   proxy: ['proxy'],
   db: ['db'],
   inventory: ['inventory'],
@@ -97,7 +101,7 @@ export async function runServices(
   // Control-plane processes get their bus credentials from the bus keys on this host; a proxy on a host
   // of its own and a Database Service get them by joining through a proxy with a token.
   const controlPlaneHere = ['auth', 'inventory', 'broker', 'audit', 'proxy'].some((s) => services.has(s));
-  const joiningProxy = controlPlaneHere && services.size === 1 && services.has('proxy') && !existsSync(busKeysPath(config.dataDir));
+  const joiningProxy = controlPlaneHere && services.size === 1 && services.has('proxy') && !existsSync(config.nats.keysFile);
   const natsServers = config.nats.servers;
   let signer: BusSigner | undefined;
   let joinedProxy: JoinedProcess | undefined;
@@ -183,8 +187,8 @@ export async function runServices(
   }
   // Beside a Database Service, provisioning is already its job (unless the file says otherwise).
   if (services.has('provisioning') && !services.has('db')) {
-    const localKeys = signer !== undefined || existsSync(busKeysPath(config.dataDir));
-    if (localKeys && !signer) signer = busSigner(loadBusKeys(busKeysPath(config.dataDir), loadKek(config.auth.kek, false)));
+    const localKeys = signer !== undefined || existsSync(config.nats.keysFile);
+    if (localKeys && !signer) signer = busSigner(loadBusKeys(config.nats.keysFile, loadKek(config.auth.kek, false)));
     running.push(
       await startProvisioningService({
         hostId,
@@ -217,7 +221,7 @@ function joinFlags(config: Config, extra: { caPin?: string; rejoin?: boolean }) 
  * NATS they must come from `teleport nats configure`, which wrote that server's configuration.
  */
 function controlPlaneBusKeys(config: Config, kek: Buffer): BusKeys {
-  const path = busKeysPath(config.dataDir);
+  const path = config.nats.keysFile;
   if (config.nats.embedded) return loadOrCreateBusKeys(path, kek);
   if (!existsSync(path)) {
     throw new BadParameterError(
@@ -261,7 +265,10 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('Start cluster services: by default those the config enables, in this process')
     .option('-c, --config <file>', 'teleport.yaml (default /etc/teleport.yaml when it exists)')
-    .option('--roles <roles>', 'comma-separated roles to run: auth, proxy, db (also inventory, broker, audit, provisioning alone)')
+    .option(
+      '--roles <roles>',
+      'comma-separated roles to run: auth, proxy, db (also auth-only, inventory, broker, audit, provisioning alone)',
+    )
     .option('--token <token>', 'join token (or a file holding it), for a Database Service or a proxy on a host of its own')
     .option('--auth-server <addr>', 'the cluster proxy to join through, host:port')
     .option('--rejoin', 'discard the joined identity in the data dir and join again with --token')

@@ -80,6 +80,8 @@ export const FileConfigSchema = z
             servers: z.array(z.string()).optional(),
             /** Where the embedded NATS server listens. */
             listen_addr: z.string().optional(),
+            /** The bus keys (sealed with the KEK), when not `<data_dir>/bus-keys.json`: control-plane hosts with data dirs of their own share one. */
+            keys_file: z.string().optional(),
           })
           .strict()
           .optional(),

@@ -23,7 +23,12 @@ describe('loadConfig', () => {
     expect(config.auth.kek).toEqual({ file: '/tmp/x/kek' });
     expect(config.proxy.publicAddrs).toEqual(['teleport.example.com:3080']);
     expect(config.proxyAddr).toBe('teleport.example.com:3080');
-    expect(config.nats).toEqual({ servers: ['nats://127.0.0.1:4222'], embedded: true, listenAddr: '127.0.0.1:4222' });
+    expect(config.nats).toEqual({
+      servers: ['nats://127.0.0.1:4222'],
+      embedded: true,
+      listenAddr: '127.0.0.1:4222',
+      keysFile: join(config.dataDir, 'bus-keys.json'),
+    });
   });
 
   it('takes NATS servers from NATS_URL over the file', () => {

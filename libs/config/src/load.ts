@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { BadParameterError, dialable, formatHostPort, parseByteSize, parseDuration, parseHostPort } from '#libs/common';
 import { FileConfigSchema, type DatabaseConfig, type FileConfig } from './file-config.js';
+import { busKeysPath } from './data-dir.js';
 import { formatZodError } from './zod-error.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/teleport.yaml';
@@ -37,6 +38,8 @@ export interface Config {
     /** True when no servers are configured: `teleport start` runs nats-server itself. */
     embedded: boolean;
     listenAddr: string;
+    /** The bus keys of the control plane (`teleport.nats.keys_file`, default `<data_dir>/bus-keys.json`). */
+    keysFile: string;
   };
   auth: { enabled: boolean; clusterName: string; kek: { file: string } | { env: string }; staticTokens: StaticToken[] };
   proxy: {
@@ -173,6 +176,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       servers: embedded ? [`nats://${formatHostPort(dialable(parseHostPort(natsListen, 4222)))}`] : configuredServers,
       embedded,
       listenAddr: natsListen,
+      keysFile: fc.teleport?.nats?.keys_file ?? busKeysPath(dataDir),
     },
     auth: {
       enabled: authEnabled,

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { newUserKey } from '#libs/bus';
-import { AccessDeniedError, BadParameterError } from '#libs/common';
+import { AccessDeniedError, BadParameterError, ConnectionProblemError } from '#libs/common';
 import { ApiClient } from '#libs/client';
 import type { AuthRpc } from '#libs/events';
 import { caPin, formatIdentityFile, generateKeyPair, inspectCert, parseIdentityFile, type IdentityFile } from '#libs/pki';
@@ -128,15 +128,17 @@ export async function joinCluster(opts: JoinOptions): Promise<JoinedIdentity> {
   const keys = await generateKeyPair();
   const busKey = newUserKey();
   const api = new ApiClient(opts.proxyAddr, { insecure: true });
-  const reply = await api.post<AuthRpc.JoinReply & { cluster_name: string }>('/v1/webapi/host/join', {
-    token,
-    role: opts.role,
-    host_id: opts.hostId,
-    public_key: keys.publicKeyPem,
-    bus_public_key: busKey.getPublicKey(),
-    ...(opts.dnsNames ? { dns_names: opts.dnsNames } : {}),
-    ...(opts.ipAddresses ? { ip_addresses: opts.ipAddresses } : {}),
-  });
+  const reply = await untilReachable(opts.proxyAddr, kind, () =>
+    api.post<AuthRpc.JoinReply & { cluster_name: string }>('/v1/webapi/host/join', {
+      token,
+      role: opts.role,
+      host_id: opts.hostId,
+      public_key: keys.publicKeyPem,
+      bus_public_key: busKey.getPublicKey(),
+      ...(opts.dnsNames ? { dns_names: opts.dnsNames } : {}),
+      ...(opts.ipAddresses ? { ip_addresses: opts.ipAddresses } : {}),
+    }),
+  );
   const hostCas = reply.cas.host ?? [];
   if (opts.caPin && !hostCas.some((pem) => caPin(pem) === opts.caPin)) {
     throw new AccessDeniedError(
@@ -155,4 +157,32 @@ export async function joinCluster(opts: JoinOptions): Promise<JoinedIdentity> {
   saveIdentity(opts.dataDir, opts.role, joined);
   new Logger(kind).log(`joined cluster "${joined.clusterName}" through ${opts.proxyAddr}`);
   return joined;
+}
+
+/** How often a join that cannot reach the cluster is tried again, at most; and how often that is said. */
+const JOIN_RETRY_MAX_MS = 5_000;
+const JOIN_WAIT_LOG_MS = 30_000;
+
+/**
+ * `attempt` until the proxy and the auth service behind it answer: a process started beside a proxy
+ * that is still starting (compose, Kubernetes, a reboot) waits for it, as Teleport's agents do, rather
+ * than exiting. An answer that refuses (a bad token, a CA pin that does not match) ends it at once.
+ */
+async function untilReachable<T>(proxyAddr: string, kind: string, attempt: () => Promise<T>): Promise<T> {
+  const logger = new Logger(kind);
+  let delay = 500;
+  let said = 0;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof ConnectionProblemError)) throw err;
+      if (Date.now() - said >= JOIN_WAIT_LOG_MS) {
+        logger.warn(`cannot join through ${proxyAddr} yet: ${err.message}; trying again until it answers`);
+        said = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(JOIN_RETRY_MAX_MS, delay * 2);
+    }
+  }
 }
