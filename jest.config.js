@@ -27,6 +27,13 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/**/*.test.ts'],
+      testPathIgnorePatterns: ['<rootDir>/tests/docker/'],
+    },
+    {
+      // A real Docker engine: images built, docker-compose.yml brought up. Run alone, after the others.
+      ...common,
+      displayName: 'docker',
+      testMatch: ['<rootDir>/tests/docker/**/*.test.ts'],
     },
   ],
 };

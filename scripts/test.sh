@@ -9,10 +9,12 @@ bash scripts/ensure-deps.sh && npm run build || exit 1
 status=0
 npm run lint || status=1
 mkdir -p .tmp
-rm -f .tmp/jest-unit.json .tmp/jest-integration.json
+rm -f .tmp/jest-unit.json .tmp/jest-integration.json .tmp/jest-docker.json
 # Counts come from our reporter (jest.config.js adds it when JEST_COUNTS_FILE is set), not from Jest's
 # --json, which can fail serializing a failed test's error and then reports nothing.
 JEST_COUNTS_FILE=.tmp/jest-unit.json npm run test:unit -- "$@" || status=1
 JEST_COUNTS_FILE=.tmp/jest-integration.json npm run test:integration -- "$@" || status=1
-node scripts/test-summary.mjs .tmp/jest-unit.json .tmp/jest-integration.json || status=1
+# docker-compose.yml with a real Docker engine (tests/docker): alone, as it loads the whole machine.
+JEST_COUNTS_FILE=.tmp/jest-docker.json npm run test:docker -- "$@" || status=1
+node scripts/test-summary.mjs .tmp/jest-unit.json .tmp/jest-integration.json .tmp/jest-docker.json || status=1
 exit "$status"
