@@ -22,6 +22,7 @@ const home = join(state, 'tsh');
 const serviceFile = join(state, 'pg_service.conf');
 const timings: string[] = [];
 let basePort = 0;
+let proxyPorts: number[] = [];
 let engine: 'ours' | 'theirs' | 'none' = 'none';
 
 /** Runs a command to completion, its output kept; never throws. */
@@ -47,16 +48,29 @@ function ok(result: RunResult, what: string): string {
   return result.stdout;
 }
 
-const composeEnv = () => ({ DBACCESS_KEK: KEK, DBACCESS_PROXY_PORTS: `${basePort}-${basePort + 3}`, COMPOSE_PROJECT_NAME: PROJECT });
+/** What the proxies publish: one port, as by default (3080); a range for several proxies. */
+let proxyPortsSpec = '';
+const composeEnv = () => ({ DBACCESS_KEK: KEK, DBACCESS_PROXY_PORTS: proxyPortsSpec, COMPOSE_PROJECT_NAME: PROJECT });
 const compose = (args: string[], timeoutMs = 600_000) => sh('docker-compose', args, { env: composeEnv(), timeoutMs });
 const tsh = (args: string[], input?: string) =>
   run('tsh', args, { env: { TELEPORT_HOME: home, PGSERVICEFILE: serviceFile }, ...(input !== undefined ? { input } : {}) });
 
+/** Runs a step and keeps its time; when it fails, the containers' states and the proxies' last logs go with the error. */
 async function timed<T>(what: string, step: () => Promise<T>): Promise<T> {
   const started = Date.now();
-  const result = await step();
-  timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return result;
+  try {
+    const result = await step();
+    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  } catch (err) {
+    const ps = await compose(['ps'], 30_000);
+    const logs = await compose(['logs', '--no-color', '--tail=30', 'proxy'], 30_000);
+    const restarts = await sh('sh', [
+      '-c',
+      `docker ps -aq --filter label=com.docker.compose.project=${PROJECT} | xargs -r docker inspect -f '{{.Name}} restarts={{.RestartCount}} started={{.State.StartedAt}}'`,
+    ]);
+    throw new Error(`${what}: ${(err as Error).message}\n\n${ps.stdout}\n${restarts.stdout}\n${logs.stdout}`);
+  }
 }
 
 /** Four consecutive free ports on every address, for the proxies' published range. */
@@ -100,6 +114,7 @@ beforeAll(async () => {
   if (engine === 'none') return;
   await timed('base images', async () => ok(await sh('bash', [join(HERE, 'base-images.sh')], { timeoutMs: 1_200_000 }), 'base images'));
   basePort = await freeRange();
+  proxyPortsSpec = String(basePort);
   // This network re-signs TLS: npm ci in the image build trusts the host's CA bundle.
   const bundle = '/etc/ssl/certs/ca-certificates.crt';
   if (existsSync(bundle)) copyFileSync(bundle, join(ROOT, 'deploy/build-ca.pem'));
@@ -183,15 +198,31 @@ itWithDocker(
   '--scale proxy=2 --scale db=3: 20 sessions through both proxies, served by all three Database Services',
   async () => {
     await timed('docker-compose up --scale proxy=2 --scale db=3 until healthy', async () => {
+      // Several proxies publish a range, as docs/docker.md says; Docker gives each replica one of its ports.
+      proxyPortsSpec = `${basePort}-${basePort + 3}`;
       ok(await compose(['up', '-d', '--scale', 'proxy=2', '--scale', 'db=3']), 'docker-compose up --scale');
       await healthy('proxy', 2);
       await healthy('db', 3);
+      // Each replica publishes a port of the range, which Docker picks: ask it which.
+      proxyPorts = await Promise.all(
+        [1, 2].map(async (index) => {
+          const published = ok(await compose(['port', `--index=${index}`, 'proxy', '3080']), 'docker-compose port');
+          return Number(/:(\d+)\s*$/.exec(published)![1]);
+        }),
+      );
+      // Healthy inside; each published port answering from the host too.
+      for (const port of proxyPorts)
+        await eventually(
+          async () => expect((await httpsInsecure(`https://localhost:${port}/v1/webapi/ping`, 'GET')).status).toBe(200),
+          30_000,
+        );
     });
     await timed('20 sessions over the replicas', async () => {
+      expect(new Set(proxyPorts).size).toBe(2);
       const before = new Set<string>();
       for (let i = 0; i < 20; i++) {
-        // Alternate proxies: each replica publishes the next port of the range.
-        const proxy = `localhost:${basePort + (i % 2)}`;
+        // Alternate proxies, each at the port it published.
+        const proxy = `localhost:${proxyPorts[i % 2]}`;
         ok(await tsh(['login', '--insecure', `--proxy=${proxy}`, '--user=alice'], 'alice-password-123\n'), `tsh login to ${proxy}`);
         const out = ok(
           await tsh(['db', 'connect', '--db-user=postgres', '--db-name=postgres', 'demo-postgres'], `select ${i} as n;\n`),
