@@ -5,6 +5,7 @@ import { BusCredentials, busIdentity, BusRole, busSigner, loadBusKeys, loadOrCre
 import { BadParameterError, parseDuration } from '#libs/common';
 import { DEFAULT_CONFIG_FILE, readConfigFile, resolveConfig, type Config } from '#libs/config';
 import { loadKek } from '#services/auth';
+import { list } from '../shared/run.js';
 
 interface NatsFlags {
   config?: string;
@@ -27,6 +28,17 @@ function write(path: string, text: string, mode: number): void {
   }
 }
 
+interface ConfigureFlags {
+  listen: string;
+  storeDir: string;
+  serverName: string;
+  monitorListen?: string;
+  clusterName: string;
+  clusterListen: string;
+  routes?: string[];
+  output: string;
+}
+
 export function registerNatsCommands(program: Command): void {
   const nats = program.command('nats').description("The cluster's NATS server (the bus)");
   nats
@@ -39,18 +51,35 @@ export function registerNatsCommands(program: Command): void {
     .option('--listen <host:port>', 'where nats-server listens', '0.0.0.0:4222')
     .option('--store-dir <dir>', "JetStream's store", '/var/lib/nats')
     .option('--server-name <name>', "the server's name (unique in a NATS cluster)", hostname())
+    .option('--monitor-listen <host:port>', "where NATS's monitoring endpoint (/healthz) listens, for health probes")
+    .option('--cluster-name <name>', 'the NATS cluster this node belongs to (with --routes)', 'dbaccess')
+    .option('--cluster-listen <host:port>', "where this node listens for the other nodes' routes", '0.0.0.0:6222')
+    .option(
+      '--routes <urls>',
+      "every node's route URL, this one's included (nats://nats-1:6222,nats://nats-2:6222,...): one node of a NATS cluster",
+      list,
+    )
     .requiredOption('-o, --output <file>', 'the nats-server configuration file to write')
-    .action(async (flags: NatsFlags & { listen: string; storeDir: string; serverName: string; output: string }) => {
+    .action(async (flags: NatsFlags & ConfigureFlags) => {
       const config = configOf(flags);
       const keys = loadOrCreateBusKeys(config.nats.keysFile, loadKek(config.auth.kek, true));
-      write(
-        flags.output,
-        await natsServerConfig(keys, { listen: flags.listen, storeDir: flags.storeDir, serverName: flags.serverName }),
-        0o644,
-      );
+      const cluster = flags.routes?.length ? { name: flags.clusterName, listen: flags.clusterListen, routes: flags.routes } : undefined;
+      const text = await natsServerConfig(keys, {
+        listen: flags.listen,
+        storeDir: flags.storeDir,
+        serverName: flags.serverName,
+        ...(flags.monitorListen ? { monitorListen: flags.monitorListen } : {}),
+        ...(cluster ? { cluster } : {}),
+      });
+      // With routes it holds their password.
+      write(flags.output, text, cluster ? 0o600 : 0o644);
       process.stdout.write(
         `Wrote the NATS server configuration to ${flags.output} (the bus keys are in ${config.nats.keysFile}).\n` +
-          `Start the server with 'nats-server -c ${flags.output}', and set teleport.nats.servers to its address in teleport.yaml.\n`,
+          `Start the server with 'nats-server -c ${flags.output}', and set teleport.nats.servers to its address in teleport.yaml.\n` +
+          (cluster
+            ? `This node is one of ${cluster.routes.length} of the NATS cluster "${cluster.name}": configure each node alike ` +
+              `(same bus keys, its own --server-name), and set teleport.nats.replicas to ${Math.min(cluster.routes.length, 3)}.\n`
+            : ''),
       );
     });
   nats

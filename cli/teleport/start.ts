@@ -137,6 +137,7 @@ export async function runServices(
         dataDir: config.dataDir,
         kek,
         staticTokens: config.auth.staticTokens,
+        replicas: config.nats.replicas,
       }),
     );
   }

@@ -19,6 +19,8 @@ import { loadKek } from '#services/auth';
 /** A cluster's NATS and the data dir of its auth host (which keeps the bus keys and the kek). */
 export interface BusTarget {
   nats: { url: string };
+  /** Every node of a NATS cluster. */
+  natsNodes?: { url: string }[];
   dataDir: string;
 }
 
@@ -27,7 +29,7 @@ export async function busAccess(cluster: BusTarget, identity: BusIdentity = busI
   const keys = loadBusKeys(busKeysPath(cluster.dataDir), loadKek({ file: join(cluster.dataDir, 'kek') }, false));
   const credentials = await BusCredentials.local(busSigner(keys), identity);
   credentials.stopRenewal();
-  return { servers: [cluster.nats.url], credentials };
+  return { servers: (cluster.natsNodes ?? [cluster.nats]).map((n) => n.url), credentials };
 }
 
 /** A connection to the cluster's NATS and an RPC client on it, as `identity`; close the connection after. */

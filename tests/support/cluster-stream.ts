@@ -20,7 +20,8 @@ export async function readStream(cluster: BusTarget, stream: string): Promise<St
     const out: StreamMessage[] = [];
     // consume() on an empty stream would wait forever for a first message.
     if (state.messages === 0) return out;
-    const messages = await (await jetstream(nc).consumers.get(stream)).consume();
+    // Large pulls: the AUDIT stream of a pgbench run holds tens of thousands of messages.
+    const messages = await (await jetstream(nc).consumers.get(stream)).consume({ max_messages: 5_000 });
     try {
       for await (const m of messages) {
         out.push({ seq: m.seq, subject: m.subject, body: m.string() });

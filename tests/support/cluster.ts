@@ -53,7 +53,9 @@ export class TestCluster {
   private log = '';
 
   private constructor(
+    /** The first NATS node; `natsNodes` has every node of a NATS cluster. */
     readonly nats: NatsServer,
+    readonly natsNodes: NatsServer[],
     readonly proxyAddr: string,
     readonly clusterName: string,
     readonly dir: string,
@@ -77,11 +79,15 @@ export class TestCluster {
       command?: (configFile: string) => string[];
       /** auth_service.tokens entries (static join tokens), as `roles:token`. */
       staticTokens?: string[];
+      /** A NATS cluster of this many nodes, streams and buckets replicated on up to three. */
+      natsNodes?: number;
     } = {},
   ): Promise<TestCluster> {
-    const nats = await startClusterNats();
+    const nodes = opts.natsNodes ?? 1;
+    const nats = await startClusterNats(nodes);
     const cluster = new TestCluster(
-      nats.server,
+      nats.servers[0]!,
+      nats.servers,
       `127.0.0.1:${await freePort()}`,
       opts.clusterName ?? 'test-cluster',
       nats.dir,
@@ -90,7 +96,8 @@ export class TestCluster {
     );
     writeFileSync(
       cluster.configFile,
-      `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.server.url}]\n` +
+      `teleport:\n  data_dir: ${cluster.dataDir}\n  nats:\n    servers: [${nats.servers.map((n) => n.url).join(', ')}]\n` +
+        (nodes > 1 ? `    replicas: ${Math.min(nodes, 3)}\n` : '') +
         `auth_service:\n  cluster_name: ${cluster.clusterName}\n` +
         (opts.staticTokens ? `  tokens: ${JSON.stringify(opts.staticTokens)}\n` : '') +
         `proxy_service:\n  web_listen_addr: ${opts.proxyListenHost ? cluster.proxyAddr.replace('127.0.0.1', opts.proxyListenHost) : cluster.proxyAddr}\n` +
@@ -164,22 +171,44 @@ export class TestCluster {
 
   async stop(): Promise<void> {
     await this.stopProcess();
-    await this.nats.stop();
+    for (const node of this.natsNodes) await node.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
 /**
  * The cluster's external NATS as an operator runs one: its configuration from `teleport nats configure`
- * (which makes the bus keys in the data dir), then nats-server with it. Only the cluster's credentials get in.
+ * (which makes the bus keys in the data dir), then nats-server with it. Only the cluster's credentials get
+ * in. With `nodes` > 1, a NATS cluster: each node configured alike, with its own name, store and route port.
  */
-async function startClusterNats(): Promise<{ server: NatsServer; dir: string }> {
+async function startClusterNats(nodes: number): Promise<{ servers: NatsServer[]; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-cluster-'));
-  const file = join(dir, 'nats-server.conf');
-  const storeDir = join(dir, 'nats-store');
-  const configured = await run('teleport', ['nats', 'configure', `--data-dir=${join(dir, 'data')}`, `--store-dir=${storeDir}`, '-o', file]);
-  if (configured.code !== 0) throw new Error(`teleport nats configure failed: ${configured.stderr}`);
-  return { server: await startNats({ config: { file, storeDir } }), dir };
+  const routePorts = new Set<number>();
+  while (nodes > 1 && routePorts.size < nodes) routePorts.add(await freePort());
+  const routes = [...routePorts].map((port) => `nats://127.0.0.1:${port}`).join(',');
+  const servers: NatsServer[] = [];
+  try {
+    for (const [i, routePort] of (nodes > 1 ? [...routePorts] : [0]).entries()) {
+      const file = join(dir, `nats-server-${i}.conf`);
+      const storeDir = join(dir, `nats-store-${i}`);
+      const clustered = nodes > 1 ? [`--server-name=nats-${i}`, `--cluster-listen=127.0.0.1:${routePort}`, `--routes=${routes}`] : [];
+      const configured = await run('teleport', [
+        'nats',
+        'configure',
+        `--data-dir=${join(dir, 'data')}`,
+        `--store-dir=${storeDir}`,
+        ...clustered,
+        '-o',
+        file,
+      ]);
+      if (configured.code !== 0) throw new Error(`teleport nats configure failed: ${configured.stderr}`);
+      servers.push(await startNats({ config: { file, storeDir } }));
+    }
+  } catch (err) {
+    for (const server of servers) await server.stop();
+    throw err;
+  }
+  return { servers, dir };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */

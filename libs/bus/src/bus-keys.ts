@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { encodeAccount, encodeOperator } from '@nats-io/jwt';
@@ -77,11 +78,33 @@ export function busSigner(keys: BusKeys): BusSigner {
 /** No limit, in NATS's JWT claims. */
 const UNLIMITED = -1;
 
+export interface NatsServerOptions {
+  listen: string;
+  storeDir: string;
+  /** Unique within a NATS cluster. */
+  serverName?: string;
+  /** NATS's monitoring endpoint (/healthz, /varz), for probes: `host:port`. */
+  monitorListen?: string;
+  /** One node of a NATS cluster: where it listens for routes, and every node's route URL (itself included). */
+  cluster?: { name: string; listen: string; routes: string[] };
+}
+
+/**
+ * The password of the routes between a cluster's NATS nodes, the same on every node because it derives
+ * from the bus keys every node's configuration is made from; nothing else can join as a route.
+ */
+function routePassword(keys: BusKeys): string {
+  return createHmac('sha256', keys.operator.getSeed()).update('dbaccess nats cluster routes').digest('base64url');
+}
+
+const ROUTE_USER = 'route';
+
 /**
  * nats-server's configuration for the cluster's bus: operator mode with the accounts preloaded (the
- * MEMORY resolver), JetStream on for the cluster's account. Contains no secret.
+ * MEMORY resolver), JetStream on for the cluster's account. Without `cluster` it holds no secret; with
+ * it, the routes' password (write it 0600).
  */
-export async function natsServerConfig(keys: BusKeys, opts: { listen: string; storeDir: string; serverName?: string }): Promise<string> {
+export async function natsServerConfig(keys: BusKeys, opts: NatsServerOptions): Promise<string> {
   const operator = await encodeOperator('dbaccess', keys.operator, { system_account: keys.systemAccount.getPublicKey() });
   const system = await encodeAccount('SYS', keys.systemAccount, {}, { signer: keys.operator });
   const cluster = await encodeAccount(
@@ -117,7 +140,9 @@ export async function natsServerConfig(keys: BusKeys, opts: { listen: string; st
     `listen: ${quote(opts.listen)}`,
     // A client's CONNECT carries its JWT with its permissions: more than the default 4KB for the proxy.
     'max_control_line: 32KB',
+    ...(opts.monitorListen ? [`http: ${quote(opts.monitorListen)}`] : []),
     `jetstream { store_dir: ${quote(opts.storeDir)} }`,
+    ...(opts.cluster ? clusterBlock(opts.cluster, routePassword(keys)) : []),
     `operator: ${operator}`,
     `system_account: ${keys.systemAccount.getPublicKey()}`,
     'resolver: MEMORY',
@@ -127,4 +152,32 @@ export async function natsServerConfig(keys: BusKeys, opts: { listen: string; st
     '}',
     '',
   ].join('\n');
+}
+
+/** Routes authenticate with the derived password both ways: the node checks it, and dials with it. */
+function clusterBlock(cluster: { name: string; listen: string; routes: string[] }, password: string): string[] {
+  const quote = (s: string) => JSON.stringify(s);
+  const routes = cluster.routes.map((route) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(route);
+    } catch {
+      // reported below
+    }
+    if (!url || !['nats:', 'nats-route:', 'tls:'].includes(url.protocol) || !url.hostname || !url.port)
+      throw new BadParameterError(`${route} is not a route URL (nats://host:6222)`);
+    url.username = ROUTE_USER;
+    url.password = password;
+    return `    ${quote(url.toString())}`;
+  });
+  return [
+    'cluster {',
+    `  name: ${quote(cluster.name)}`,
+    `  listen: ${quote(cluster.listen)}`,
+    `  authorization { user: ${ROUTE_USER}, password: ${quote(password)} }`,
+    '  routes: [',
+    ...routes,
+    '  ]',
+    '}',
+  ];
 }

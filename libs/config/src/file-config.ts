@@ -82,6 +82,8 @@ export const FileConfigSchema = z
             listen_addr: z.string().optional(),
             /** The bus keys (sealed with the KEK), when not `<data_dir>/bus-keys.json`: control-plane hosts with data dirs of their own share one. */
             keys_file: z.string().optional(),
+            /** Copies of every stream and bucket on a NATS cluster (3 on three nodes); 1 on one server. */
+            replicas: z.number().int().min(1).max(5).optional(),
           })
           .strict()
           .optional(),

@@ -28,12 +28,19 @@ describe('loadConfig', () => {
       embedded: true,
       listenAddr: '127.0.0.1:4222',
       keysFile: join(config.dataDir, 'bus-keys.json'),
+      replicas: 1,
     });
   });
 
   it('takes NATS servers from NATS_URL over the file', () => {
     const config = loadConfig(file(`teleport:\n  nats:\n    servers: [nats://a:4222]\n`), { NATS_URL: 'nats://b:4222,nats://c:4222' });
     expect(config.nats).toMatchObject({ servers: ['nats://b:4222', 'nats://c:4222'], embedded: false });
+  });
+
+  it('keeps streams and buckets on as many NATS nodes as teleport.nats.replicas says, 1 to 5', () => {
+    expect(loadConfig(file('teleport:\n  nats:\n    servers: [nats://a:4222]\n    replicas: 3\n'), {}).nats.replicas).toBe(3);
+    expect(() => loadConfig(file('teleport:\n  nats:\n    replicas: 0\n'), {})).toThrow(BadParameterError);
+    expect(() => loadConfig(file('teleport:\n  nats:\n    replicas: 7\n'), {})).toThrow(BadParameterError);
   });
 
   it('dials loopback when the proxy listens on all interfaces', () => {

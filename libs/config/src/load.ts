@@ -40,6 +40,8 @@ export interface Config {
     listenAddr: string;
     /** The bus keys of the control plane (`teleport.nats.keys_file`, default `<data_dir>/bus-keys.json`). */
     keysFile: string;
+    /** `teleport.nats.replicas`: copies the auth service gives every stream and bucket (R3 on a three-node cluster). */
+    replicas: number;
   };
   auth: { enabled: boolean; clusterName: string; kek: { file: string } | { env: string }; staticTokens: StaticToken[] };
   proxy: {
@@ -177,6 +179,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       embedded,
       listenAddr: natsListen,
       keysFile: fc.teleport?.nats?.keys_file ?? busKeysPath(dataDir),
+      replicas: fc.teleport?.nats?.replicas ?? 1,
     },
     auth: {
       enabled: authEnabled,

@@ -15,6 +15,7 @@ import type { EventEnvelope } from '#libs/events';
 import { decodeCommit } from './commit.js';
 import { type Decider, fold } from './decider.js';
 import { ExpectedVersionConflictError } from './errors.js';
+import { PUBLISH_RETRIES, retryThroughFailover } from './failover.js';
 import { Projection, type CommitHandler } from './projection.js';
 
 /** Versions are JetStream subject sequences: 0 means the aggregate has no events yet. */
@@ -87,9 +88,11 @@ export class EventStore {
     const time = new Date().toISOString();
     const commit: EventEnvelope[] = events.map((e) => ({ type: e.type, data: e.data, time }));
     try {
+      // One message id for every retry: a commit stored before its acknowledgement was lost is not stored twice.
       const ack = await this.js.publish(subject, JSON.stringify(commit), {
         expect: { lastSubjectSequence: expectedVersion },
         msgID: randomUUID(),
+        retries: PUBLISH_RETRIES,
       });
       return ack.seq;
     } catch (err) {
@@ -127,7 +130,7 @@ export class EventStore {
 
   /** The last sequence among messages on `filter` (wildcards allowed), 0 when there are none. */
   async lastSequenceOn(filter: string): Promise<number> {
-    const last = await this.jsm.streams.getMessage(this.stream, { last_by_subj: filter });
+    const last = await retryThroughFailover(() => this.jsm.streams.getMessage(this.stream, { last_by_subj: filter }));
     return last?.seq ?? 0;
   }
 

@@ -22,8 +22,8 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Stops the server and starts it again on the same port and store: JetStream data survives. */
   restart(): Promise<void>;
-  /** Stops the server for a while (an outage); `up()` starts it again on the same port and store. */
-  down(): Promise<void>;
+  /** Stops the server for a while (an outage; SIGKILL for a crash); `up()` starts it again on the same port and store. */
+  down(signal?: NodeJS.Signals): Promise<void>;
   up(): Promise<void>;
 }
 
@@ -97,9 +97,9 @@ class LocalNatsServer implements NatsServer {
     await this.up();
   }
 
-  async down(): Promise<void> {
+  async down(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.stopped) throw new ServerStartError('nats-server was stopped; start a new one with startNats()');
-    await this.proc?.stop('SIGTERM', STOP_GRACE_MS);
+    await this.proc?.stop(signal, STOP_GRACE_MS);
   }
 
   async up(): Promise<void> {

@@ -21,6 +21,8 @@ export interface AuthOptions {
   clusterName: string;
   dataDir: string;
   kek: Buffer;
+  /** Copies of every stream and bucket (`teleport.nats.replicas`). */
+  replicas?: number;
   /** Join tokens of the config file (auth_service.tokens): valid as long as it names them. */
   staticTokens?: StaticToken[];
 }
@@ -28,7 +30,7 @@ export interface AuthOptions {
 export async function startAuth(options: AuthOptions): Promise<RunningService> {
   const logger = new Logger('auth');
   const nc = await connectNats(options.bus, 'auth');
-  await setUpBus(nc);
+  await setUpBus(nc, options.replicas);
   const sessionsBucket = await openBucket(nc, Buckets.Sessions);
   const store = await EventStore.open(nc, Streams.Cluster);
   const view = new AuthView();

@@ -1,6 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import { KvIndex, sessionEntry } from '#libs/bus';
 import { DataPlane } from '#libs/events';
+import { retryThroughFailover } from '#libs/eventstore';
 
 export const SessionEntrySchema = DataPlane.SessionEntrySchema;
 export type SessionEntry = DataPlane.SessionEntry;
@@ -19,7 +20,7 @@ export class SessionRegistry {
   }
 
   async put(entry: SessionEntry): Promise<void> {
-    await this.kv.put(entry.sid, JSON.stringify(entry));
+    await retryThroughFailover(() => this.kv.put(entry.sid, JSON.stringify(entry)));
   }
 
   /** The entry as stored now (not the followed copy, which may lag behind another broker's write). */
@@ -28,7 +29,7 @@ export class SessionRegistry {
   }
 
   async remove(sid: string): Promise<void> {
-    await this.kv.delete(sid);
+    await retryThroughFailover(() => this.kv.delete(sid));
   }
 
   /** Live sessions, as followed. */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { NotFoundError } from '#libs/common';
 import { Aggregate, AuditCode, AuditEvent, auditSubject, clusterSubject, NO_SESSION, type DbResourceAuditEvent } from '#libs/events';
-import type { EventStore, Projection } from '#libs/eventstore';
+import { PUBLISH_RETRIES, type EventStore, type Projection } from '#libs/eventstore';
 import { dbDecider } from './db.decider.js';
 import type { KvIndex } from '#libs/bus';
 import type { ServedDb } from './served-db.js';
@@ -88,6 +88,6 @@ export class DbsService {
       db_uri: db.spec.uri,
       db_labels: db.metadata.labels ?? {},
     };
-    await this.js.publish(auditSubject(NO_SESSION, event), JSON.stringify(body), { msgID: body.uid });
+    await this.js.publish(auditSubject(NO_SESSION, event), JSON.stringify(body), { msgID: body.uid, retries: PUBLISH_RETRIES });
   }
 }

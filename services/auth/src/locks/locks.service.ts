@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { AccessDeniedError, NotFoundError } from '#libs/common';
 import { Aggregate, AuditCode, AuditEvent, auditSubject, clusterSubject, NO_SESSION, type LockAuditEvent } from '#libs/events';
-import type { EventStore, Projection } from '#libs/eventstore';
+import { PUBLISH_RETRIES, type EventStore, type Projection } from '#libs/eventstore';
 import { lockInForce, lockInForceMessage, parseLock, type Lock } from '#libs/rbac';
 import type { AuthView } from '../auth.view.js';
 import type { CertAuthorities } from '../cas/cert-authorities.js';
@@ -78,7 +78,7 @@ export class LocksService {
         : {}),
       lock: { target },
     };
-    await this.js.publish(auditSubject(NO_SESSION, event), JSON.stringify(body), { msgID: body.uid });
+    await this.js.publish(auditSubject(NO_SESSION, event), JSON.stringify(body), { msgID: body.uid, retries: PUBLISH_RETRIES });
   }
 }
 

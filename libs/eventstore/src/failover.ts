@@ -1,0 +1,41 @@
+import { errors } from '@nats-io/transport-node';
+import { JetStreamApiError } from '@nats-io/jetstream';
+
+/**
+ * When a node of a NATS cluster goes away, requests that were on their way to it get no answer (they time
+ * out), and a replicated stream it led takes no write until its copies elect a new leader: a few seconds
+ * in which JetStream answers nothing (nats.js reports "no responders" as JetStreamNotEnabled). Reads,
+ * and writes that are safe to repeat (a publish with a message id, which JetStream stores once; a KV put
+ * of a whole value; a KV delete), wait it out rather than fail the request of a user who only wanted
+ * to connect.
+ *
+ * For `js.publish`: its own retries, with nats.js's backoff (up to 5 s apart), about 20 s in all.
+ */
+export const PUBLISH_RETRIES = 9;
+
+const RETRY_BUDGET_MS = 20_000;
+const RETRY_PAUSE_MS = 250;
+
+/** No responder (nats.js names it JetStreamNotEnabled for JetStream), a timeout, or JetStream's "temporarily unavailable". */
+function isFailover(err: unknown): boolean {
+  const cause = err instanceof errors.RequestError && err.cause ? err.cause : err;
+  return (
+    (cause instanceof Error && cause.name === 'JetStreamNotEnabled') ||
+    cause instanceof errors.NoRespondersError ||
+    cause instanceof errors.TimeoutError ||
+    (cause instanceof JetStreamApiError && cause.status === 503)
+  );
+}
+
+/** Runs `op` (a read, or a write that is safe to repeat) until it succeeds, retrying through a failover. */
+export async function retryThroughFailover<T>(op: () => Promise<T>, budgetMs = RETRY_BUDGET_MS): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!isFailover(err) || Date.now() + RETRY_PAUSE_MS > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+  }
+}

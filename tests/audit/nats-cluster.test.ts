@@ -1,0 +1,109 @@
+// A three-node NATS cluster (`teleport nats configure --routes`, `teleport.nats.replicas: 3`): every
+// stream and bucket has three copies; SIGKILL of the node leading the AUDIT stream in the middle of a
+// pgbench run loses no audit event (PostgreSQL's own statement log against the stored events), the
+// sessions go on, new ones connect, and the node rejoins with its copies caught up.
+import { join } from 'node:path';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Buckets, Streams } from '#libs/events';
+import type { PostgresCluster } from '#libs/testing';
+import { busClient } from '../support/bus.js';
+import { TestCluster } from '../support/cluster.js';
+import { loginUser, startClusterPostgres, startDbService, tempDir, type DbServiceProcess } from '../support/data-plane.js';
+import { readAudit, waitForSpoolDrained } from '../support/audit-log.js';
+import { compareStatements, LOG_STATEMENTS, loggedStatements, pgbenchInit, pgbenchThroughProxy } from '../support/pgbench.js';
+
+const CLUSTER = 'nats-cluster';
+const DB_USER = 'bench';
+const STREAMS = [Streams.Cluster.name, Streams.Audit.name, ...Object.values(Buckets).map((b) => `KV_${b}`)];
+
+let cluster: TestCluster;
+let postgres: PostgresCluster;
+let service: DbServiceProcess & { dataDir: string };
+let via: { serviceFile: string; home: string; section: string };
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+
+beforeAll(async () => {
+  cluster = await TestCluster.start({ clusterName: CLUSTER, natsNodes: 3 });
+  postgres = await startClusterPostgres(cluster, { extraConf: LOG_STATEMENTS });
+  await pgbenchInit(postgres, 1);
+  await postgres.psql(`CREATE USER ${DB_USER};\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO ${DB_USER};\n`);
+  service = await startDbService(cluster, { name: 'example', uri: `localhost:${postgres.port}` });
+  await loginUser(cluster, DB_USER, ['--roles=access', `--db-users=${DB_USER}`, '--db-names=*']);
+  const home = tempDir(cluster, 'home-');
+  via = { serviceFile: join(home, 'pg_service.conf'), home, section: `${CLUSTER}-example` };
+  const login = await cluster.tsh(['db', 'login', `--db-user=${DB_USER}`, '--db-name=postgres', 'example'], {
+    env: { PGSERVICEFILE: via.serviceFile, HOME: home },
+  });
+  if (login.code !== 0) throw new Error(login.stderr);
+  ({ nc } = await busClient(cluster));
+  jsm = await jetstreamManager(nc);
+}, 180_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await service?.stop();
+  await postgres?.stop();
+  await cluster?.stop();
+});
+
+/** Waits until every stream and bucket has its three copies, all caught up with the leader. */
+async function waitForReplicas(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lagging: string[] = [];
+    for (const name of STREAMS) {
+      const info = await jsm.streams.info(name).catch(() => undefined);
+      const copies = info?.cluster?.replicas ?? [];
+      if (!info?.cluster?.leader || copies.length !== 2 || copies.some((r) => !r.current || r.offline))
+        lagging.push(`${name}: ${JSON.stringify(info?.cluster ?? 'no answer')}`);
+    }
+    if (lagging.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`not every copy is current after ${timeoutMs} ms:\n${lagging.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+it('replicates every stream and bucket on three nodes', async () => {
+  for (const name of STREAMS) expect((await jsm.streams.info(name)).config.num_replicas).toBe(3);
+  await waitForReplicas(30_000);
+});
+
+it('loses no audit event when the AUDIT leader is killed mid-run; the node rejoins', async () => {
+  const run = pgbenchThroughProxy(['-n', '-S', '-c', '4', '-j', '2', '-t', '2000'], via);
+  while (loggedStatements(postgres, DB_USER).length < 2_000) {
+    if (run.child.exitCode !== null) throw new Error(`pgbench ended early: ${(await run.done).output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const leader = (await jsm.streams.info(Streams.Audit.name)).cluster!.leader!;
+  const node = cluster.natsNodes[Number(leader.replace('nats-', ''))]!;
+  await node.down('SIGKILL');
+
+  // While the node is down: the running sessions go on, and new ones connect.
+  const during = await pgbenchThroughProxy(['-n', '-S', '-C', '-c', '2', '-t', '10'], via).done;
+  expect(during.output).toMatch(/number of transactions actually processed: 20\/20/);
+  const { code, output } = await run.done;
+  expect(output).toMatch(/number of transactions actually processed: 8000\/8000/);
+  expect(code).toBe(0);
+
+  await node.up();
+  await waitForReplicas(60_000);
+
+  let messages = await readAudit(cluster);
+  for (const deadline = Date.now() + 30_000; ;) {
+    await waitForSpoolDrained(service.dataDir);
+    messages = await readAudit(cluster);
+    const count = (type: string) => messages.filter((m) => m.event.event === type && m.event.db_user === DB_USER).length;
+    if (count('db.session.end') === count('db.session.start')) break;
+    if (Date.now() > deadline) throw new Error(`${count('db.session.start')} sessions started, ${count('db.session.end')} ended`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(new Set(messages.map((m) => m.event.uid)).size).toBe(messages.length);
+  const logged = loggedStatements(postgres, DB_USER);
+  expect(logged.length).toBeGreaterThanOrEqual(8_020);
+  const audited = messages.filter((m) => m.event.event === 'db.session.query' && m.event.db_user === DB_USER).map((m) => m.event.db_query);
+  const { missing, extra } = compareStatements(logged, audited);
+  expect(missing).toEqual([]);
+  expect(extra).toEqual([]);
+}, 240_000);
