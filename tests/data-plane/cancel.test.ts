@@ -1,51 +1,31 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, type PostgresCluster } from '#libs/testing';
-import { BIN, stopChild, TestCluster } from '../support/cluster.js';
-import { loginUser, proxyConnection, startClusterPostgres, startDbService, type DbServiceProcess } from '../support/data-plane.js';
+import type { PostgresCluster } from '#libs/testing';
+import { TestCluster } from '../support/cluster.js';
+import {
+  loginUser,
+  proxyConnection,
+  startClusterPostgres,
+  startDbService,
+  startProxy,
+  type DbServiceProcess,
+  type ProxyProcess,
+} from '../support/data-plane.js';
 
 let cluster: TestCluster;
 let postgres: PostgresCluster;
 let service: DbServiceProcess;
-let secondProxy: { addr: string; stop(): Promise<void> };
+let secondProxy: ProxyProcess;
 let serviceFile: string;
-
-/**
- * A second proxy process on its own data dir, joined with a proxy token, on the same NATS: what a load
- * balancer in front of several proxies gives. It advertises its own address, so the Database Service
- * keeps tunnels to it too.
- */
-async function startSecondProxy(): Promise<{ addr: string; stop(): Promise<void> }> {
-  const addr = `127.0.0.1:${await freePort()}`;
-  const token = (await cluster.tctl(['tokens', 'add', '--type=proxy', '--format=text'])).stdout.trim();
-  const config = join(cluster.dir, 'proxy2.yaml');
-  writeFileSync(
-    config,
-    `teleport:\n  data_dir: ${join(cluster.dir, 'proxy2')}\n  auth_token: ${token}\n  proxy_server: ${cluster.proxyAddr}\n` +
-      `  nats:\n    servers: [${cluster.nats.url}]\nauth_service:\n  enabled: "no"\n` +
-      `proxy_service:\n  web_listen_addr: ${addr}\n  tunnel_public_addr: ${addr}\n`,
-  );
-  const child = spawn(process.execPath, [BIN.teleport, 'start', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!log.includes('the cluster is up')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`second proxy did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { addr, stop: () => stopChild(child, 10_000) };
-}
 
 beforeAll(async () => {
   cluster = await TestCluster.start({ clusterName: 'cancel' });
   postgres = await startClusterPostgres(cluster);
   await postgres.psql('CREATE USER alice;');
   service = await startDbService(cluster, { name: 'example', uri: `localhost:${postgres.port}` });
-  secondProxy = await startSecondProxy();
+  secondProxy = await startProxy(cluster);
   await loginUser(cluster, 'alice', ['--roles=access', '--db-users=alice', '--db-names=*']);
   serviceFile = join(cluster.dir, 'pg_service.conf');
   const login = await cluster.tsh(['db', 'login', '--db-user=alice', '--db-name=postgres', 'example'], {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ClientConfig } from 'pg';
 import { Rpc, type SignedCert } from '#libs/events';
 import { generateKeyPair } from '#libs/pki';
-import { startPostgres, type PostgresCluster } from '#libs/testing';
+import { freePort, startPostgres, type PostgresCluster } from '#libs/testing';
 import { busClient } from './bus.js';
 import { BIN, stopChild, type TestCluster } from './cluster.js';
 
@@ -92,6 +92,38 @@ export async function startDbService(
     await new Promise((r) => setTimeout(r, 100));
   }
   return { dataDir, process: child, logs: () => log, stop: (signal = 'SIGTERM') => stopChild(child, 10_000, signal) };
+}
+
+export interface ProxyProcess extends RunningProcess {
+  addr: string;
+}
+
+/**
+ * Another proxy process on its own data dir, joined with a proxy token, on the cluster's NATS: what a
+ * load balancer in front of several proxies gives. It advertises its own address, so the Database
+ * Services keep tunnels to it too.
+ */
+export async function startProxy(cluster: TestCluster): Promise<ProxyProcess> {
+  const addr = `127.0.0.1:${await freePort()}`;
+  const token = (await cluster.tctl(['tokens', 'add', '--type=proxy', '--format=text'])).stdout.trim();
+  const dir = mkdtempSync(join(cluster.dir, 'proxy-'));
+  const config = join(dir, 'teleport.yaml');
+  writeFileSync(
+    config,
+    `teleport:\n  data_dir: ${join(dir, 'data')}\n  auth_token: ${token}\n  proxy_server: ${cluster.proxyAddr}\n` +
+      `  nats:\n    servers: [${cluster.natsNodes.map((n) => n.url).join(', ')}]\nauth_service:\n  enabled: "no"\n` +
+      `proxy_service:\n  web_listen_addr: ${addr}\n  tunnel_public_addr: ${addr}\n`,
+  );
+  const child = spawn(process.execPath, [BIN.teleport, 'start', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!log.includes('the cluster is up')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the proxy did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { addr, process: child, logs: () => log, stop: (signal = 'SIGTERM') => stopChild(child, 10_000, signal) };
 }
 
 /** Creates a user with the given tctl flags and logs them in with tsh (TELEPORT_HOME of the cluster). */

@@ -133,6 +133,9 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
         [
           ...readStream(Streams.Cluster.name),
           'audit.*.db.session.start',
+          // The end of a session whose Database Service died, after its last stored event.
+          'audit.*.db.session.end',
+          ...api('STREAM.MSG.GET', Streams.Audit.name),
           ...requests(who, [Rpc.Inventory.Ping, Rpc.Inventory.DbServers]),
           ...readStream(kvStream(Buckets.Sessions)),
           kvKeys(Buckets.Sessions, '*'),

@@ -1,6 +1,6 @@
 import { Controller, Logger, Module, type DynamicModule } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import {
   BusRequest,
@@ -83,7 +83,7 @@ export async function startBroker(options: { bus: BusAccess }): Promise<RunningS
   const dbServers = await KvIndex.follow(await openBucket(nc, Buckets.DbServers), DataPlane.DbServerSchema, 'Database Services');
   const inventory = new RpcClient(nc, options.bus.credentials.identity);
   const unwatchPeers = watchPeers(inventory, [Rpc.Inventory.Ping]);
-  const sessions = new SessionsService(view, projection, inventory, jetstream(nc), nc, registry);
+  const sessions = new SessionsService(view, projection, inventory, jetstream(nc), await jetstreamManager(nc), nc, registry);
 
   let revoking: NodeJS.Timeout | undefined;
   view.onChange = () => {

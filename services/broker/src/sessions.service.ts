@@ -1,13 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Logger } from '@nestjs/common';
 import type { z } from 'zod';
 import { BusRole, type BusIdentity, type RpcClient } from '#libs/bus';
 import { AccessDeniedError, ConnectionProblemError, NotFoundError } from '#libs/common';
 import { databaseType, type DbResource } from '#libs/config';
-import { AuditEvent, auditSubject, cancelSubject, DataPlane, Rpc, sessionStartFailed, terminateSubject } from '#libs/events';
-import type { Projection } from '#libs/eventstore';
+import {
+  AuditCode,
+  AuditEvent,
+  auditSubject,
+  cancelSubject,
+  DataPlane,
+  Rpc,
+  sessionStartFailed,
+  Streams,
+  terminateSubject,
+  type SessionMetadata,
+} from '#libs/events';
+import { PUBLISH_RETRIES, retryThroughFailover, type Projection } from '#libs/eventstore';
 import { verifyUserCert, type UserIdentity } from '#libs/pki';
 import { decideDbAccess, lockInForce, lockInForceMessage, resultRecording } from '#libs/rbac';
 import { decideAutoUser, provisioningOn } from './auto-user.js';
@@ -27,6 +38,24 @@ interface SessionRequest {
   client_addr: string;
 }
 
+/** The fields every event of a session repeats (its start's, copied onto an end the broker records). */
+const SESSION_METADATA: Array<keyof SessionMetadata> = [
+  'cluster_name',
+  'sid',
+  'user',
+  'server_id',
+  'addr.remote',
+  'db_service',
+  'db_protocol',
+  'db_uri',
+  'db_name',
+  'db_user',
+  'db_roles',
+  'db_type',
+  'db_origin',
+  'user_agent',
+];
+
 type Decision = { allowed: true; grant: Omit<DataPlane.SessionGrant, 'expires' | 'cluster_name'> } | { allowed: false; message: string };
 
 /**
@@ -42,6 +71,7 @@ export class SessionsService {
     private readonly projection: Projection,
     private readonly inventory: RpcClient,
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly nc: NatsConnection,
     private readonly registry: SessionRegistry,
   ) {}
@@ -148,9 +178,60 @@ export class SessionsService {
     return {};
   }
 
-  /** Forgets the live sessions of Database Services that are gone (they died without saying so). */
+  /**
+   * Ends the live sessions of Database Services that are gone (they died without saying so): each gets
+   * the `db.session.end` its service could not write, then leaves the registry.
+   */
   async forgetUnless(aliveHosts: Set<string>): Promise<void> {
-    for (const entry of this.registry.live()) if (!aliveHosts.has(entry.hosts[0]!)) await this.registry.remove(entry.sid);
+    for (const entry of this.registry.live()) {
+      if (aliveHosts.has(entry.hosts[0]!)) continue;
+      await this.recordAbandoned(entry);
+      await this.registry.remove(entry.sid);
+    }
+  }
+
+  /**
+   * The end of a session whose Database Service died, after the last event it stored: the same session
+   * fields as its start, the next event index, its last event's time as the stop (the last sign of
+   * life). Nothing when the service ended it before dying. One message id per session, so broker
+   * replicas that both notice record it once.
+   */
+  private async recordAbandoned(entry: SessionEntry): Promise<void> {
+    const lastOf = async (filter: string) => {
+      const stored = await retryThroughFailover(() => this.jsm.streams.getMessage(Streams.Audit.name, { last_by_subj: filter }));
+      return stored
+        ? (stored.json<Record<string, unknown>>() as Record<string, unknown> & { ei: number; event: string; time: string })
+        : undefined;
+    };
+    const last = await lastOf(auditSubject(entry.sid, '>'));
+    if (last?.event === AuditEvent.SessionEnd) return;
+    const start = await lastOf(auditSubject(entry.sid, AuditEvent.SessionStart));
+    const meta = start
+      ? Object.fromEntries(SESSION_METADATA.filter((k) => k in start).map((k) => [k, start[k]]))
+      : {
+          cluster_name: this.view.clusterName,
+          sid: entry.sid,
+          user: entry.user,
+          server_id: entry.hosts[0],
+          'addr.remote': entry.client_addr,
+        };
+    const message = `the Database Service ${entry.hosts[0]} serving the session stopped answering; the session ended with it`;
+    const event = {
+      ...meta,
+      ei: (last?.ei ?? 0) + 1,
+      event: AuditEvent.SessionEnd,
+      uid: randomUUID(),
+      code: AuditCode[AuditEvent.SessionEnd],
+      time: new Date().toISOString(),
+      ...(start ? { session_start: start.time } : {}),
+      session_stop: last?.time ?? new Date().toISOString(),
+      message,
+    };
+    await this.js.publish(auditSubject(entry.sid, AuditEvent.SessionEnd), JSON.stringify(event), {
+      msgID: `${entry.sid}.abandoned`,
+      retries: PUBLISH_RETRIES,
+    });
+    this.logger.warn({ sid: entry.sid, message });
   }
 
   /** A live session as registered: for the Database Service serving it, and for provisioning, which checks its requests against it. */
@@ -274,7 +355,10 @@ export class SessionsService {
       },
       message,
     );
-    await this.js.publish(auditSubject(sid, AuditEvent.SessionStart), JSON.stringify(event), { msgID: event.uid });
+    await this.js.publish(auditSubject(sid, AuditEvent.SessionStart), JSON.stringify(event), {
+      msgID: event.uid,
+      retries: PUBLISH_RETRIES,
+    });
   }
 }
 
