@@ -21,7 +21,8 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{libs,services,cli}/**/*.spec.ts'],
+      // tests/kubernetes reads manifests and starts nothing.
+      testMatch: ['<rootDir>/{libs,services,cli}/**/*.spec.ts', '<rootDir>/tests/kubernetes/**/*.spec.ts'],
     },
     {
       ...common,
