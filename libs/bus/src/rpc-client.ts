@@ -6,6 +6,8 @@ import { Attr, endSpan, errorType, instruments, isTraced, secondsSince, SpanKind
 import { requestSubject, type BusIdentity } from './identity.js';
 
 const DEFAULT_TIMEOUT_MS = 15_000;
+const NO_RESPONDERS_GRACE_MS = 5_000;
+const NO_RESPONDERS_PAUSE_MS = 200;
 
 /** The service a request subject belongs to, for messages: `auth.users.get` -> auth, `auditlog.sessions.list` -> audit. */
 function serviceOf(pattern: string): string {
@@ -60,16 +62,23 @@ export class RpcClient {
     }
   }
 
+  /**
+   * "No responders" is retried for a few seconds (within the timeout): a service whose NATS node just
+   * went away has no subscription until it reconnects to another, which takes a moment.
+   */
   private async request<Result>(pattern: string, subject: string, data: unknown, timeoutMs: number, h?: MsgHdrs): Promise<Result> {
+    const payload = JSON.stringify({ pattern, data, id: randomUUID() });
+    const giveUp = Date.now() + Math.min(timeoutMs, NO_RESPONDERS_GRACE_MS);
     let packet: ReplyPacket<Result>;
-    try {
-      const reply = await this.nc.request(subject, JSON.stringify({ pattern, data, id: randomUUID() }), {
-        timeout: timeoutMs,
-        ...(h ? { headers: h } : {}),
-      });
-      packet = reply.json<ReplyPacket<Result>>();
-    } catch (err) {
-      throw requestError(err, pattern, subject, timeoutMs);
+    for (;;) {
+      try {
+        const reply = await this.nc.request(subject, payload, { timeout: timeoutMs, ...(h ? { headers: h } : {}) });
+        packet = reply.json<ReplyPacket<Result>>();
+        break;
+      } catch (err) {
+        if (!isNoResponders(err) || Date.now() + NO_RESPONDERS_PAUSE_MS > giveUp) throw requestError(err, pattern, subject, timeoutMs);
+      }
+      await new Promise((r) => setTimeout(r, NO_RESPONDERS_PAUSE_MS));
     }
     if (packet.err !== undefined && packet.err !== null) {
       throw isErrorBody(packet.err) ? fromErrorBody(packet.err) : new InternalError(`${pattern} failed: ${JSON.stringify(packet.err)}`);
@@ -87,9 +96,12 @@ function traceHeaders(ctx: Context): MsgHdrs | undefined {
   return h;
 }
 
+const causeOf = (err: unknown) => (err instanceof errors.RequestError && err.cause ? err.cause : err);
+const isNoResponders = (err: unknown) => causeOf(err) instanceof errors.NoRespondersError;
+
 function requestError(err: unknown, pattern: string, subject: string, timeoutMs: number): Error {
   const service = serviceOf(pattern);
-  const cause = err instanceof errors.RequestError && err.cause ? err.cause : err;
+  const cause = causeOf(err);
   if (cause instanceof errors.NoRespondersError) {
     return new ConnectionProblemError(`the ${service} service is not running (no responders on ${pattern})`, { cause: err });
   }
