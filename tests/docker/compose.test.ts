@@ -1,7 +1,8 @@
 // docker-compose.yml as a user runs it, with a real Docker engine: `docker-compose up` of the file as it
 // is, the README's commands from the host (tsh login, tsh db connect with psql, tsh play), then
 // --scale proxy=2 --scale db=3 serving 20 sessions over every replica; the edge network cannot reach
-// NATS. The engine is started for the test when none runs, and the host is left as it was found.
+// NATS; on a three-node NATS cluster (the override file), a node killed changes nothing for sessions.
+// The engine is started for the test when none runs, and the host is left as it was found.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -51,7 +52,10 @@ function ok(result: RunResult, what: string): string {
 /** What the proxies publish: one port, as by default (3080); a range for several proxies. */
 let proxyPortsSpec = '';
 const composeEnv = () => ({ DBACCESS_KEK: KEK, DBACCESS_PROXY_PORTS: proxyPortsSpec, COMPOSE_PROJECT_NAME: PROJECT });
-const compose = (args: string[], timeoutMs = 600_000) => sh('docker-compose', args, { env: composeEnv(), timeoutMs });
+/** The compose files in use: docker-compose.yml, and the NATS cluster's override once that test runs. */
+let files: string[] = [];
+const compose = (args: string[], timeoutMs = 600_000) =>
+  sh('docker-compose', [...files.flatMap((f) => ['-f', f]), ...args], { env: composeEnv(), timeoutMs });
 const tsh = (args: string[], input?: string) =>
   run('tsh', args, { env: { TELEPORT_HOME: home, PGSERVICEFILE: serviceFile }, ...(input !== undefined ? { input } : {}) });
 
@@ -71,6 +75,24 @@ async function timed<T>(what: string, step: () => Promise<T>): Promise<T> {
     ]);
     throw new Error(`${what}: ${(err as Error).message}\n\n${ps.stdout}\n${restarts.stdout}\n${logs.stdout}`);
   }
+}
+
+/** Which of the NATS nodes the broker's connection goes to (port 4222 in its /proc/net/tcp). */
+async function brokersNatsNode(): Promise<string> {
+  const tcp = ok(await compose(['exec', '-T', 'broker', 'cat', '/proc/net/tcp'], 30_000), 'reading the broker container /proc/net/tcp');
+  // rem_address of an established connection to port 4222 (0x107E): the IPv4 address, little-endian hex.
+  const remote = /^\s*\d+: \S+ ([0-9A-F]{8}):107E 01 /m.exec(tcp)?.[1];
+  if (!remote) throw new Error(`the broker has no connection to NATS:\n${tcp}`);
+  const ip = [3, 2, 1, 0].map((i) => parseInt(remote.slice(i * 2, i * 2 + 2), 16)).join('.');
+  for (const node of ['nats', 'nats-2', 'nats-3']) {
+    const id = ok(await compose(['ps', '-q', node], 30_000), `docker-compose ps ${node}`).trim();
+    const ips = ok(
+      await sh('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', id]),
+      'docker inspect',
+    );
+    if (ips.split(/\s+/).includes(ip)) return node;
+  }
+  throw new Error(`no NATS node has the address ${ip}`);
 }
 
 /** Four consecutive free ports on every address, for the proxies' published range. */
@@ -245,6 +267,47 @@ itWithDocker(
       for (const e of events) if (e.server_id) servers.add(e.server_id);
     }
     expect(servers.size).toBe(3);
+  },
+  1_200_000,
+);
+
+itWithDocker(
+  'on a three-node NATS cluster (docker-compose.nats-cluster.yml): a node killed, sessions and their audit go on',
+  async () => {
+    await timed('docker-compose up with the NATS cluster until healthy', async () => {
+      ok(await compose(['down', '-v', '--remove-orphans']), 'docker-compose down');
+      files = ['docker-compose.yml', 'docker-compose.nats-cluster.yml'];
+      proxyPortsSpec = String(basePort);
+      ok(await compose(['up', '-d']), 'docker-compose up with docker-compose.nats-cluster.yml');
+      for (const service of ['auth', 'inventory', 'broker', 'audit', 'proxy', 'postgres', 'db']) await healthy(service, 1);
+    });
+    const added = ok(
+      await compose(['exec', '-T', 'auth', 'tctl', 'users', 'add', 'bob', '--roles=access,auditor', '--db-users=*', '--db-names=*']),
+      'tctl users add',
+    );
+    const token = /\/web\/invite\/([0-9a-f]+)/.exec(added)![1];
+    expect(
+      (await httpsInsecure(`https://127.0.0.1:${basePort}/v1/webapi/users/password/token`, 'PUT', { token, password: 'bob-password-123' }))
+        .status,
+    ).toBe(200);
+    ok(await tsh(['login', '--insecure', `--proxy=localhost:${basePort}`, '--user=bob'], 'bob-password-123\n'), 'tsh login');
+
+    // The node the broker is connected to: killing it is what a session's setup feels at once.
+    const node = await brokersNatsNode();
+    await timed(`the broker's NATS node (${node}) killed: a new session, and its playback`, async () => {
+      ok(await compose(['kill', node]), `docker-compose kill ${node}`);
+      const out = ok(
+        await tsh(['db', 'connect', '--db-user=postgres', '--db-name=postgres', 'demo-postgres'], 'select 4242 as survived;\n'),
+        'tsh db connect',
+      );
+      expect(out).toContain('4242');
+      await eventually(async () => {
+        const listed = JSON.parse(ok(await tsh(['recordings', 'ls', '--format=json']), 'tsh recordings ls')) as { sid: string }[];
+        const played = await Promise.all(listed.map(async (r) => ok(await tsh(['play', '--format=text', r.sid]), 'tsh play')));
+        expect(played.join('\n')).toContain('select 4242 as survived');
+      }, 60_000);
+    });
+    ok(await compose(['start', node]), `docker-compose start ${node}`);
   },
   1_200_000,
 );
