@@ -1,7 +1,7 @@
 // `kind: db` resources served by a Database Service whose db_service.resources select their labels (as
 // `teleport db configure create --dynamic-resources-labels` writes it): created with tctl create, the
 // database is served within seconds; one with other labels is not; deleted, it stops being served and
-// its live sessions end.
+// its live sessions end. Guide 004's kind: db with an admin_user is served so too, its users provisioned.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import type { PostgresCluster } from '#libs/testing';
 import { BIN, stopChild, TestCluster } from '../support/cluster.js';
 import { loginUser, proxyConnection, startClusterPostgres } from '../support/data-plane.js';
 import { expectCliError, expectOk } from '../support/elsewhere.js';
-import { eventually } from '../support/provisioning.js';
+import { dbUser, eventually, person } from '../support/provisioning.js';
 
 const CLUSTER = 'resources';
 
@@ -106,4 +106,63 @@ it('stops serving a deleted db resource and ends its live sessions', async () =>
   expectCliError(await cluster.tsh(['db', 'login', '--db-user=alice', 'example']), 'database "example" not found');
   // The log is JSON lines: the quotes of the message are escaped there.
   expect(service.logs()).toContain('no longer serving db resource \\"example\\"');
+});
+
+it("serves guide 004's kind: db with an admin_user: database users provisioned for the session", async () => {
+  // Guide 004, step 1 (the admin and what it needs) and step 2 (the role), as the guide writes them.
+  await postgres.psql(
+    'CREATE USER "teleport-admin" login createrole;\nGRANT CREATE ON SCHEMA public TO "teleport-admin";\nCREATE ROLE reader;',
+  );
+  expectOk(
+    await cluster.tctl(['create'], {
+      input: `kind: role
+version: v7
+metadata:
+  name: auto-db-users
+spec:
+  options:
+    # create_db_user_mode enables automatic user provisioning for matching databases
+    create_db_user_mode: keep
+  allow:
+    db_labels:
+      "*": "*"
+    db_names:
+    - "*"
+    # db_roles is a list of roles the database user will be assigned
+    db_roles:
+    - reader
+    - "{{internal.db_roles}}"
+    - "{{external.db_roles}}"
+`,
+    }),
+  );
+  expectOk(
+    await cluster.tctl(['create'], {
+      input: `kind: db
+version: v3
+metadata:
+  name: example-auto
+  labels:
+    env: test
+spec:
+  protocol: "postgres"
+  uri: "localhost:${postgres.port}"
+  admin_user:
+    name: "teleport-admin"
+`,
+    }),
+  );
+  const bob = await person(cluster, 'bob', ['--roles=auto-db-users']);
+  // Step 3: no --db-user: the database user is the Teleport username.
+  await eventually(async () => expectOk(await bob.tsh(['db', 'login', '--db-name=postgres', 'example-auto'])), 20_000);
+  const client = new pg.Client(bob.config('example-auto'));
+  await client.connect();
+  try {
+    expect((await client.query('select current_user as u')).rows).toEqual([{ u: 'bob' }]);
+    expect(await dbUser(postgres, 'bob')).toEqual({ login: true, roles: ['reader', 'teleport-auto-user'] });
+  } finally {
+    await client.end();
+  }
+  // keep: after the session the user stays, without login and without roles.
+  await eventually(async () => expect(await dbUser(postgres, 'bob')).toEqual({ login: false, roles: ['teleport-auto-user'] }), 20_000);
 });

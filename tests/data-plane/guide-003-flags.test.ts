@@ -3,8 +3,10 @@
 // from flags alone, `teleport start --debug --roles=db --token=... --auth-server=<proxy> --db-name=test
 // --db-protocol=postgres --db-uri=... --labels=env=test`. Then the guide's alternative: a dynamic token
 // from `tctl tokens add --type=db --db-name=... --db-protocol=postgres --db-uri=...`, whose printed
-// command serves that database. Not in the guide: where each process keeps its state (a data dir of
-// the test's instead of /var/lib/teleport), and the PostgreSQL it reaches (this test's).
+// command serves that database; and "Start Database Service with Config File": teleport-db.yaml with
+// auth_token and auth_servers, `teleport start --debug --config=...`. Not in the guide: where each
+// process keeps its state (a data dir of the test's instead of /var/lib/teleport), and the PostgreSQL it
+// reaches (this test's).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,11 +23,14 @@ let cluster: TestCluster;
 let postgres: PostgresCluster;
 const services: RunningProcess[] = [];
 
-/** Runs teleport with `args`, its state in a data dir of its own, until it says its Database Service is up. */
-async function teleport(args: string[]): Promise<RunningProcess> {
+/**
+ * Runs teleport with `args` and --config: a file of `configText` (given the host's data dir), or one
+ * that only sets the data dir. Resolves once it says its Database Service is up.
+ */
+async function teleport(args: string[], configText?: (dataDir: string) => string): Promise<RunningProcess> {
   const dir = mkdtempSync(join(cluster.dir, 'db-host-'));
   const config = join(dir, 'teleport.yaml');
-  writeFileSync(config, `teleport:\n  data_dir: ${join(dir, 'data')}\n`);
+  writeFileSync(config, configText ? configText(join(dir, 'data')) : `teleport:\n  data_dir: ${join(dir, 'data')}\n`);
   const child = spawn(process.execPath, [BIN.teleport, ...args, `--config=${config}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -85,6 +90,57 @@ it('a Database Service started from flags with the static token joins and serves
   }[];
   expect(listed.find((d) => d.name === 'test')).toMatchObject({ labels: { env: 'test' } });
   expect(await sessionUser('test')).toBe('alice');
+});
+
+it("a Database Service started from the guide's teleport-db.yaml (auth_token, auth_servers) joins and serves", async () => {
+  // The guide's file, but for its data_dir, the proxy's address and the database (this test's
+  // PostgreSQL rather than Aurora: the aws: block and IAM are guide-003.test.ts's, with the AWS stand-ins).
+  await teleport(
+    ['start', '--debug'],
+    (dataDir) => `teleport:
+  data_dir: ${dataDir}
+  nodename: test
+  # Auth token to connect to the auth server.
+  auth_token: ${STATIC_TOKEN}
+  # Proxy address to connect to. Note that it has to be the proxy address
+  # because database service always connects to the cluster over reverse
+  # tunnel.
+  auth_servers:
+  - ${cluster.proxyAddr}
+db_service:
+  enabled: "yes"
+  # This section contains definitions of all databases proxied by this
+  # service, can contain multiple items.
+  databases:
+    # Name of the database proxy instance, used to reference in CLI.
+  - name: "aurora"
+    # Free-form description of the database proxy instance.
+    description: "AWS Aurora instance of PostgreSQL 13.0"
+    # Database protocol.
+    protocol: "postgres"
+    # Database address, example of a AWS Aurora endpoint in this case.
+    uri: "localhost:${postgres.port}"
+    # Labels to assign to the database, used in RBAC.
+    labels:
+      env: dev
+auth_service:
+  enabled: "no"
+ssh_service:
+  enabled: "no"
+proxy_service:
+  enabled: "no"
+`,
+  );
+  const listed = JSON.parse(expectOk(await cluster.tsh(['db', 'ls', '--format=json']))) as {
+    name: string;
+    description: string;
+    labels: Record<string, string>;
+  }[];
+  expect(listed.find((d) => d.name === 'aurora')).toMatchObject({
+    description: 'AWS Aurora instance of PostgreSQL 13.0',
+    labels: { env: 'dev' },
+  });
+  expect(await sessionUser('aurora')).toBe('alice');
 });
 
 it('lists the static token as never expiring, and will not delete it (it lives in teleport.yaml)', async () => {
