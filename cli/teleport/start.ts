@@ -136,8 +136,9 @@ export async function runServices(
         clusterName: config.auth.clusterName,
         dataDir: config.dataDir,
         kek,
-        staticTokens: config.auth.staticTokens,
+        staticTokens: config.auth.staticTokens(),
         replicas: config.nats.replicas,
+        ...(config.auth.listenAddr ? { joinListenAddr: config.auth.listenAddr } : {}),
       }),
     );
   }

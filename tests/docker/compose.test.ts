@@ -202,7 +202,7 @@ itWithDocker(
 );
 
 itWithDocker(
-  'the Database Services and the demo PostgreSQL cannot reach NATS: the proxy is their only way in',
+  'the Database Services and the demo PostgreSQL cannot reach NATS: the proxy is their only way in, and it holds no key of the control plane',
   async () => {
     const probe =
       "require('net').connect(4222, 'nats').on('connect', () => { console.log('connected'); process.exit(0) }).on('error', (e) => { console.log(e.code); process.exit(1) })";
@@ -212,6 +212,17 @@ itWithDocker(
     // The proxy, on both networks, does reach it.
     const fromProxy = await compose(['exec', '-T', 'proxy', 'node', '-e', probe], 30_000);
     expect(fromProxy.stdout.trim()).toBe('connected');
+    // The proxy, which the outside reaches, holds its own credentials only: no KEK, no bus keys, no
+    // token but its own.
+    const holds = await compose(
+      ['exec', '-T', 'proxy', 'sh', '-c', 'echo "kek=${DBACCESS_KEK:-none}"; ls /cluster /join 2>&1; ls /var/lib/teleport'],
+      30_000,
+    );
+    expect(holds.stdout).toContain('kek=none');
+    expect(holds.stdout).toMatch(/ls: cannot access '\/cluster': No such file or directory/);
+    expect(holds.stdout).toMatch(/ls: cannot access '\/join': No such file or directory/);
+    expect(holds.stdout).toContain('proxy-identity.pem');
+    expect(holds.stdout).not.toContain('bus-keys.json');
   },
   120_000,
 );

@@ -2,7 +2,7 @@
 // fields included (as kubectl --validate=strict refuses them), then against docker-compose.yml, the
 // reference the manifests are adapted from, and the trust boundary their network policies draw.
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as autoscalingV2 from 'kubernetes-models/autoscaling/v2';
@@ -14,6 +14,7 @@ import * as coreV1 from 'kubernetes-models/v1';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
+import type { IServiceSpec } from 'kubernetes-models/v1/ServiceSpec';
 import { parse, parseAllDocuments } from 'yaml';
 import { FileConfigSchema, type FileConfig } from '#libs/config';
 
@@ -160,6 +161,8 @@ interface ComposeService {
   restart?: string;
   environment?: Record<string, string>;
   ports?: string[];
+  /** Short syntax only, as docker-compose.yml writes them: source:target[:ro]. */
+  volumes?: string[];
   healthcheck?: { test?: string[] };
 }
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -179,6 +182,18 @@ const ONE_SHOTS: Record<string, string | undefined> = {
   // identity on auth's volume and write access to Secrets).
   init: undefined,
 };
+
+/** Compose's bind mounts and volumes that are ConfigMaps and Secrets here. */
+const COUNTERPARTS: Record<string, string> = {
+  './deploy/compose/teleport.yaml': 'teleport-control',
+  './deploy/compose/proxy.yaml': 'teleport-proxy',
+  './deploy/compose/edge.yaml': 'teleport-edge',
+  'cluster-keys': 'dbaccess-bus-keys',
+  'join-token': 'dbaccess-join-token',
+  'proxy-join-token': 'dbaccess-proxy-join-token',
+  'demo-certs': 'demo-postgres-tls',
+};
+const composeConfig = (file: string) => parse(readFileSync(join(ROOT, 'deploy/compose', file), 'utf8')) as FileConfig;
 
 interface Workload {
   name: string;
@@ -259,10 +274,8 @@ describe('deploy/kubernetes against docker-compose.yml', () => {
     const url = new URL(compose.services.auth!.healthcheck!.test!.join(' ').match(/fetch\('([^']+)'\)/)![1]!);
     expect(url.pathname).toBe('/readyz');
     const diagPort = Number(url.port);
-    for (const file of ['teleport.yaml', 'edge.yaml']) {
-      const composeConfig = parse(readFileSync(join(ROOT, 'deploy/compose', file), 'utf8')) as FileConfig;
-      expect(composeConfig.teleport?.diag_addr).toBe(`127.0.0.1:${diagPort}`);
-    }
+    for (const file of ['teleport.yaml', 'proxy.yaml', 'edge.yaml'])
+      expect([file, composeConfig(file).teleport?.diag_addr]).toEqual([file, `127.0.0.1:${diagPort}`]);
     // The kubelet probes the pod's address.
     for (const [name, config] of configs) expect([name, config.teleport?.diag_addr]).toEqual([name, `0.0.0.0:${diagPort}`]);
     const probed = workloads.flatMap((w) => w.pod.containers.filter((c) => c.image === IMAGE).map((c) => [w.name, c] as const));
@@ -273,7 +286,7 @@ describe('deploy/kubernetes against docker-compose.yml', () => {
     }
   });
 
-  it('gives DBACCESS_KEK, from the Secret dbaccess-kek, to the control plane as compose does, and never to the edge', () => {
+  it('gives DBACCESS_KEK, from the Secret dbaccess-kek, to the control plane behind the proxies as compose does, never to the proxies or the edge', () => {
     const kekEnv = (w: Workload) =>
       allContainers(w)
         .flatMap((c) => c.env ?? [])
@@ -283,17 +296,44 @@ describe('deploy/kubernetes against docker-compose.yml', () => {
       .flatMap(([name]) => (name in ONE_SHOTS ? (ONE_SHOTS[name] ?? []) : name));
     const withKek = workloads.filter((w) => kekEnv(w).length);
     expect(names(withKek)).toEqual(expected.sort());
-    expect(names(withKek)).toEqual(names(workloads.filter((w) => plane(w) === 'control')));
+    expect(names(withKek)).toEqual(names(workloads.filter((w) => plane(w) === 'control' && w.name !== 'proxy')));
     for (const env of withKek.flatMap(kekEnv))
       expect(env).toEqual({ name: KEK, valueFrom: { secretKeyRef: { name: 'dbaccess-kek', key: KEK } } });
     const edge = workloads.filter((w) => plane(w) === 'edge');
     expect(names(edge)).toEqual(['db', 'postgres', 'provisioning']);
     const busKeys = (w: Workload) => w.pod.volumes?.some((v) => v.secret?.secretName === 'dbaccess-bus-keys') ?? false;
     expect(edge.filter((w) => kekEnv(w).length || busKeys(w))).toEqual([]);
+    expect([kekEnv(workload('proxy')), busKeys(workload('proxy'))]).toEqual([[], false]);
   });
 
-  it('mounts, in each dbaccess container, every file its teleport.yaml names, read-only from the Secret that holds it', () => {
-    const secretOf: Record<string, string> = { 'bus-keys.json': 'dbaccess-bus-keys', token: 'dbaccess-join-token' };
+  it('mounts in each long-running workload the configuration and the Secrets compose mounts in its service, read-only, at the same paths', () => {
+    const running = composeServices.filter(([, s]) => s.restart !== 'no');
+    for (const [name, service] of running) {
+      const expected = (service.volumes ?? []).flatMap((volume) => {
+        const [source, path, mode] = volume.split(':');
+        const from = COUNTERPARTS[source!];
+        return from ? [{ path, from, readOnly: mode === 'ro' }] : [];
+      });
+      const { pod } = workload(name);
+      const found = (pod.containers[0]!.volumeMounts ?? []).flatMap((mount) => {
+        const volume = pod.volumes?.find((v) => v.name === mount.name);
+        const from = volume?.secret?.secretName ?? volume?.configMap?.name;
+        return from ? [{ path: mount.mountPath, from, readOnly: mount.readOnly ?? false }] : [];
+      });
+      const byPath = (a: { path?: string }, b: { path?: string }) => (a.path ?? '').localeCompare(b.path ?? '');
+      expect([name, found.sort(byPath)]).toEqual([name, expected.sort(byPath)]);
+    }
+  });
+
+  it('mounts in each dbaccess container exactly the files its teleport.yaml has it read, read-only from the Secret that holds each', () => {
+    const secretOf: Record<string, string> = {
+      '/cluster/bus-keys.json': 'dbaccess-bus-keys',
+      '/join/token': 'dbaccess-join-token',
+      '/proxy-join/token': 'dbaccess-proxy-join-token',
+    };
+    // The files of auth_service.tokens are read by the auth service alone.
+    const runsAuth = (c: IContainer) => c.args?.some((arg) => /^--roles=(.*,)?auth(-only)?(,|$)/.test(arg)) ?? false;
+    const byPath = (a: { path: string }, b: { path: string }) => a.path.localeCompare(b.path);
     for (const w of workloads) {
       const volume = (name: string | undefined) => w.pod.volumes?.find((v) => v.name === name);
       for (const container of allContainers(w).filter((c) => c.image === IMAGE)) {
@@ -302,21 +342,59 @@ describe('deploy/kubernetes against docker-compose.yml', () => {
         const files = [
           config.teleport?.nats?.keys_file,
           config.teleport?.auth_token,
-          ...(config.auth_service?.tokens ?? []).map((entry) => entry.slice(entry.indexOf(':') + 1)),
+          ...(runsAuth(container) ? (config.auth_service?.tokens ?? []) : []).map((entry) => entry.slice(entry.indexOf(':') + 1)),
         ].filter((path): path is string => Boolean(path?.startsWith('/')));
         expect(files.length).toBeGreaterThan(0);
-        for (const path of files) {
-          const mount = mounts.find((m) => m.mountPath === dirname(path));
-          const found = { readOnly: mount?.readOnly, secret: volume(mount?.name)?.secret?.secretName };
-          expect([w.name, container.name, path, found]).toEqual([
-            w.name,
-            container.name,
-            path,
-            { readOnly: true, secret: secretOf[basename(path)] },
-          ]);
-        }
+        const expected = files.map((path) => ({ path: dirname(path), readOnly: true, secret: secretOf[path] }));
+        const found = mounts.flatMap((m) => {
+          const secret = volume(m.name)?.secret?.secretName;
+          return secret ? [{ path: m.mountPath, readOnly: m.readOnly, secret }] : [];
+        });
+        expect([w.name, container.name, found.sort(byPath)]).toEqual([w.name, container.name, expected.sort(byPath)]);
       }
     }
+  });
+
+  it("keeps the control plane's secrets off the proxies: only their own join token, no KEK, no bus keys, no edge join token", () => {
+    const secretsOf = (w: Workload) =>
+      new Set(
+        [
+          ...(w.pod.volumes ?? []).flatMap((v) => [v.secret?.secretName, ...(v.projected?.sources ?? []).map((s) => s.secret?.name)]),
+          ...allContainers(w).flatMap((c) => [
+            ...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name),
+            ...(c.envFrom ?? []).map((e) => e.secretRef?.name),
+          ]),
+        ].filter((name): name is string => Boolean(name)),
+      );
+    const holding = (secret: string) => names(workloads.filter((w) => secretsOf(w).has(secret)));
+    expect([...secretsOf(workload('proxy'))]).toEqual(['dbaccess-proxy-join-token']);
+    expect(allContainers(workload('proxy')).flatMap((c) => (c.env ?? []).map((e) => e.name))).not.toContain(KEK);
+    expect(holding('dbaccess-proxy-join-token')).toEqual(['auth', 'proxy']);
+    // Among the control plane, the auth service alone reads the edge's token.
+    expect(holding('dbaccess-join-token')).toEqual(
+      ['auth', ...names(workloads.filter((w) => plane(w) === 'edge' && w.name !== 'postgres'))].sort(),
+    );
+    // The bus keys go where the KEK that opens them goes.
+    expect(holding('dbaccess-bus-keys')).toEqual(holding('dbaccess-kek'));
+    expect(holding('dbaccess-bus-keys')).not.toContain('proxy');
+  });
+
+  it("lets the proxies join at the Service auth, port 3025 of the auth pods, as compose's proxies join at auth:3025", () => {
+    const control = configs.get('teleport-control')!;
+    const proxy = configs.get('teleport-proxy')!;
+    const composeControl = composeConfig('teleport.yaml');
+    expect(control.auth_service?.listen_addr).toBe(composeControl.auth_service?.listen_addr);
+    expect(proxy.teleport?.auth_server).toBe(composeConfig('proxy.yaml').teleport?.auth_server);
+    const listenPort = Number(control.auth_service!.listen_addr!.split(':').at(-1));
+    expect(listenPort).toBe(3025);
+    const [host, port] = proxy.teleport!.auth_server!.split(':');
+    const service = find('Service', host!).spec as IServiceSpec;
+    expect(service.type ?? 'ClusterIP').toBe('ClusterIP');
+    expect(names(workloads.filter((w) => selects({ matchLabels: service.selector }, w.labels)))).toEqual(['auth']);
+    const servicePort = service.ports?.find((p) => p.port === Number(port));
+    const auth = workload('auth').pod.containers[0]!;
+    const target = servicePort?.targetPort ?? servicePort?.port;
+    expect(typeof target === 'number' ? target : auth.ports?.find((p) => p.name === target)?.containerPort).toBe(listenPort);
   });
 
   it('has ConfigMaps that teleport accepts, naming the services, NATS nodes and replicas of these manifests', () => {
@@ -339,8 +417,21 @@ describe('deploy/kubernetes against docker-compose.yml', () => {
       ports: { port: number }[];
     };
     expect(headless).toMatchObject({ clusterIP: 'None', selector: { 'app.kubernetes.io/name': 'proxy' }, ports: [{ port: 3080 }] });
-    expect(control.proxy_service?.public_addr).toContain('proxy:3080');
+    expect(configs.get('teleport-proxy')!.proxy_service?.public_addr).toContain('proxy:3080');
     expect(edge.teleport?.nats).toBeUndefined();
+    // The control plane's static tokens are compose's: the same files, here from the Secrets.
+    expect(control.auth_service?.tokens).toEqual(composeConfig('teleport.yaml').auth_service?.tokens);
+  });
+
+  it("has the proxies' ConfigMap be compose's proxy.yaml, with the NATS nodes and the diag address of teleport-control", () => {
+    const composeProxy = composeConfig('proxy.yaml');
+    const control = configs.get('teleport-control')!;
+    expect(configs.get('teleport-proxy')).toEqual({
+      ...composeProxy,
+      teleport: { ...composeProxy.teleport, diag_addr: control.teleport?.diag_addr, nats: { servers: control.teleport?.nats?.servers } },
+    });
+    // Only the proxies read proxy_service: the control plane's configuration has none.
+    expect(control.proxy_service).toBeUndefined();
   });
 });
 
@@ -441,6 +532,24 @@ describe('the trust boundary the network policies draw', () => {
     for (const stranger of strangers)
       expect([stranger, reaches(stranger, nats, 4222), reaches(stranger, nats, 6222)]).toEqual([stranger, false, false]);
     for (const name of control.filter((n) => n !== 'nats')) expect([name, reaches(podOf(name), nats, 6222)]).toEqual([name, false]);
+  });
+
+  it("lets the proxies, and nothing else, reach the auth service's join port (3025)", () => {
+    const auth = podOf('auth');
+    for (const w of workloads) expect([w.name, reaches(podOf(w.name), auth, 3025)]).toEqual([w.name, w.name === 'proxy']);
+    // Auth's way in admits the proxies alone, whatever the others' ways out allow.
+    for (const w of workloads) expect([w.name, allowed('Ingress', auth, podOf(w.name), 3025)]).toEqual([w.name, w.name === 'proxy']);
+    // Twice over for the edge, as for NATS.
+    for (const name of edge)
+      expect([name, allowed('Egress', podOf(name), auth, 3025), allowed('Ingress', auth, podOf(name), 3025)]).toEqual([name, false, false]);
+    const strangers: Pod[] = [
+      { namespace: NAMESPACE, labels: {} },
+      { namespace: NAMESPACE, labels: { 'dbaccess.io/plane': 'control' } },
+      { namespace: 'default', labels: podOf('proxy').labels },
+    ];
+    for (const stranger of strangers) expect([stranger, reaches(stranger, auth, 3025)]).toEqual([stranger, false]);
+    // Joined, the proxies reach NATS as before.
+    expect(reaches(podOf('proxy'), nats, 4222)).toBe(true);
   });
 
   it('lets the edge reach the proxies, and the Database Services their database', () => {

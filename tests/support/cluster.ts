@@ -81,6 +81,8 @@ export class TestCluster {
       staticTokens?: string[];
       /** A NATS cluster of this many nodes, streams and buckets replicated on up to three. */
       natsNodes?: number;
+      /** auth_service.listen_addr: where proxies join at the auth service itself. */
+      authListenAddr?: string;
     } = {},
   ): Promise<TestCluster> {
     const nodes = opts.natsNodes ?? 1;
@@ -100,6 +102,7 @@ export class TestCluster {
         (nodes > 1 ? `    replicas: ${Math.min(nodes, 3)}\n` : '') +
         `auth_service:\n  cluster_name: ${cluster.clusterName}\n` +
         (opts.staticTokens ? `  tokens: ${JSON.stringify(opts.staticTokens)}\n` : '') +
+        (opts.authListenAddr ? `  listen_addr: ${opts.authListenAddr}\n` : '') +
         `proxy_service:\n  web_listen_addr: ${opts.proxyListenHost ? cluster.proxyAddr.replace('127.0.0.1', opts.proxyListenHost) : cluster.proxyAddr}\n` +
         (opts.extraConfig ?? ''),
     );

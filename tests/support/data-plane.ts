@@ -96,21 +96,24 @@ export async function startDbService(
 
 export interface ProxyProcess extends RunningProcess {
   addr: string;
+  /** Its config file and data dir (data/). */
+  dir: string;
 }
 
 /**
- * Another proxy process on its own data dir, joined with a proxy token, on the cluster's NATS: what a
- * load balancer in front of several proxies gives. It advertises its own address, so the Database
- * Services keep tunnels to it too.
+ * Another proxy process on its own data dir, joined with a proxy token (through the cluster's proxy, or
+ * at the auth service's `joinAt`), on the cluster's NATS: what a load balancer in front of several
+ * proxies gives. It advertises its own address, so the Database Services keep tunnels to it too.
  */
-export async function startProxy(cluster: TestCluster): Promise<ProxyProcess> {
+export async function startProxy(cluster: TestCluster, opts: { joinAt?: string } = {}): Promise<ProxyProcess> {
   const addr = `127.0.0.1:${await freePort()}`;
   const token = (await cluster.tctl(['tokens', 'add', '--type=proxy', '--format=text'])).stdout.trim();
   const dir = mkdtempSync(join(cluster.dir, 'proxy-'));
   const config = join(dir, 'teleport.yaml');
   writeFileSync(
     config,
-    `teleport:\n  data_dir: ${join(dir, 'data')}\n  auth_token: ${token}\n  proxy_server: ${cluster.proxyAddr}\n` +
+    `teleport:\n  data_dir: ${join(dir, 'data')}\n  auth_token: ${token}\n` +
+      (opts.joinAt ? `  auth_server: ${opts.joinAt}\n` : `  proxy_server: ${cluster.proxyAddr}\n`) +
       `  nats:\n    servers: [${cluster.natsNodes.map((n) => n.url).join(', ')}]\nauth_service:\n  enabled: "no"\n` +
       `proxy_service:\n  web_listen_addr: ${addr}\n  tunnel_public_addr: ${addr}\n`,
   );
@@ -123,7 +126,7 @@ export async function startProxy(cluster: TestCluster): Promise<ProxyProcess> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the proxy did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { addr, process: child, logs: () => log, stop: (signal = 'SIGTERM') => stopChild(child, 10_000, signal) };
+  return { addr, dir, process: child, logs: () => log, stop: (signal = 'SIGTERM') => stopChild(child, 10_000, signal) };
 }
 
 /** Creates a user with the given tctl flags and logs them in with tsh (TELEPORT_HOME of the cluster). */

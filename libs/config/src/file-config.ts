@@ -94,7 +94,7 @@ export const FileConfigSchema = z
       .object({
         enabled: YesNo.optional(),
         cluster_name: z.string().optional(),
-        /** Accepted for guide compatibility; services reach auth over NATS. */
+        /** Where proxies join with a token (POST /v1/webapi/host/join); the services reach auth over NATS. */
         listen_addr: z.string().optional(),
         /** Key-encryption key for CA private keys: a file, or the name of an environment variable. */
         kek_file: z.string().optional(),

@@ -171,7 +171,7 @@ describe('auth_service.tokens', () => {
       file(`auth_service:\n  tokens:\n  - proxy,node,database:cbdeeab9\n  - "db:${tokenFile}"\n  - node:ssh-only\n`),
       {},
     );
-    expect(config.auth.staticTokens).toEqual([
+    expect(config.auth.staticTokens()).toEqual([
       { roles: ['Proxy', 'Db'], token: 'cbdeeab9' },
       { roles: ['Db'], token: 'from-a-file' },
       { roles: [], token: 'ssh-only' },
@@ -184,7 +184,13 @@ describe('auth_service.tokens', () => {
     ['an unknown role', 'proxy,wizard:abc', /unknown role wizard/],
     ['a token file that is not there', 'db:/no/such/file', /cannot read the token file \/no\/such\/file: ENOENT/],
   ])('refuses %s', (_case, entry, message) => {
-    expect(() => loadConfig(file(`auth_service:\n  tokens: ["${entry}"]\n`), {})).toThrow(message);
+    expect(() => loadConfig(file(`auth_service:\n  tokens: ["${entry}"]\n`), {}).auth.staticTokens()).toThrow(message);
+  });
+
+  it('checks how tokens are written at load, and reads token files only when the auth service asks', () => {
+    expect(() => loadConfig(file('auth_service:\n  tokens: ["wizard:/no/such/file"]\n'), {})).toThrow(/unknown role wizard/);
+    const config = loadConfig(file('auth_service:\n  tokens: ["proxy:/no/such/file"]\n'), {});
+    expect(() => config.auth.staticTokens()).toThrow(/cannot read the token file \/no\/such\/file: ENOENT/);
   });
 });
 

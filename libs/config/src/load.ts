@@ -43,7 +43,18 @@ export interface Config {
     /** `teleport.nats.replicas`: copies the auth service gives every stream and bucket (R3 on a three-node cluster). */
     replicas: number;
   };
-  auth: { enabled: boolean; clusterName: string; kek: { file: string } | { env: string }; staticTokens: StaticToken[] };
+  auth: {
+    enabled: boolean;
+    clusterName: string;
+    kek: { file: string } | { env: string };
+    /**
+     * Read when called: token files are read by the auth service alone, so the other processes sharing
+     * its teleport.yaml need not see them (their syntax is checked at load).
+     */
+    staticTokens: () => StaticToken[];
+    /** `auth_service.listen_addr`: where proxies join with a token; none unless configured. */
+    listenAddr?: string;
+  };
   proxy: {
     enabled: boolean;
     webListenAddr: string;
@@ -99,7 +110,7 @@ const TOKEN_ROLES: Record<string, JoinRole | null> = {
 };
 
 /** `roles:token`; a token that is an absolute path names the file holding it (as Teleport reads it). */
-export function parseStaticToken(entry: string, where: string): StaticToken {
+export function parseStaticToken(entry: string, where: string, readFile = true): StaticToken {
   const colon = entry.indexOf(':');
   const names =
     colon > 0
@@ -114,7 +125,7 @@ export function parseStaticToken(entry: string, where: string): StaticToken {
   const unknown = names.filter((n) => !(n in TOKEN_ROLES));
   if (unknown.length)
     throw new BadParameterError(`${where}: unknown role ${unknown.join(', ')} (use ${Object.keys(TOKEN_ROLES).join(', ')})`);
-  if (token.startsWith('/')) {
+  if (token.startsWith('/') && readFile) {
     try {
       token = readFileSync(token, 'utf8').trim();
     } catch (err) {
@@ -125,6 +136,12 @@ export function parseStaticToken(entry: string, where: string): StaticToken {
   }
   const roles = [...new Set(names.map((n) => TOKEN_ROLES[n]).filter((r): r is JoinRole => r !== null))];
   return { roles, token };
+}
+
+function staticTokensOf(entries: string[]): () => StaticToken[] {
+  const where = (i: number) => `auth_service.tokens[${i}]`;
+  entries.forEach((entry, i) => parseStaticToken(entry, where(i), false));
+  return () => entries.map((entry, i) => parseStaticToken(entry, where(i)));
 }
 
 /** Reads `teleport.yaml` (the one named, or /etc/teleport.yaml if it exists, or none) and applies defaults and NATS_URL. */
@@ -184,8 +201,9 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
     auth: {
       enabled: authEnabled,
       clusterName: fc.auth_service?.cluster_name ?? hostname(),
+      ...(fc.auth_service?.listen_addr ? { listenAddr: fc.auth_service.listen_addr } : {}),
       kek,
-      staticTokens: (fc.auth_service?.tokens ?? []).map((entry, i) => parseStaticToken(entry, `auth_service.tokens[${i}]`)),
+      staticTokens: staticTokensOf(fc.auth_service?.tokens ?? []),
     },
     proxy: {
       enabled: proxyEnabled,

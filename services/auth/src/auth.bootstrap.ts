@@ -8,6 +8,7 @@ import { writeAdminIdentity } from './admin-identity.js';
 import { AuthModule } from './auth.module.js';
 import { AuthView } from './auth.view.js';
 import { CertAuthorities } from './cas/cert-authorities.js';
+import { JoinListener } from './join-listener.js';
 import { LocksService } from './locks/locks.service.js';
 import { RolesService } from './roles/roles.service.js';
 import { TokensService } from './tokens/tokens.service.js';
@@ -23,6 +24,8 @@ export interface AuthOptions {
   kek: Buffer;
   /** Copies of every stream and bucket (`teleport.nats.replicas`). */
   replicas?: number;
+  /** `auth_service.listen_addr`: where proxies join with a token (JoinListener). */
+  joinListenAddr?: string;
   /** Join tokens of the config file (auth_service.tokens): valid as long as it names them. */
   staticTokens?: StaticToken[];
 }
@@ -58,10 +61,12 @@ export async function startAuth(options: AuthOptions): Promise<RunningService> {
     nc,
     QueueGroup.Auth,
   );
+  const joins = options.joinListenAddr ? await JoinListener.start(options.joinListenAddr, cas, tokens) : undefined;
   logger.log(`auth service ready for cluster "${cas.clusterName()}"`);
   return {
     name: 'auth',
     async close() {
+      await joins?.close();
       await app.close();
       projection.stop();
       await nc.close();
