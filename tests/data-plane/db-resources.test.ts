@@ -155,8 +155,13 @@ spec:
   const bob = await person(cluster, 'bob', ['--roles=auto-db-users']);
   // Step 3: no --db-user: the database user is the Teleport username.
   await eventually(async () => expectOk(await bob.tsh(['db', 'login', '--db-name=postgres', 'example-auto'])), 20_000);
-  const client = new pg.Client(bob.config('example-auto'));
-  await client.connect();
+  // Listed at once; served once the Database Service has picked it up (within seconds).
+  const client = await eventually(async () => {
+    const c = new pg.Client(bob.config('example-auto'));
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  }, 20_000);
   try {
     expect((await client.query('select current_user as u')).rows).toEqual([{ u: 'bob' }]);
     expect(await dbUser(postgres, 'bob')).toEqual({ login: true, roles: ['reader', 'teleport-auto-user'] });
