@@ -2,16 +2,15 @@
 // stream and bucket has three copies; SIGKILL of the node leading the AUDIT stream in the middle of a
 // pgbench run loses no audit event (PostgreSQL's own statement log against the stored events), the
 // sessions go on, new ones connect, and the node rejoins with its copies caught up.
-import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Buckets, Streams } from '#libs/events';
 import type { PostgresCluster } from '#libs/testing';
 import { busClient } from '../support/bus.js';
 import { TestCluster } from '../support/cluster.js';
-import { loginUser, startClusterPostgres, startDbService, tempDir, type DbServiceProcess } from '../support/data-plane.js';
+import type { DbServiceProcess } from '../support/data-plane.js';
 import { readAudit, waitForSpoolDrained } from '../support/audit-log.js';
-import { compareStatements, LOG_STATEMENTS, loggedStatements, pgbenchInit, pgbenchThroughProxy } from '../support/pgbench.js';
+import { compareStatements, loggedStatements, pgbenchCluster, pgbenchThroughProxy, type PgbenchVia } from '../support/pgbench.js';
 
 const CLUSTER = 'nats-cluster';
 const DB_USER = 'bench';
@@ -20,23 +19,13 @@ const STREAMS = [Streams.Cluster.name, Streams.Audit.name, ...Object.values(Buck
 let cluster: TestCluster;
 let postgres: PostgresCluster;
 let service: DbServiceProcess & { dataDir: string };
-let via: { serviceFile: string; home: string; section: string };
+let via: PgbenchVia;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 
 beforeAll(async () => {
   cluster = await TestCluster.start({ clusterName: CLUSTER, natsNodes: 3 });
-  postgres = await startClusterPostgres(cluster, { extraConf: LOG_STATEMENTS });
-  await pgbenchInit(postgres, 1);
-  await postgres.psql(`CREATE USER ${DB_USER};\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO ${DB_USER};\n`);
-  service = await startDbService(cluster, { name: 'example', uri: `localhost:${postgres.port}` });
-  await loginUser(cluster, DB_USER, ['--roles=access', `--db-users=${DB_USER}`, '--db-names=*']);
-  const home = tempDir(cluster, 'home-');
-  via = { serviceFile: join(home, 'pg_service.conf'), home, section: `${CLUSTER}-example` };
-  const login = await cluster.tsh(['db', 'login', `--db-user=${DB_USER}`, '--db-name=postgres', 'example'], {
-    env: { PGSERVICEFILE: via.serviceFile, HOME: home },
-  });
-  if (login.code !== 0) throw new Error(login.stderr);
+  ({ postgres, service, via } = await pgbenchCluster(cluster, DB_USER));
   ({ nc } = await busClient(cluster));
   jsm = await jetstreamManager(nc);
 }, 180_000);

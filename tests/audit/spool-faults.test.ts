@@ -3,18 +3,17 @@
 // exactly one db.session.query event in the AUDIT stream once the service is back with the same data
 // dir. The only events allowed beyond PostgreSQL's log are the statements spooled but not yet forwarded
 // when the process died: at most one per pgbench client per kill.
-import { join } from 'node:path';
 import type { PostgresCluster } from '#libs/testing';
 import { TestCluster } from '../support/cluster.js';
-import { loginUser, startClusterPostgres, startDbService, tempDir, type DbServiceProcess } from '../support/data-plane.js';
+import { startDbService, type DbServiceProcess } from '../support/data-plane.js';
 import { readAudit, waitForSpoolDrained } from '../support/audit-log.js';
 import {
   compareStatements,
-  LOG_STATEMENTS,
   loggedStatements,
-  pgbenchInit,
+  pgbenchCluster,
   pgbenchThroughProxy,
   type PgbenchRun,
+  type PgbenchVia,
 } from '../support/pgbench.js';
 
 const CLUSTER = 'spool-faults';
@@ -24,7 +23,7 @@ const SELECT = 'SELECT abalance FROM pgbench_accounts WHERE aid = ';
 let cluster: TestCluster;
 let postgres: PostgresCluster;
 let service: DbServiceProcess & { dataDir: string };
-let via: { serviceFile: string; home: string; section: string };
+let via: PgbenchVia;
 /** pgbench clients whose session was cut by a kill, so far: the bound on statements spooled, never received. */
 let cut = 0;
 
@@ -34,17 +33,7 @@ const selects = () => loggedStatements(postgres, DB_USER).filter((s) => s.starts
 
 beforeAll(async () => {
   cluster = await TestCluster.start({ clusterName: CLUSTER });
-  postgres = await startClusterPostgres(cluster, { extraConf: LOG_STATEMENTS });
-  await pgbenchInit(postgres, 1);
-  await postgres.psql(`CREATE USER ${DB_USER};\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO ${DB_USER};\n`);
-  service = await startDbService(cluster, db());
-  await loginUser(cluster, DB_USER, ['--roles=access', `--db-users=${DB_USER}`, '--db-names=*']);
-  const home = tempDir(cluster, 'home-');
-  via = { serviceFile: join(home, 'pg_service.conf'), home, section: `${CLUSTER}-example` };
-  const login = await cluster.tsh(['db', 'login', `--db-user=${DB_USER}`, '--db-name=postgres', 'example'], {
-    env: { PGSERVICEFILE: via.serviceFile, HOME: home },
-  });
-  if (login.code !== 0) throw new Error(login.stderr);
+  ({ postgres, service, via } = await pgbenchCluster(cluster, DB_USER));
 }, 180_000);
 
 afterAll(async () => {

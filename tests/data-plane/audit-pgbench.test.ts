@@ -1,12 +1,11 @@
 // 20,000 pgbench transactions through the proxy: every statement PostgreSQL received (its own log,
 // log_statement = all) has exactly one db.session.query event in the AUDIT stream, with the same text,
 // and the stream has no event twice.
-import { join } from 'node:path';
 import type { PostgresCluster } from '#libs/testing';
 import { TestCluster } from '../support/cluster.js';
-import { loginUser, startClusterPostgres, startDbService, tempDir, type DbServiceProcess } from '../support/data-plane.js';
+import type { DbServiceProcess } from '../support/data-plane.js';
 import { readAudit, waitForSpoolDrained } from '../support/audit-log.js';
-import { compareStatements, LOG_STATEMENTS, loggedStatements, pgbenchInit, pgbenchThroughProxy } from '../support/pgbench.js';
+import { compareStatements, loggedStatements, pgbenchCluster, pgbenchThroughProxy, type PgbenchVia } from '../support/pgbench.js';
 
 const CLUSTER = 'pgbench-audit';
 const DB_USER = 'bench';
@@ -14,21 +13,11 @@ const DB_USER = 'bench';
 let cluster: TestCluster;
 let postgres: PostgresCluster;
 let service: DbServiceProcess & { dataDir: string };
-let via: { serviceFile: string; home: string; section: string };
+let via: PgbenchVia;
 
 beforeAll(async () => {
   cluster = await TestCluster.start({ clusterName: CLUSTER });
-  postgres = await startClusterPostgres(cluster, { extraConf: LOG_STATEMENTS });
-  await pgbenchInit(postgres, 1);
-  await postgres.psql(`CREATE USER ${DB_USER};\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO ${DB_USER};\n`);
-  service = await startDbService(cluster, { name: 'example', uri: `localhost:${postgres.port}` });
-  await loginUser(cluster, DB_USER, ['--roles=access', `--db-users=${DB_USER}`, '--db-names=*']);
-  const home = tempDir(cluster, 'home-');
-  via = { serviceFile: join(home, 'pg_service.conf'), home, section: `${CLUSTER}-example` };
-  const login = await cluster.tsh(['db', 'login', `--db-user=${DB_USER}`, '--db-name=postgres', 'example'], {
-    env: { PGSERVICEFILE: via.serviceFile, HOME: home },
-  });
-  if (login.code !== 0) throw new Error(login.stderr);
+  ({ postgres, service, via } = await pgbenchCluster(cluster, DB_USER));
 }, 180_000);
 
 afterAll(async () => {

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pgBinDir, type PostgresCluster } from '#libs/testing';
+import type { TestCluster } from './cluster.js';
+import { loginUser, startClusterPostgres, startDbService, tempDir, type DbServiceProcess } from './data-plane.js';
 
 const PGBENCH = join(pgBinDir(), 'pgbench');
 
@@ -34,8 +36,38 @@ function run(args: string[], env: NodeJS.ProcessEnv): PgbenchRun {
  * pgbench through our proxy with what `tsh db login` saved: `service=<section>` of `serviceFile`, HOME
  * without client certificates of its own.
  */
-export function pgbenchThroughProxy(args: string[], via: { serviceFile: string; home: string; section: string }): PgbenchRun {
+export function pgbenchThroughProxy(args: string[], via: PgbenchVia): PgbenchRun {
   return run([...args, `service=${via.section}`], { PGSERVICEFILE: via.serviceFile, HOME: via.home });
+}
+
+/** Where pgbench finds the session `tsh db login` saved: the service file, its section, a HOME without certificates. */
+export interface PgbenchVia {
+  serviceFile: string;
+  home: string;
+  section: string;
+}
+
+/**
+ * The setup of the audit tests that count statements: a PostgreSQL of the cluster that logs every
+ * statement (LOG_STATEMENTS) with pgbench's tables at scale 1, a Database Service serving it as
+ * `example`, and `dbUser` (allowed to read them) logged in to it with `tsh db login`.
+ */
+export async function pgbenchCluster(
+  cluster: TestCluster,
+  dbUser: string,
+): Promise<{ postgres: PostgresCluster; service: DbServiceProcess & { dataDir: string }; via: PgbenchVia }> {
+  const postgres = await startClusterPostgres(cluster, { extraConf: LOG_STATEMENTS });
+  await pgbenchInit(postgres, 1);
+  await postgres.psql(`CREATE USER ${dbUser};\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO ${dbUser};\n`);
+  const service = await startDbService(cluster, { name: 'example', uri: `localhost:${postgres.port}` });
+  await loginUser(cluster, dbUser, ['--roles=access', `--db-users=${dbUser}`, '--db-names=*']);
+  const home = tempDir(cluster, 'home-');
+  const via = { serviceFile: join(home, 'pg_service.conf'), home, section: `${cluster.clusterName}-example` };
+  const login = await cluster.tsh(['db', 'login', `--db-user=${dbUser}`, '--db-name=postgres', 'example'], {
+    env: { PGSERVICEFILE: via.serviceFile, HOME: home },
+  });
+  if (login.code !== 0) throw new Error(login.stderr);
+  return { postgres, service, via };
 }
 
 /** `pgbench -i` as the superuser over the unix socket. */
