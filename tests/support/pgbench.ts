@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pgBinDir, type PostgresCluster } from '#libs/testing';
+import { readAudit, waitForSpoolDrained } from './audit-log.js';
 import type { TestCluster } from './cluster.js';
 import { loginUser, startClusterPostgres, startDbService, tempDir, type DbServiceProcess } from './data-plane.js';
 
@@ -100,4 +101,37 @@ export function compareStatements(expected: string[], actual: string[]): { missi
   }
   const missing = [...counts].flatMap(([s, n]) => Array<string>(n).fill(s));
   return { missing, extra };
+}
+
+/**
+ * Once every session of `dbUser` has ended (its db.session.end is spooled when the client goes) and the
+ * Database Service's spool (in `dataDir`) is drained: the statements PostgreSQL logged from `dbUser`,
+ * those its db.session.query events in the AUDIT stream lack or have beyond them, and how many stored
+ * events repeat another's uid.
+ */
+export async function auditAgainstLog(
+  cluster: TestCluster,
+  postgres: PostgresCluster,
+  dataDir: string,
+  dbUser: string,
+): Promise<{ logged: string[]; audited: number; missing: string[]; extra: string[]; repeated: number }> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await waitForSpoolDrained(dataDir);
+    const messages = await readAudit(cluster);
+    const mine = messages.filter((m) => m.event.db_user === dbUser);
+    const count = (type: string) => mine.filter((m) => m.event.event === type).length;
+    if (count('db.session.end') === count('db.session.start')) {
+      const logged = loggedStatements(postgres, dbUser);
+      const audited = mine.filter((m) => m.event.event === 'db.session.query').map((m) => m.event.db_query as string);
+      return {
+        logged,
+        audited: audited.length,
+        ...compareStatements(logged, audited),
+        repeated: messages.length - new Set(messages.map((m) => m.event.uid)).size,
+      };
+    }
+    if (Date.now() > deadline) throw new Error(`${count('db.session.start')} sessions started, ${count('db.session.end')} ended`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
