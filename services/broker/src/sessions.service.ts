@@ -199,9 +199,14 @@ export class SessionsService {
   private async recordAbandoned(entry: SessionEntry): Promise<void> {
     const lastOf = async (filter: string) => {
       const stored = await retryThroughFailover(() => this.jsm.streams.getMessage(Streams.Audit.name, { last_by_subj: filter }));
-      return stored
-        ? (stored.json<Record<string, unknown>>() as Record<string, unknown> & { ei: number; event: string; time: string })
-        : undefined;
+      try {
+        return stored
+          ? (stored.json<Record<string, unknown>>() as Record<string, unknown> & { ei: number; event: string; time: string })
+          : undefined;
+      } catch {
+        // Not JSON: as if absent (the end is recorded from the registry's fields).
+        return undefined;
+      }
     };
     const last = await lastOf(auditSubject(entry.sid, '>'));
     if (last?.event === AuditEvent.SessionEnd) return;
