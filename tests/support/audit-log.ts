@@ -10,9 +10,12 @@ export interface AuditMessage {
   event: Record<string, any>;
 }
 
-/** Every audit event stored so far, in stream order, read straight from NATS. */
-export async function readAudit(cluster: BusTarget): Promise<AuditMessage[]> {
-  return (await readStream(cluster, 'AUDIT')).map((m) => ({ seq: m.seq, subject: m.subject, event: JSON.parse(m.body) }));
+/**
+ * Every audit event stored so far (or those on `subjects`, such as `audit.*.db.session.end`), in stream
+ * order, read straight from NATS.
+ */
+export async function readAudit(cluster: BusTarget, subjects?: string[]): Promise<AuditMessage[]> {
+  return (await readStream(cluster, 'AUDIT', subjects)).map((m) => ({ seq: m.seq, subject: m.subject, event: JSON.parse(m.body) }));
 }
 
 export interface SessionLog {
@@ -34,12 +37,11 @@ export async function waitForSession(
   const deadline = Date.now() + timeoutMs;
   let last = 'no matching db.session.start';
   for (;;) {
-    const all = await readAudit(cluster);
-    const starts = all.filter((m) => m.event.event === 'db.session.start' && isStart(m.event));
+    const starts = (await readAudit(cluster, ['audit.*.db.session.start'])).filter((m) => isStart(m.event));
     if (starts.length > 1) throw new Error(`${starts.length} sessions match: ${JSON.stringify(starts.map((s) => s.event))}`);
     if (starts.length === 1) {
       const sid = starts[0]!.event.sid as string;
-      const messages = all.filter((m) => m.subject.startsWith(`audit.${sid}.`));
+      const messages = await readAudit(cluster, [`audit.${sid}.>`]);
       const end = messages.find((m) => m.event.event === 'db.session.end');
       const indexes = new Set(messages.map((m) => m.event.ei as number));
       if (end && indexes.size === (end.event.ei as number) + 1 && [...indexes].every((i) => i <= end.event.ei)) return { sid, messages };
