@@ -3,26 +3,18 @@ import { BadParameterError } from '#libs/common';
 import { AuditRpc } from '#libs/events';
 import { stringify as stringifyYaml } from 'yaml';
 import { activeIdentity, apiFor, requireFresh, type TshGlobals } from './identity.js';
-import { Transcript } from './transcript.js';
+import { IDLE_CAP_MS, playbackDelay, Transcript } from '#libs/client';
 
 type Event = Record<string, unknown>;
 type PlayFormat = 'pty' | 'json' | 'yaml' | 'text';
 
 const FORMATS: PlayFormat[] = ['pty', 'json', 'yaml', 'text'];
-/** With --skip-idle-time, a pause longer than this plays as this long. */
-export const IDLE_CAP_MS = 1_000;
 
 export function parseSpeed(value: string): number {
   const match = /^(\d+(?:\.\d+)?)x?$/.exec(value.trim());
   const speed = match ? Number(match[1]) : NaN;
   if (!(speed > 0) || speed > 64) throw new BadParameterError(`invalid --speed "${value}": use 0.5x, 1x, 2x, 4x or 8x`);
   return speed;
-}
-
-/** How long to wait before showing an event that came `gapMs` after the previous one. */
-export function playbackDelay(gapMs: number, speed: number, skipIdle: boolean): number {
-  const gap = Math.max(0, gapMs);
-  return (skipIdle ? Math.min(gap, IDLE_CAP_MS) : gap) / speed;
 }
 
 /** Writes to stdout, waiting when the reader is slower than the session is long. */

@@ -1,5 +1,4 @@
-import { humanTime, Transcript } from './transcript.js';
-import { parseSpeed, playbackDelay } from './play.js';
+import { humanTime, playbackDelay, Transcript } from './transcript.js';
 
 const db = { db_name: 'test', db_service: 'my-pg' };
 const q = (sql: string) => ({ ...db, event: 'db.session.query', db_query: sql });
@@ -101,15 +100,6 @@ describe('Transcript', () => {
 });
 
 describe('playback timing', () => {
-  it.each([
-    ['0.5x', 0.5],
-    ['1x', 1],
-    ['8x', 8],
-    ['2', 2],
-  ])('reads --speed %s', (text, speed) => expect(parseSpeed(text)).toBe(speed));
-
-  it.each(['fast', '0x', '-1x'])('refuses --speed %s', (text) => expect(() => parseSpeed(text)).toThrow(/use 0.5x, 1x, 2x, 4x or 8x/));
-
   it('scales gaps by the speed and caps idle ones when asked', () => {
     expect(playbackDelay(3_000, 2, false)).toBe(1_500);
     expect(playbackDelay(60_000, 1, true)).toBe(1_000);

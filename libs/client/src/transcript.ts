@@ -1,8 +1,17 @@
-// How `tsh play` shows a Postgres session: the prompt and statement, then SUCCESS and the row count
-// or the error, as Teleport's player prints them. Recorded result rows (beyond Teleport) are shown
-// between the two, as psql would.
+// How `tsh play` and the web UI's player show a Postgres session: the prompt and statement, then SUCCESS
+// and the row count or the error, as Teleport's player prints them. Recorded result rows (beyond
+// Teleport) are shown between the two, as psql would. No Node API here: the web UI bundles this file.
 
 type Event = Record<string, unknown>;
+
+/** With skip-idle, a pause longer than this plays as this long. */
+export const IDLE_CAP_MS = 1_000;
+
+/** How long to wait before showing an event that came `gapMs` after the previous one. */
+export function playbackDelay(gapMs: number, speed: number, skipIdle: boolean): number {
+  const gap = Math.max(0, gapMs);
+  return (skipIdle ? Math.min(gap, IDLE_CAP_MS) : gap) / speed;
+}
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
