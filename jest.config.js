@@ -21,8 +21,8 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      // tests/kubernetes reads manifests and starts nothing.
-      testMatch: ['<rootDir>/{libs,services,cli}/**/*.spec.ts', '<rootDir>/tests/kubernetes/**/*.spec.ts'],
+      // tests/kubernetes reads manifests and starts nothing; web/ holds the web UI's pure logic.
+      testMatch: ['<rootDir>/{libs,services,cli,web}/**/*.spec.ts', '<rootDir>/tests/kubernetes/**/*.spec.ts'],
     },
     {
       ...common,

@@ -143,6 +143,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nThe dbaccess demo cluster "demo" is running.\n\n` +
       `  Proxy (web API):   https://${proxyAddr}\n` +
+      `  Web UI:            https://${proxyAddr}/web   (sign in as admin; databases, the audit log, session recordings)\n` +
       `  Admin user:        admin   password: ${password}\n` +
       `  Demo PostgreSQL:   127.0.0.1:${postgres.port}, served as database "demo-postgres" (env=demo)\n` +
       `  State and logs:    ${DIR}\n\n` +

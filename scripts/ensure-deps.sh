@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, and only what is missing: nats-server, the
 # PostgreSQL 15 server binaries, psql, openssl, procps, psycopg2 and a C++ toolchain (better-sqlite3
-# builds the audit index's SQLite when no prebuilt binary can be fetched) from Debian; node_modules
-# with npm ci.
+# builds the audit index's SQLite when no prebuilt binary can be fetched) from Debian, and with
+# --tests Chromium for the web UI's tests; node_modules with npm ci.
 # Silent when nothing is missing. Runs as root in CI; elsewhere uses sudo for apt-get if present.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -42,6 +42,10 @@ have python3 || missing+=(python3)
 have ps || missing+=(procps) # the tests find leftover processes with ps
 # A client family besides node-postgres for the compatibility tests, in Debian's own Python.
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || missing+=(python3-psycopg2)
+# The web UI's tests drive Debian's Chromium (playwright-core brings no browser of its own).
+if [ "${1:-}" = "--tests" ]; then
+  have chromium || missing+=(chromium)
+fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ${missing[*]} with apt-get (a minute or two)"

@@ -12,6 +12,8 @@ type Bucket = (typeof Buckets)[keyof typeof Buckets];
  * nothing when an entry ages out); the bucket's max age only collects garbage.
  */
 const BUCKET_MAX_AGE_MS = 60 * 60_000;
+/** Web sessions last up to 12 hours, as `tsh login` certificates do. */
+const maxAgeOf = (bucket: Bucket) => (bucket === Buckets.WebSessions ? 12 * BUCKET_MAX_AGE_MS : BUCKET_MAX_AGE_MS);
 
 /**
  * Creates the cluster's streams and buckets if they do not exist, with `replicas` copies each (3 on a
@@ -31,7 +33,7 @@ async function createStreams(nc: NatsConnection, replicas: number): Promise<void
   for (const stream of [Streams.Cluster, Streams.Audit])
     await ensureStream(jsm, { name: stream.name, subjects: [...stream.subjects], num_replicas: replicas });
   const kvm = new Kvm(nc);
-  for (const bucket of Object.values(Buckets)) await kvm.create(bucket, { history: 1, ttl: BUCKET_MAX_AGE_MS, replicas });
+  for (const bucket of Object.values(Buckets)) await kvm.create(bucket, { history: 1, ttl: maxAgeOf(bucket), replicas });
   for (const name of [Streams.Cluster.name, Streams.Audit.name, ...Object.values(Buckets).map((b) => `KV_${b}`)]) {
     const { config } = await jsm.streams.info(name);
     if (config.num_replicas < replicas) {

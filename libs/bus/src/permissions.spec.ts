@@ -38,6 +38,20 @@ describe('request subjects', () => {
 });
 
 describe('permissionsFor', () => {
+  it('lets the auth service alone read and write the web sessions, and the proxy ask it for them', () => {
+    const auth = busIdentity(BusRole.Auth, HOST);
+    expect(canPublish(auth, '$KV.WEB_SESSIONS.0a1b')).toBe(true);
+    expect(canPublish(auth, '$JS.API.DIRECT.GET.KV_WEB_SESSIONS.$KV.WEB_SESSIONS.0a1b')).toBe(true);
+    for (const role of Object.values(BusRole).filter((r) => r !== BusRole.Auth && r !== BusRole.Admin)) {
+      const who = busIdentity(role, HOST);
+      expect([role, canPublish(who, '$KV.WEB_SESSIONS.0a1b')]).toEqual([role, false]);
+      expect([role, canPublish(who, '$JS.API.DIRECT.GET.KV_WEB_SESSIONS.$KV.WEB_SESSIONS.0a1b')]).toEqual([role, false]);
+      expect([role, canPublish(who, '$JS.API.CONSUMER.CREATE.KV_WEB_SESSIONS')]).toEqual([role, false]);
+    }
+    expect(canPublish(proxy, requestSubject(Rpc.Auth.WebSessionGet, proxy))).toBe(true);
+    expect(canPublish(db, requestSubject(Rpc.Auth.WebSessionGet, db))).toBe(false);
+  });
+
   it('lets a Database Service do its job and nothing else', () => {
     expect(canPublish(db, requestSubject(Rpc.Auth.SignDbClient, db))).toBe(true);
     expect(canPublish(db, requestSubject(Rpc.Broker.SessionsStart, db))).toBe(true);

@@ -67,6 +67,9 @@ const AUTH_FOR_PROXY = [
   Rpc.Auth.PasswordTokenGet,
   Rpc.Auth.PasswordSet,
   Rpc.Auth.Login,
+  Rpc.Auth.WebSessionCreate,
+  Rpc.Auth.WebSessionGet,
+  Rpc.Auth.WebSessionDelete,
   Rpc.Auth.RolesUpsert,
   Rpc.Auth.RolesList,
   Rpc.Auth.RolesGet,
@@ -112,6 +115,9 @@ export function permissionsFor(who: BusIdentity): BusPermissions {
           'audit.cluster.lock.>',
           // A Database Service gets database certificates only for its sessions' users.
           ...readStream(kvStream(Buckets.Sessions)),
+          // The web UI's sessions: nobody else reads or writes them.
+          ...readStream(kvStream(Buckets.WebSessions)),
+          kvKeys(Buckets.WebSessions, '*'),
         ],
         [serve('auth')],
         true,

@@ -62,6 +62,10 @@ export const Rpc = {
     PasswordTokenGet: 'auth.users.password-token.get',
     PasswordSet: 'auth.users.password.set',
     Login: 'auth.users.login',
+    /** The web UI's sign-in, the session behind its cookie, and sign-out. */
+    WebSessionCreate: 'auth.web.sessions.create',
+    WebSessionGet: 'auth.web.sessions.get',
+    WebSessionDelete: 'auth.web.sessions.delete',
     RolesUpsert: 'auth.roles.upsert',
     RolesList: 'auth.roles.list',
     RolesGet: 'auth.roles.get',
@@ -146,6 +150,8 @@ export const Buckets = {
   Proxies: 'PROXIES',
   /** The broker's registry of sessions, key `<session id>`: assigned, then live until they end. */
   Sessions: 'SESSIONS',
+  /** The web UI's sign-ins, key the SHA-256 of the cookie's token; the auth service alone reads it. */
+  WebSessions: 'WEB_SESSIONS',
 } as const;
 
 /** NATS queue groups: replicas of one service share its requests. */

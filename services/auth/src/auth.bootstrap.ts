@@ -8,6 +8,7 @@ import { writeAdminIdentity } from './admin-identity.js';
 import { AuthModule } from './auth.module.js';
 import { AuthView } from './auth.view.js';
 import { CertAuthorities } from './cas/cert-authorities.js';
+import { WebSessions } from './users/web-sessions.js';
 import { JoinListener } from './join-listener.js';
 import { LocksService } from './locks/locks.service.js';
 import { RolesService } from './roles/roles.service.js';
@@ -55,6 +56,7 @@ export async function startAuth(options: AuthOptions): Promise<RunningService> {
       users,
       tokens,
       locks,
+      webSessions: new WebSessions(await openBucket(nc, Buckets.WebSessions), users, locks),
       busSigner: options.busSigner,
       sessions: { get: (sid) => sessionEntry(sessionsBucket, sid) },
     }),

@@ -11,6 +11,7 @@ import { TokensController } from './tokens/tokens.controller.js';
 import { TokensService } from './tokens/tokens.service.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
+import { WebSessions, WebSessionsController } from './users/web-sessions.js';
 
 export interface AuthServices {
   cas: CertAuthorities;
@@ -20,6 +21,7 @@ export interface AuthServices {
   busSigner: BusSigner;
   sessions: SessionLookup;
   locks: LocksService;
+  webSessions: WebSessions;
 }
 
 @Module({})
@@ -27,7 +29,7 @@ export class AuthModule {
   static register(services: AuthServices): DynamicModule {
     return {
       module: AuthModule,
-      controllers: [UsersController, RolesController, TokensController, LocksController, CertsController],
+      controllers: [UsersController, RolesController, TokensController, LocksController, CertsController, WebSessionsController],
       providers: [
         { provide: CertAuthorities, useValue: services.cas },
         { provide: RolesService, useValue: services.roles },
@@ -36,6 +38,7 @@ export class AuthModule {
         { provide: BUS_SIGNER, useValue: services.busSigner },
         { provide: SESSIONS, useValue: services.sessions },
         { provide: LocksService, useValue: services.locks },
+        { provide: WebSessions, useValue: services.webSessions },
       ],
     };
   }

@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
@@ -17,6 +17,8 @@ import { ProxySettings } from './http/public-url.js';
 import { SignupPageController } from './http/signup-page.controller.js';
 import { UserDbController } from './http/user-db.controller.js';
 import { WebApiController } from './http/web-api.controller.js';
+import { WebSessionController } from './http/web-session.controller.js';
+import { WebUiController } from './http/web-ui.controller.js';
 import { agentHostId } from './agents/agent-identity.js';
 import { forwardToNats } from './agents/nats-forward.js';
 import { TUNNEL_ALPN, TunnelRegistry } from './agents/tunnels.js';
@@ -51,12 +53,33 @@ const HTTP_REQUEST_TIMEOUT_MS = 30_000;
 /** An idle kept-alive HTTPS connection is closed after this (Node's default, stated). */
 const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
+/**
+ * Every response: no sniffing, no referrer, no framing, and a policy that lets a JSON answer run nothing
+ * if a browser ever renders it. Pages set their own policy over this one.
+ */
+function securityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+  next();
+}
+
 @Module({})
 class ProxyHttpModule {
   static register(settings: ProxySettings, streams: AuditStreams): DynamicModule {
     return {
       module: ProxyHttpModule,
-      controllers: [WebApiController, AdminController, SignupPageController, UserDbController, AuditController],
+      // Order matters where paths overlap: GET sessions/web before sessions/:sid, the signup page before /web/*.
+      controllers: [
+        WebApiController,
+        AdminController,
+        SignupPageController,
+        UserDbController,
+        WebSessionController,
+        AuditController,
+        WebUiController,
+      ],
       providers: [
         { provide: ProxySettings, useValue: settings },
         { provide: AuditStreams, useValue: streams },
@@ -97,6 +120,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   app.useGlobalFilters(new HttpErrorFilter());
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   app.use(traceRequests(rpc));
+  app.use(securityHeaders);
   await app.init();
 
   // One port: Postgres (SSLRequest, or TLS with ALPN "postgresql"), HTTPS, and the Database Services'

@@ -54,6 +54,21 @@ export const LoginRequest = z
   .object({ user: NameSchema, password: z.string(), public_key: PublicKeyPemSchema, ttl_ms: TtlMsSchema.optional() })
   .strict();
 
+/** The web UI's sign-in: the same check as `tsh login`, giving a session token in place of a certificate. */
+export const WebSessionCreateRequest = z.object({ user: NameSchema, password: z.string().max(1024) }).strict();
+/** The token of a web session's cookie: 32 random bytes, hex. */
+export const WebSessionTokenRequest = z.object({ token: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
+
+export interface WebSessionView {
+  user: string;
+  /** The user's roles and traits as they are now, not as they were at sign-in. */
+  roles: string[];
+  traits: Record<string, string[]>;
+  expires: string;
+  /** Sent back by the page in X-CSRF-Token with every request that changes something. */
+  csrf_token: string;
+}
+
 export const RolesUpsertRequest = z.object({ role: z.unknown(), must_not_exist: z.boolean() }).strict();
 export const RolesListRequest = z.object({}).strict();
 

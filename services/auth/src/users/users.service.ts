@@ -108,26 +108,47 @@ export class UsersService {
 
   /** Password login: checks the lock, the password, records the outcome, signs a user certificate for the given key. */
   async login(req: AuthRpc.Infer<Rpc['LoginRequest']>): Promise<SignedCert & { expires: string }> {
-    const loaded = await this.store.load<UserEvents>(subject(req.user));
+    const user = await this.authenticate(req.user, req.password);
+    return this.signFor(user, req.public_key, req.ttl_ms ?? DEFAULT_SESSION_TTL_MS);
+  }
+
+  /**
+   * The password check of `tsh login` and the web UI's sign-in: every attempt is recorded, and enough
+   * failed ones lock the account for a while. (Locks of the user or their roles are checked by what
+   * the caller then issues.)
+   */
+  async authenticate(name: string, password: string): Promise<UserState> {
+    const loaded = await this.store.load<UserEvents>(subject(name));
     const user = fold(userDecider, loaded.events);
     if (!user.exists || !user.passwordHash) {
-      await verifyAgainstNothing(req.password);
+      await verifyAgainstNothing(password);
       throw new AccessDeniedError(INVALID_CREDENTIALS);
     }
     const until = lockedUntil(user, new Date());
     if (until) throw accountLocked(user.name, until);
-    const ok = await verifyPassword(req.password, user.passwordHash);
+    const ok = await verifyPassword(password, user.passwordHash);
     const { state } = await this.store.handle(
-      subject(req.user),
+      subject(name),
       userDecider,
-      { type: 'record-login', name: req.user, ok, now: new Date().toISOString() },
+      { type: 'record-login', name, ok, now: new Date().toISOString() },
       loaded,
     );
     if (!ok) {
       const lockedNow = lockedUntil(state, new Date());
       throw lockedNow ? accountLocked(user.name, lockedNow) : new AccessDeniedError(INVALID_CREDENTIALS);
     }
-    return this.signFor(state, req.public_key, req.ttl_ms ?? DEFAULT_SESSION_TTL_MS);
+    return state;
+  }
+
+  /** The longest a session of `user` may last: their roles' max_session_ttl, at most `capMs`. */
+  sessionTtlMs(user: UserState, capMs: number): number {
+    return Math.min(capMs, maxSessionTtlMs(this.roles.resolve(user.roles)));
+  }
+
+  /** A user as the projection has them now; undefined once deleted. */
+  current(name: string): UserState | undefined {
+    const user = this.view.users.get(name);
+    return user?.exists ? user : undefined;
   }
 
   /** `tctl auth sign --user`: a certificate for an existing user, with the TTL asked (admins are not capped by the roles). */
@@ -139,8 +160,7 @@ export class UsersService {
   }
 
   private signFor(user: UserState, publicKey: string, requestedTtlMs: number): Promise<SignedCert & { expires: string }> {
-    const ttl = Math.min(requestedTtlMs, maxSessionTtlMs(this.roles.resolve(user.roles)));
-    return this.sign(user, publicKey, ttl);
+    return this.sign(user, publicKey, this.sessionTtlMs(user, requestedTtlMs));
   }
 
   /** Refused while a lock on the user or one of their roles is in force (after the password check: it tells nothing to strangers). */

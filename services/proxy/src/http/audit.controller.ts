@@ -8,6 +8,7 @@ import { AuditRpc, Rpc, Streams } from '#libs/events';
 import { sessionAccess } from '#libs/rbac';
 import { liveSession } from '../audit/live-session.js';
 import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
+import { WebUi } from './web-session.js';
 
 /** The proxy's NATS handles for following live sessions on the AUDIT stream. */
 export class AuditStreams {
@@ -48,6 +49,7 @@ export class AuditController {
 
   @Get('sessions')
   @Authorize()
+  @WebUi()
   async list(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.SessionsPage> {
     const request: AuditRpc.SessionsListRequest = this.filters(req, q);
     return rpc.call<AuditRpc.SessionsPage>(Rpc.Audit.SessionsList, request);
@@ -55,6 +57,7 @@ export class AuditController {
 
   @Get('events')
   @Authorize()
+  @WebUi()
   async search(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Query() q: QueryParams): Promise<AuditRpc.EventsPage> {
     const request: AuditRpc.EventsSearchRequest = {
       ...this.filters(req, q),
@@ -79,6 +82,7 @@ export class AuditController {
 
   @Get('sessions/:sid')
   @Authorize()
+  @WebUi()
   async get(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest, @Param('sid') sid: string): Promise<AuditRpc.SessionSummary> {
     checkSessionId(sid);
     const session = await rpc.call<AuditRpc.SessionSummary>(Rpc.Audit.SessionsGet, { sid });
@@ -93,6 +97,7 @@ export class AuditController {
    */
   @Get('sessions/:sid/events')
   @Authorize()
+  @WebUi()
   async events(
     @Bus() rpc: RpcClient,
     @Req() req: AuthorizedRequest,

@@ -6,6 +6,7 @@ import { Rpc } from '#libs/events';
 import { checkRule, lockInForce, lockInForceMessage, parseLock, parseRole, type Role, type Verb } from '#libs/rbac';
 import { callerOf, type Caller } from './identity.js';
 import { requestRpc } from './request-tracing.js';
+import { WEB_UI, webCaller } from './web-session.js';
 
 const RULE = 'dbaccess:rule';
 
@@ -29,15 +30,20 @@ export class AuthorizeGuard implements CanActivate {
     const rule = this.reflector.get<{ resource?: string; verb?: Verb } | undefined>(RULE, context.getHandler());
     if (!rule) return true;
     const req = context.switchToHttp().getRequest<AuthorizedRequest>();
-    const caller = callerOf(req);
+    const rpc = requestRpc(req);
+    const web = this.reflector.get<boolean | undefined>(WEB_UI, context.getHandler()) === true;
+    const caller = callerOf(req) ?? (web ? await webCaller(req, rpc) : undefined);
     if (!caller)
-      throw new AccessDeniedError("this needs credentials: run 'tsh login', or use 'tctl' on the auth host or with -i <identity file>");
+      throw new AccessDeniedError(
+        web
+          ? "this needs you to sign in: open /web/login, or run 'tsh login'"
+          : "this needs credentials: run 'tsh login', or use 'tctl' on the auth host or with -i <identity file>",
+      );
     req.caller = caller;
     if (caller.kind === 'builtin') {
       if (caller.systemRole === 'Admin') return true;
       throw new AccessDeniedError(`${caller.systemRole} processes may not call this endpoint`);
     }
-    const rpc = requestRpc(req);
     const [all, locks] = await Promise.all([rpc.call<unknown[]>(Rpc.Auth.RolesList, {}), rpc.call<unknown[]>(Rpc.Auth.LocksList, {})]);
     const lock = lockInForce(locks.map(parseLock), { user: caller.name, roles: caller.roles }, new Date());
     if (lock) throw new AccessDeniedError(lockInForceMessage(lock));

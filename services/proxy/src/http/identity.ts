@@ -1,10 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { AccessDeniedError } from '#libs/common';
+import type { AuthRpc } from '#libs/events';
 import { certificatePem, issuerCaType, parseHostIdentity, parseUserIdentity } from '#libs/pki';
 
 export type Caller =
-  | { kind: 'user'; name: string; roles: string[]; traits: Record<string, string[]>; expires: Date; certPem: string }
+  | {
+      kind: 'user';
+      name: string;
+      roles: string[];
+      traits: Record<string, string[]>;
+      expires: Date;
+      /** A user signed in with a client certificate (tsh) has it; one signed in to the web UI has `web`. */
+      certPem?: string;
+      web?: AuthRpc.WebSessionView;
+    }
   | { kind: 'builtin'; name: string; systemRole: string; expires: Date; certPem: string };
 
 /**

@@ -9,6 +9,7 @@ import { AuthRpc, Rpc } from '#libs/events';
 import { allowedDbNames, allowedDbRoles, allowedDbUsers, canSeeDb, createDbUserMode, type Role } from '#libs/rbac';
 import { Authorize, type AuthorizedRequest } from './authorize.guard.js';
 import type { Caller } from './identity.js';
+import { WebUi } from './web-session.js';
 
 type UserCaller = Extract<Caller, { kind: 'user' }>;
 
@@ -17,6 +18,7 @@ type UserCaller = Extract<Caller, { kind: 'user' }>;
 export class UserDbController {
   @Get('dbs')
   @Authorize()
+  @WebUi()
   async list(@Bus() rpc: RpcClient, @Req() req: AuthorizedRequest): Promise<DbView[]> {
     const user = userOf(req);
     const dbs = await visibleDbs(rpc, req.callerRoles, user);
@@ -33,6 +35,7 @@ export class UserDbController {
     @Body(new ZodPipe(AuthRpc.UserDbCertRequest)) body: AuthRpc.Infer<typeof AuthRpc.UserDbCertRequest>,
   ): Promise<AuthRpc.SignedUserCert> {
     const user = userOf(req);
+    if (!user.certPem) throw new AccessDeniedError("database certificates are issued to tsh: run 'tsh login', then 'tsh db login'");
     const db = (await visibleDbs(rpc, req.callerRoles, user)).find((d) => d.metadata.name === body.service_name);
     if (!db) throw new NotFoundError(`database "${body.service_name}" not found`);
     const request: AuthRpc.Infer<typeof AuthRpc.SignUserDbRequest> = {
