@@ -291,3 +291,40 @@ it('runs no inline script: the policy blocks one injected into the page and repo
   await expect(page.getByRole('heading', { name: 'Activity' }).count()).resolves.toBe(1);
   await context.close();
 });
+
+it('pages the audit log newest first, and tells a user who asks for others what they lack', async () => {
+  // Another session of alice's: 60 statements, 120 events more than the page of 100 holds.
+  const psql = psqlSession();
+  for (let i = 1; i <= 60; i++) psql.stdin.write(`SELECT ${i} AS paged;\n`);
+  expect(await finish(psql)).toBe(0);
+
+  const context = await newContext();
+  const page = await signIn(context, 'carol', '/web/activity');
+  await page.getByLabel('User', { exact: true }).fill('alice');
+  await eventually(async () => {
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    expect(await page.getByTestId('activity-status').textContent()).toMatch(/^100 events loaded/);
+  }, 30_000);
+  const times = async () =>
+    await page
+      .getByTestId('event-row')
+      .locator('time')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await eventually(async () => expect((await times()).length).toBeGreaterThan(100));
+  const loaded = (await times()) as string[];
+  expect(loaded).toEqual([...loaded].sort().reverse());
+  await context.close();
+
+  // Bob may list only his own events: asking for alice's says why.
+  const bobs = await newContext();
+  const bob = await signIn(bobs, 'bob', '/web/activity');
+  await bob.getByLabel('User', { exact: true }).fill('alice');
+  await bob.getByRole('button', { name: 'Apply filters' }).click();
+  await eventually(async () =>
+    expect(await bob.getByRole('alert').textContent()).toMatch(
+      /user "bob" may list only their own sessions; listing those of "alice" needs a role/,
+    ),
+  );
+  await bobs.close();
+});
