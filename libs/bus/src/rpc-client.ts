@@ -3,6 +3,7 @@ import { errors, headers, type MsgHdrs, type NatsConnection } from '@nats-io/tra
 import { context, trace, type Context } from '@opentelemetry/api';
 import { AccessDeniedError, ConnectionProblemError, fromErrorBody, InternalError, isErrorBody } from '#libs/common';
 import { Attr, endSpan, errorType, instruments, isTraced, secondsSince, SpanKind, traceCarrier, tracer } from '#libs/telemetry';
+import { natsCause, retryWhile } from '#libs/eventstore';
 import { requestSubject, type BusIdentity } from './identity.js';
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -68,17 +69,18 @@ export class RpcClient {
    */
   private async request<Result>(pattern: string, subject: string, data: unknown, timeoutMs: number, h?: MsgHdrs): Promise<Result> {
     const payload = JSON.stringify({ pattern, data, id: randomUUID() });
-    const giveUp = Date.now() + Math.min(timeoutMs, NO_RESPONDERS_GRACE_MS);
     let packet: ReplyPacket<Result>;
-    for (;;) {
-      try {
-        const reply = await this.nc.request(subject, payload, { timeout: timeoutMs, ...(h ? { headers: h } : {}) });
-        packet = reply.json<ReplyPacket<Result>>();
-        break;
-      } catch (err) {
-        if (!isNoResponders(err) || Date.now() + NO_RESPONDERS_PAUSE_MS > giveUp) throw requestError(err, pattern, subject, timeoutMs);
-      }
-      await new Promise((r) => setTimeout(r, NO_RESPONDERS_PAUSE_MS));
+    try {
+      // Only "no responders" is retried: the request reached nobody. A timeout may have been handled.
+      const reply = await retryWhile(
+        () => this.nc.request(subject, payload, { timeout: timeoutMs, ...(h ? { headers: h } : {}) }),
+        isNoResponders,
+        Math.min(timeoutMs, NO_RESPONDERS_GRACE_MS),
+        NO_RESPONDERS_PAUSE_MS,
+      );
+      packet = reply.json<ReplyPacket<Result>>();
+    } catch (err) {
+      throw requestError(err, pattern, subject, timeoutMs);
     }
     if (packet.err !== undefined && packet.err !== null) {
       throw isErrorBody(packet.err) ? fromErrorBody(packet.err) : new InternalError(`${pattern} failed: ${JSON.stringify(packet.err)}`);
@@ -96,12 +98,11 @@ function traceHeaders(ctx: Context): MsgHdrs | undefined {
   return h;
 }
 
-const causeOf = (err: unknown) => (err instanceof errors.RequestError && err.cause ? err.cause : err);
-const isNoResponders = (err: unknown) => causeOf(err) instanceof errors.NoRespondersError;
+const isNoResponders = (err: unknown) => natsCause(err) instanceof errors.NoRespondersError;
 
 function requestError(err: unknown, pattern: string, subject: string, timeoutMs: number): Error {
   const service = serviceOf(pattern);
-  const cause = causeOf(err);
+  const cause = natsCause(err);
   if (cause instanceof errors.NoRespondersError) {
     return new ConnectionProblemError(`the ${service} service is not running (no responders on ${pattern})`, { cause: err });
   }

@@ -1,5 +1,5 @@
 import { errors } from '@nats-io/transport-node';
-import { retryThroughFailover } from './failover.js';
+import { natsCause, retryThroughFailover, retryWhile } from './failover.js';
 
 /** What nats.js throws for a JetStream request nobody answers (a stream electing its leader). */
 function noResponders(): Error {
@@ -44,5 +44,25 @@ describe('retryThroughFailover', () => {
     ).rejects.toThrow('jetstream is not enabled');
     expect(calls).toBeGreaterThanOrEqual(2);
     expect(calls).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('retryWhile', () => {
+  it('retries only what its predicate accepts, at its own pace (RpcClient: no responders only)', async () => {
+    const isNoResponders = (err: unknown) => natsCause(err) instanceof errors.NoRespondersError;
+    const timeout = new errors.TimeoutError();
+    let calls = 0;
+    await expect(
+      retryWhile(
+        async () => {
+          calls++;
+          throw calls === 1 ? new errors.RequestError('no responders', { cause: new errors.NoRespondersError('x') }) : timeout;
+        },
+        isNoResponders,
+        1_000,
+        1,
+      ),
+    ).rejects.toBe(timeout);
+    expect(calls).toBe(2);
   });
 });

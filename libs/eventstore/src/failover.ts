@@ -16,9 +16,12 @@ export const PUBLISH_RETRIES = 9;
 const RETRY_BUDGET_MS = 20_000;
 const RETRY_PAUSE_MS = 250;
 
+/** What went wrong with a NATS request: nats.js wraps it in a RequestError. */
+export const natsCause = (err: unknown): unknown => (err instanceof errors.RequestError && err.cause ? err.cause : err);
+
 /** No responder (nats.js names it JetStreamNotEnabled for JetStream), a timeout, or JetStream's "temporarily unavailable". */
 function isFailover(err: unknown): boolean {
-  const cause = err instanceof errors.RequestError && err.cause ? err.cause : err;
+  const cause = natsCause(err);
   return (
     (cause instanceof Error && cause.name === 'JetStreamNotEnabled') ||
     cause instanceof errors.NoRespondersError ||
@@ -28,14 +31,24 @@ function isFailover(err: unknown): boolean {
 }
 
 /** Runs `op` (a read, or a write that is safe to repeat) until it succeeds, retrying through a failover. */
-export async function retryThroughFailover<T>(op: () => Promise<T>, budgetMs = RETRY_BUDGET_MS): Promise<T> {
+export function retryThroughFailover<T>(op: () => Promise<T>, budgetMs = RETRY_BUDGET_MS): Promise<T> {
+  return retryWhile(op, isFailover, budgetMs);
+}
+
+/** Runs `op` again, `pauseMs` apart, while it fails with what `retryable` accepts and `budgetMs` lasts; then throws. */
+export async function retryWhile<T>(
+  op: () => Promise<T>,
+  retryable: (err: unknown) => boolean,
+  budgetMs: number,
+  pauseMs = RETRY_PAUSE_MS,
+): Promise<T> {
   const deadline = Date.now() + budgetMs;
   for (;;) {
     try {
       return await op();
     } catch (err) {
-      if (!isFailover(err) || Date.now() + RETRY_PAUSE_MS > deadline) throw err;
+      if (!retryable(err) || Date.now() + pauseMs > deadline) throw err;
     }
-    await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+    await new Promise((r) => setTimeout(r, pauseMs));
   }
 }
