@@ -44,7 +44,7 @@ have ps || missing+=(procps) # the tests find leftover processes with ps
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || missing+=(python3-psycopg2)
 # The web UI's tests drive Debian's Chromium (playwright-core brings no browser of its own).
 if [ "${1:-}" = "--tests" ]; then
-  have chromium || missing+=(chromium)
+  have chromium || missing+=(chromium fonts-dejavu-core) # a font, for screenshots that show text
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
