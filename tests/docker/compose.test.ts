@@ -197,6 +197,18 @@ itWithDocker(
       }, 30_000);
       expect(ok(await tsh(['play', '--format=text', sid]), 'tsh play')).toContain('select text from greetings');
     });
+
+    // The image carries the web UI, and alice can sign in to it.
+    const page = await httpsInsecure(`https://127.0.0.1:${basePort}/web`, 'GET');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<script type="module" src="/web/assets/app.js"></script>');
+    expect((await httpsInsecure(`https://127.0.0.1:${basePort}/web/assets/app.js`, 'GET')).status).toBe(200);
+    const signIn = await httpsInsecure(`https://127.0.0.1:${basePort}/v1/webapi/sessions/web`, 'POST', {
+      user: 'alice',
+      password: 'alice-password-123',
+    });
+    expect(signIn.status).toBe(200);
+    expect(JSON.parse(signIn.text)).toMatchObject({ user: 'alice', roles: ['access', 'auditor'] });
   },
   1_200_000,
 );
