@@ -1,15 +1,10 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, errorMessage, get, isAbort, query, type AuditEvent } from '../api';
+import { useMemo, useState } from 'preact/hooks';
+import type { AuditEvent } from '../api';
 import { Modal } from '../components/Modal';
 import { ErrorAlert, PageTitle, Status, Time } from '../components/common';
-import { fromLocalInput, shortId, text, toLocalInput, truncate } from '../format';
+import { shortId, text, truncate } from '../format';
+import { defaultFilters, LoadMore, SearchForm, useSearch } from '../search';
 
-interface EventsPage {
-  events: AuditEvent[];
-  next_cursor?: string;
-}
-
-const LIMIT = 100;
 const STATEMENTS = ['parse', 'bind', 'execute', 'close'].map((s) => `db.session.postgres.statements.${s}`).join(',');
 
 /** The event types offered before any are seen; the value is what `type=` gets. */
@@ -21,16 +16,6 @@ const COMMON_TYPES: Array<{ value: string; label: string }> = [
   { value: 'user.login', label: 'user.login' },
 ];
 
-interface Filters {
-  from: string;
-  to: string;
-  user: string;
-  db: string;
-  type: string;
-}
-
-const initialFilters = (): Filters => ({ from: toLocalInput(Date.now() - 24 * 3_600_000), to: '', user: '', db: '', type: '' });
-
 function summary(e: AuditEvent): string {
   return text(e.db_query) || text(e.message) || text(e.error);
 }
@@ -38,64 +23,11 @@ function summary(e: AuditEvent): string {
 const failed = (e: AuditEvent): boolean => e.success === false || /W$|E$/.test(text(e.code));
 
 export function Activity() {
-  const [draft, setDraft] = useState<Filters>(initialFilters);
-  const [applied, setApplied] = useState<Filters>(draft);
-  const [events, setEvents] = useState<AuditEvent[]>([]);
-  const [cursor, setCursor] = useState<string | undefined>();
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState('');
+  const search = useSearch<AuditEvent>('/v1/webapi/events', (page) => page.events as AuditEvent[], { ...defaultFilters(), type: '' });
+  const { items: events, cursor, loading, error, draft, set } = search;
   const [textFilter, setTextFilter] = useState('');
   const [selected, setSelected] = useState<AuditEvent | undefined>();
-  const [seenTypes, setSeenTypes] = useState<string[]>([]);
-  const request = useRef<AbortController | undefined>(undefined);
-
-  const load = async (filters: Filters, after: string | undefined) => {
-    request.current?.abort();
-    const aborted = (request.current = new AbortController());
-    setLoading(true);
-    setError('');
-    try {
-      const page = await get<EventsPage>(
-        `/v1/webapi/events${query({
-          from: fromLocalInput(filters.from),
-          to: fromLocalInput(filters.to),
-          user: filters.user.trim(),
-          db: filters.db.trim(),
-          type: filters.type,
-          limit: LIMIT,
-          cursor: after,
-        })}`,
-        aborted.signal,
-      );
-      setEvents((previous) => (after ? [...previous, ...page.events] : page.events));
-      setCursor(page.next_cursor || undefined);
-      setSeenTypes((previous) => [...new Set([...previous, ...page.events.map((e) => text(e.event)).filter(Boolean)])].sort());
-    } catch (err) {
-      if (isAbort(err)) return;
-      if (!after) {
-        setEvents([]);
-        setCursor(undefined);
-      }
-      setError(err instanceof ApiError && err.status === 403 ? `Access denied: ${err.message}` : errorMessage(err));
-    }
-    if (request.current === aborted) setLoading(false);
-  };
-
-  useEffect(() => {
-    void load(applied, undefined);
-    return () => request.current?.abort();
-  }, [applied]);
-
-  const apply = (e: Event) => {
-    e.preventDefault();
-    const from = fromLocalInput(draft.from);
-    const to = fromLocalInput(draft.to);
-    if (from && to && from > to) {
-      setError('"From" must be before "To".');
-      return;
-    }
-    setApplied({ ...draft });
-  };
+  const seenTypes = useMemo(() => [...new Set(events.map((e) => text(e.event)).filter(Boolean))].sort(), [events]);
 
   const needle = textFilter.trim().toLowerCase();
   const shown = useMemo(() => (needle ? events.filter((e) => JSON.stringify(e).toLowerCase().includes(needle)) : events), [events, needle]);
@@ -103,33 +35,12 @@ export function Activity() {
     ...COMMON_TYPES,
     ...seenTypes.filter((t) => !COMMON_TYPES.some((c) => c.value === t)).map((t) => ({ value: t, label: t })),
   ];
-  const set = (key: keyof Filters) => (e: { currentTarget: HTMLInputElement | HTMLSelectElement }) =>
-    setDraft((d) => ({ ...d, [key]: e.currentTarget.value }));
 
   return (
     <>
       <PageTitle title="Activity" />
       <p class="lede">The audit log: sign-ins, database sessions and their statements, newest first.</p>
-      <form class="toolbar filters" onSubmit={apply} aria-label="Event filters">
-        <div class="field">
-          <label for="activity-from">From</label>
-          <input id="activity-from" type="datetime-local" value={draft.from} onInput={set('from')} />
-        </div>
-        <div class="field">
-          <label for="activity-to">To</label>
-          <input id="activity-to" type="datetime-local" value={draft.to} onInput={set('to')} aria-describedby="activity-to-hint" />
-          <span id="activity-to-hint" class="hint">
-            Empty: now
-          </span>
-        </div>
-        <div class="field">
-          <label for="activity-user">User</label>
-          <input id="activity-user" type="text" autocomplete="off" value={draft.user} onInput={set('user')} />
-        </div>
-        <div class="field">
-          <label for="activity-db">Database</label>
-          <input id="activity-db" type="text" autocomplete="off" value={draft.db} onInput={set('db')} />
-        </div>
+      <SearchForm search={search} id="activity" label="Event filters">
         <div class="field">
           <label for="activity-type">Event type</label>
           <select id="activity-type" value={draft.type} onChange={set('type')}>
@@ -141,12 +52,7 @@ export function Activity() {
             ))}
           </select>
         </div>
-        <div class="field field-action">
-          <button type="submit" class="button button-primary">
-            Apply filters
-          </button>
-        </div>
-      </form>
+      </SearchForm>
       <div class="toolbar">
         <div class="field field-grow">
           <label for="activity-text">Search text</label>
@@ -241,13 +147,7 @@ export function Activity() {
           </table>
         </div>
       )}
-      {cursor && (
-        <div class="more">
-          <button type="button" class="button" disabled={loading} onClick={() => load(applied, cursor)}>
-            {loading ? 'Loading…' : 'Load more'}
-          </button>
-        </div>
-      )}
+      <LoadMore search={search} />
       {selected && (
         <Modal title={`Event ${text(selected.event)}`} onClose={() => setSelected(undefined)} wide testId="event-dialog">
           {text(selected.sid) && (

@@ -3,19 +3,10 @@ import { errorMessage, get, isAbort } from '../api';
 import { Modal } from '../components/Modal';
 import { ErrorAlert, PageTitle, Status } from '../components/common';
 import { useSession } from '../session';
+import type { DbView } from '../../../libs/client/src/db-api.js';
 
-export interface Database {
-  name: string;
-  description: string;
-  protocol: string;
-  type: 'self-hosted' | 'rds';
-  uri: string;
-  labels: Record<string, string>;
-  allowed_users: string[];
-  allowed_names: string[];
-  allowed_roles: string[];
-  auto_user?: boolean;
-}
+/** A database as `GET /v1/webapi/dbs` shows it (`tsh db ls` prints the same). */
+export type Database = DbView;
 
 const labelPairs = (db: Database): string[] => Object.entries(db.labels ?? {}).map(([k, v]) => `${k}=${v}`);
 
