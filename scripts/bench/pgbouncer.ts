@@ -27,7 +27,7 @@ const isRoot = () => process.getuid?.() === 0;
 export async function ensurePgbouncer(say: (line: string) => void): Promise<string> {
   const found = findPgbouncer();
   if (found) return found;
-  say('installing pgbouncer (apt-get install pgbouncer)');
+  say('installing pgbouncer (apt-get install pgbouncer; under a minute)');
   const sudo = isRoot() ? [] : ['sudo'];
   const as = (cmd: string[]) => (sudo.length ? ['sudo', ...cmd] : cmd);
   // The package must not start its own pgbouncer service: policy-rc.d exiting 101 forbids it.
