@@ -233,13 +233,13 @@ describe('tsh db ls', () => {
 });
 
 describe('the proxy API behind it', () => {
-  it('needs a user certificate', async () => {
+  it('needs a user certificate or a web UI session', async () => {
     expect(await cluster.api('GET', '/v1/webapi/dbs')).toEqual({
       status: 403,
       json: {
         error: {
           code: 'access_denied',
-          message: "this needs credentials: run 'tsh login', or use 'tctl' on the auth host or with -i <identity file>",
+          message: "this needs credentials: run 'tsh login', or sign in to the web UI at /web/login",
         },
       },
     });

@@ -36,7 +36,7 @@ export class AuthorizeGuard implements CanActivate {
     if (!caller)
       throw new AccessDeniedError(
         web
-          ? "this needs you to sign in: open /web/login, or run 'tsh login'"
+          ? "this needs credentials: run 'tsh login', or sign in to the web UI at /web/login"
           : "this needs credentials: run 'tsh login', or use 'tctl' on the auth host or with -i <identity file>",
       );
     req.caller = caller;
