@@ -23,9 +23,10 @@ interface StoredSession {
 
 /**
  * The web UI's sessions: a random token in the browser's cookie, its SHA-256 as the key of the
- * WEB_SESSIONS bucket (readable by the auth service alone, so neither the bucket nor the bus ever holds a
- * usable token). Each request checks the session and takes the user's roles as they are now: a user
- * deleted, or a lock put on them, ends their web sessions at once.
+ * WEB_SESSIONS bucket, which the auth service alone may read: what is stored is no usable token. (The
+ * token itself crosses the bus only in the proxies' requests, which auth alone receives.) Each request
+ * checks the session and takes the user's roles as they are now: a user deleted, or a lock put on them,
+ * ends their web sessions at once.
  */
 export class WebSessions {
   constructor(
