@@ -28,10 +28,12 @@ function readIdentity(path: string): IdentityFile {
   return identity;
 }
 
-function client(addr: string, identity: IdentityFile | undefined, insecure: boolean | undefined): ApiClient {
+/** With `cluster`, as a process of the cluster: the proxy's host certificate, whatever it shows users. */
+function client(addr: string, identity: IdentityFile | undefined, insecure: boolean | undefined, cluster = false): ApiClient {
   return new ApiClient(addr, {
     ...(identity ? { certPem: identity.certPem, privateKeyPem: identity.privateKeyPem, trustedCas: identity.cas.host ?? [] } : {}),
     insecure: Boolean(insecure),
+    cluster,
   });
 }
 
@@ -58,7 +60,7 @@ export function tctlClient(g: TctlGlobals, { needIdentity = true } = {}): ApiCli
   }
   if (config) {
     const path = adminIdentityPath(config.dataDir);
-    if (existsSync(path)) return client(g.authServer ?? config.proxyAddr, readIdentity(path), g.insecure);
+    if (existsSync(path)) return client(g.authServer ?? config.proxyAddr, readIdentity(path), g.insecure, true);
     if (g.config) {
       throw new BadParameterError(
         `no admin identity at ${path}: start the auth service with this config first ('teleport start -c ${g.config}')`,

@@ -165,6 +165,7 @@ export async function runServices(
       hostId,
       ...(joinedProxy ? { onConnected: (rpc: RpcClient) => joinedProxy.startRenewal(rpc) } : {}),
       connectionLimits: config.proxy.connectionLimits,
+      httpsKeyPairs: config.proxy.httpsKeyPairs,
     });
     running.push(proxy);
     const { port } = proxy.address();

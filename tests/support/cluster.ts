@@ -83,6 +83,8 @@ export class TestCluster {
       natsNodes?: number;
       /** auth_service.listen_addr: where proxies join at the auth service itself. */
       authListenAddr?: string;
+      /** More proxy_service settings, as YAML lines indented for that section. */
+      proxyConfig?: string;
     } = {},
   ): Promise<TestCluster> {
     const nodes = opts.natsNodes ?? 1;
@@ -104,6 +106,7 @@ export class TestCluster {
         (opts.staticTokens ? `  tokens: ${JSON.stringify(opts.staticTokens)}\n` : '') +
         (opts.authListenAddr ? `  listen_addr: ${opts.authListenAddr}\n` : '') +
         `proxy_service:\n  web_listen_addr: ${opts.proxyListenHost ? cluster.proxyAddr.replace('127.0.0.1', opts.proxyListenHost) : cluster.proxyAddr}\n` +
+        (opts.proxyConfig ?? '') +
         (opts.extraConfig ?? ''),
     );
     await cluster.startProcess();

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { request, Agent } from 'node:https';
 import { createInterface } from 'node:readline';
-import { rootCertificates } from 'node:tls';
 import {
   AccessDeniedError,
   ConnectionProblemError,
@@ -11,6 +10,7 @@ import {
   parseHostPort,
   formatHostPort,
 } from '#libs/common';
+import { INTERNAL_SERVER_NAME, trustedRoots } from '#libs/pki';
 
 export interface ClientTls {
   /** Client certificate and key (mutual TLS) for calls that need an identity. */
@@ -20,6 +20,11 @@ export interface ClientTls {
   trustedCas?: string[];
   /** Skip verification of the proxy's certificate (`--insecure`). */
   insecure?: boolean;
+  /**
+   * A process of the cluster (tctl with the admin identity): ask for the proxy's host certificate and
+   * trust only `trustedCas`, whatever certificate (https_keypairs) the proxy shows users.
+   */
+  cluster?: boolean;
 }
 
 const TLS_TRUST_ERRORS = new Set([
@@ -41,7 +46,9 @@ export class ApiClient {
     this.agent = new Agent({
       keepAlive: false,
       ...(tls.certPem && tls.privateKeyPem ? { cert: tls.certPem, key: tls.privateKeyPem } : {}),
-      ca: [...rootCertificates, ...(tls.trustedCas ?? [])],
+      ...(tls.cluster
+        ? { ca: tls.trustedCas ?? [], servername: INTERNAL_SERVER_NAME }
+        : { ca: [...trustedRoots(), ...(tls.trustedCas ?? [])] }),
       rejectUnauthorized: !tls.insecure,
     });
   }

@@ -117,6 +117,11 @@ export const FileConfigSchema = z
          * address they were given (`--proxy`): each proxy's own reachable host:port.
          */
         tunnel_public_addr: z.string().optional(),
+        /**
+         * The certificates the proxy shows browsers and tsh on web_listen_addr (e.g. from a public CA):
+         * PEM files, one pair per set of names. Without them it shows its certificate from the cluster's host CA.
+         */
+        https_keypairs: z.array(z.object({ key_file: z.string(), cert_file: z.string() }).strict()).optional(),
         /** Connections at web_listen_addr that have not yet said what they want (TLS, StartupMessage, request headers). */
         connection_limits: z
           .object({

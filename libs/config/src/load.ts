@@ -61,6 +61,8 @@ export interface Config {
     publicAddrs: string[];
     tunnelAddr?: string;
     connectionLimits: { handshakeTimeoutMs: number; maxPendingPerSource: number; maxPending: number };
+    /** `proxy_service.https_keypairs`: file paths, read when the proxy starts. */
+    httpsKeyPairs: { keyFile: string; certFile: string }[];
   };
   /** Where this host's tools reach the cluster's proxy. */
   proxyAddr: string;
@@ -211,6 +213,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       publicAddrs,
       ...(fc.proxy_service?.tunnel_public_addr ? { tunnelAddr: fc.proxy_service.tunnel_public_addr } : {}),
       connectionLimits: connectionLimits(fc),
+      httpsKeyPairs: (fc.proxy_service?.https_keypairs ?? []).map((p) => ({ keyFile: p.key_file, certFile: p.cert_file })),
     },
     proxyAddr,
     ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),

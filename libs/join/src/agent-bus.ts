@@ -1,6 +1,7 @@
 import type { PeerCertificate } from 'node:tls';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, RpcClient } from '#libs/bus';
+import { INTERNAL_SERVER_NAME } from '#libs/pki';
 import type { JoinedProcess } from './joined-identity.js';
 
 /** Only a proxy of this cluster: a host certificate (chain checked against the host CA) for the role Proxy. */
@@ -19,7 +20,7 @@ export async function connectAgentBus(agent: JoinedProcess, name: string): Promi
     const { certPem, privateKeyPem, hostCas } = agent.tls();
     return { cert: certPem, key: privateKeyPem, ca: hostCas };
   };
-  const tls = { ...tlsOf(), checkServerIdentity: checkProxyIdentity };
+  const tls = { ...tlsOf(), servername: INTERNAL_SERVER_NAME, checkServerIdentity: checkProxyIdentity };
   const nc = await connectNats({ servers: [`tls://${agent.proxyAddr}`], credentials: agent.credentials, tls }, name);
   const rpc = new RpcClient(nc, agent.credentials.identity);
   agent.startRenewal(rpc, () => Object.assign(tls, tlsOf()));

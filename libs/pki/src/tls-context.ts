@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { BoundedMap } from '#libs/common';
 
 const MAX_CONTEXTS = 64;
@@ -30,4 +31,46 @@ export function clientSecureContext(options: { cert?: string; key?: string; ca?:
  */
 export function serverName(name: string): { host: string; servername?: string } {
   return isIP(name) ? { host: name } : { host: name, servername: name };
+}
+
+/**
+ * The name cluster processes ask the proxy for (SNI) when they verify it with the cluster's host CA: it
+ * answers with its host certificate then, whatever certificate (https_keypairs) it shows everyone else.
+ * Teleport's own name for it.
+ */
+export const INTERNAL_SERVER_NAME = 'teleport.cluster.local';
+
+/** Where Go, and so Teleport's own tsh, looks for the system's trusted roots (the first that exists). */
+const SYSTEM_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+  '/etc/pki/tls/cacert.pem',
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+  '/etc/ssl/cert.pem',
+];
+
+function readBundle(file: string | undefined): string[] {
+  if (!file) return [];
+  try {
+    return readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  } catch {
+    return [];
+  }
+}
+
+let systemRoots: string[] | undefined;
+
+/**
+ * The roots a client trusts for a proxy's public certificate, as tsh does: Node's own, the system's
+ * (SSL_CERT_FILE, or the distribution's bundle, where an organisation installs its CA) and
+ * NODE_EXTRA_CA_CERTS. Node alone ignores the system's, and any `ca` option drops its extra ones.
+ */
+export function trustedRoots(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env === process.env && systemRoots) return systemRoots;
+  let system = readBundle(env.SSL_CERT_FILE);
+  for (const file of env.SSL_CERT_FILE ? [] : SYSTEM_BUNDLES) if (!system.length) system = readBundle(file);
+  const roots = [...new Set([...rootCertificates, ...system, ...readBundle(env.NODE_EXTRA_CA_CERTS)])];
+  if (env === process.env) systemRoots = roots;
+  return roots;
 }

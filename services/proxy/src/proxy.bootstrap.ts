@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -25,7 +25,8 @@ import { TUNNEL_ALPN, TunnelRegistry } from './agents/tunnels.js';
 import { createIngress } from './pg/ingress.js';
 import { PendingConnections, type ConnectionLimits } from './pg/pending-connections.js';
 import { handlePgClient } from './pg/pg-session.js';
-import { obtainProxyCredentials, PROXY_CERT_TTL_MS, type HostCredentials } from './tls/host-credentials.js';
+import { obtainProxyCredentials, PROXY_CERT_TTL_MS } from './tls/host-credentials.js';
+import { ProxyTls, type WebKeyPair } from './tls/proxy-tls.js';
 
 /** Who may open tunnels (Database Services) and reach the bus through this port (they, and provisioning on its own host). */
 const TUNNEL_ROLES = new Set(['Db']);
@@ -46,6 +47,8 @@ export interface ProxyOptions {
   hostId: string;
   /** `proxy_service.connection_limits`. */
   connectionLimits: ConnectionLimits;
+  /** `proxy_service.https_keypairs`. */
+  httpsKeyPairs: WebKeyPair[];
 }
 
 /** A whole request, body included, once its headers are in; responses (tsh play --follow) are not limited. */
@@ -89,19 +92,6 @@ class ProxyHttpModule {
   }
 }
 
-function tlsOptions(creds: HostCredentials) {
-  return {
-    key: creds.privateKeyPem,
-    cert: creds.certPem,
-    // Client certificates are optional at the TLS layer (login and signup have none); handlers that
-    // need one check it. Users present user-CA certificates, cluster processes and the admin host-CA ones.
-    ca: [...(creds.cas.user ?? []), ...(creds.cas.host ?? [])],
-    requestCert: true,
-    rejectUnauthorized: false,
-    minVersion: 'TLSv1.2' as const,
-  };
-}
-
 export async function startProxy(options: ProxyOptions): Promise<RunningService & { address(): { host: string; port: number } }> {
   const logger = new Logger('proxy');
   const nc = await connectNats(options.bus, 'proxy');
@@ -110,7 +100,6 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   const unwatchPeers = watchPeers(rpc, [Rpc.Auth.Ping, Rpc.Inventory.Ping, Rpc.Broker.Ping]);
   const publicHosts = options.publicAddrs.map((a) => parseHostPort(a, 443).host);
   let creds = await obtainProxyCredentials(rpc, publicHosts);
-  let secureContext = createSecureContext(tlsOptions(creds));
 
   const settings = new ProxySettings(options.publicAddrs[0]);
   const app = await NestFactory.create(
@@ -143,8 +132,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   // This server never listens (the ingress hands it connections), and Node starts the timer that
   // enforces headersTimeout and requestTimeout on 'listening'.
   httpServer.emit('listening');
-  const tlsServer = createTlsServer({ ...tlsOptions(creds), ALPNProtocols: ['http/1.1', 'postgresql', TUNNEL_ALPN, NATS_ALPN] });
-  tlsServer.on('secureConnection', (socket) => {
+  const onSecure = (socket: TLSSocket) => {
     switch (socket.alpnProtocol) {
       case 'postgresql':
         return void handlePgClient(socket, pgDeps).catch((err: Error) => logger.warn(`postgres session: ${err.message}`));
@@ -162,9 +150,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
       default:
         httpServer.emit('connection', socket);
     }
-  });
-  tlsServer.on('tlsClientError', () => undefined);
-  const { server, destroyConnections } = createIngress(tlsServer, () => secureContext, pgDeps, pending);
+  };
+  const tls = new ProxyTls(options.httpsKeyPairs, creds, { ALPNProtocols: ['http/1.1', 'postgresql', TUNNEL_ALPN, NATS_ALPN] }, onSecure);
+  const { server, destroyConnections } = createIngress((name) => tls.serverFor(name), () => tls.hostContext(), pgDeps, pending);
   const listen = parseHostPort(options.webListenAddr, 3080);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -177,8 +165,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     obtainProxyCredentials(rpc, publicHosts)
       .then((next) => {
         creds = next;
-        secureContext = createSecureContext(tlsOptions(next));
-        tlsServer.setSecureContext(tlsOptions(next));
+        tls.update(next);
       })
       .catch((err: Error) => logger.error(`renewing the proxy certificate failed: ${err.message}`));
   }, PROXY_CERT_TTL_MS / 2);

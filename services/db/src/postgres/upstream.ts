@@ -1,10 +1,10 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, rootCertificates, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { serialize } from 'pg-protocol/dist/serializer.js';
 import { ConnectionProblemError, parseHostPort } from '#libs/common';
 import type { DatabaseConfig } from '#libs/config';
 import { BackendType, FrameScanner, parseErrorFields } from '#libs/pg-wire';
-import { clientSecureContext, serverName } from '#libs/pki';
+import { clientSecureContext, serverName, trustedRoots } from '#libs/pki';
 
 export interface UpstreamTls {
   /** The client certificate for the database user, signed by the db_client CA, and its key. */
@@ -122,7 +122,7 @@ export async function connectUpstream(
       );
     }
     const mode = db.tls?.mode ?? 'verify-full';
-    const cas = auth.caPems && (db.tls?.trust_system_cert_pool ? [...rootCertificates, ...auth.caPems] : auth.caPems);
+    const cas = auth.caPems && (db.tls?.trust_system_cert_pool ? [...trustedRoots(), ...auth.caPems] : auth.caPems);
     const socket = tlsConnect({
       socket: raw,
       secureContext: clientSecureContext({

@@ -1,7 +1,7 @@
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { parseHostPort } from '#libs/common';
-import { clientSecureContext } from '#libs/pki';
+import { clientSecureContext, INTERNAL_SERVER_NAME } from '#libs/pki';
 import { checkProxyIdentity, type AgentTls } from '#libs/join';
 
 /** The ALPN protocol of tunnels, as the proxy routes it. */
@@ -58,6 +58,7 @@ export class TunnelPool {
       port,
       secureContext: clientSecureContext({ cert: creds.certPem, key: creds.privateKeyPem, ca: creds.hostCas }),
       ALPNProtocols: [TUNNEL_ALPN],
+      servername: INTERNAL_SERVER_NAME,
       checkServerIdentity: checkProxyIdentity,
       timeout: DIAL_TIMEOUT_MS,
       ...(resume ? { session: resume } : {}),

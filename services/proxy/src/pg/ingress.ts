@@ -2,6 +2,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { backend, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
+import { clientHelloServerName, peekFirstRecord } from '../tls/client-hello.js';
 import type { PendingConnections } from './pending-connections.js';
 import { forwardCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
 
@@ -11,11 +12,12 @@ const TLS_HANDSHAKE = 0x16;
 /**
  * The proxy's one public port. A Postgres client starts with SSLRequest (answered 'S', then TLS),
  * GSSENCRequest (answered 'N'), or a CancelRequest (broadcast, then closed); TLS from the first byte
- * goes to `tlsServer`, which routes ALPN "postgresql" to Postgres and everything else to HTTPS.
+ * goes to the TLS server for the name its ClientHello asks for (`tlsServerFor`), whose connections are
+ * routed by ALPN: "postgresql" to Postgres, the agents' protocols to them, everything else to HTTPS.
  * Every connection is `pending` until the Postgres session or the HTTP server says it is established.
  */
 export function createIngress(
-  tlsServer: TlsServer,
+  tlsServerFor: (serverName: string | undefined) => TlsServer,
   secureContext: () => SecureContext,
   deps: PgIngressDeps,
   pending: PendingConnections,
@@ -32,7 +34,10 @@ export function createIngress(
   const sniff = async (socket: Socket, acceptedAt: number): Promise<void> => {
     for (;;) {
       const first = await peekByte(socket);
-      if (first === TLS_HANDSHAKE) return void tlsServer.emit('connection', socket);
+      if (first === TLS_HANDSHAKE) {
+        const hello = await peekFirstRecord(socket);
+        return void tlsServerFor(clientHelloServerName(hello)).emit('connection', socket);
+      }
       const frame = parseStartupFrame(await readStartupFrame(socket));
       switch (frame.kind) {
         case 'SSLRequest':

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { ConnectionProblemError, DomainError } from '#libs/common';
 import { Rpc, type CaCerts, type SignedCert } from '#libs/events';
-import { generateKeyPair } from '#libs/pki';
+import { generateKeyPair, INTERNAL_SERVER_NAME } from '#libs/pki';
 
 export const PROXY_CERT_TTL_MS = 24 * 60 * 60_000;
 
@@ -15,9 +15,9 @@ export interface HostCredentials {
   expires: Date;
 }
 
-/** Names the proxy's certificate answers to: loopback, this host, and its public addresses. */
+/** Names the proxy's certificate answers to: loopback, this host, its public addresses, and the name cluster processes ask for. */
 export function proxySans(publicHosts: string[]): { dns_names: string[]; ip_addresses: string[] } {
-  const names = new Set(['localhost', hostname(), '127.0.0.1', '::1', ...publicHosts]);
+  const names = new Set(['localhost', hostname(), '127.0.0.1', '::1', INTERNAL_SERVER_NAME, ...publicHosts]);
   return {
     dns_names: [...names].filter((n) => !isIP(n)),
     ip_addresses: [...names].filter((n) => isIP(n)),

@@ -1,0 +1,99 @@
+import type { Socket } from 'node:net';
+
+/** A TLS record's header: content type, version, length. */
+const RECORD_HEADER = 5;
+/** The largest record TLS allows (2^14 bytes of plaintext; a ClientHello is sent in the clear). */
+const MAX_RECORD = 16_384;
+const HANDSHAKE = 0x16;
+const CLIENT_HELLO = 0x01;
+const SERVER_NAME_EXTENSION = 0x0000;
+const HOST_NAME = 0x00;
+
+/**
+ * The server name (SNI, RFC 6066) a ClientHello asks for, from the first TLS record; undefined when it
+ * names none or the record is not a well-formed ClientHello (the TLS handshake then says what is wrong).
+ */
+export function clientHelloServerName(record: Buffer): string | undefined {
+  let at = 0;
+  const need = (n: number) => {
+    if (at + n > record.length) throw new RangeError('short');
+  };
+  const u8 = () => (need(1), record[at++]!);
+  const u16 = () => (need(2), (at += 2), record.readUInt16BE(at - 2));
+  const u24 = () => (need(3), (at += 3), record.readUIntBE(at - 3, 3));
+  const skip = (n: number) => (need(n), (at += n));
+  try {
+    if (u8() !== HANDSHAKE) return undefined;
+    skip(2);
+    const recordEnd = Math.min(record.length, RECORD_HEADER + u16());
+    if (u8() !== CLIENT_HELLO) return undefined;
+    u24();
+    skip(2 + 32); // client_version, random
+    skip(u8()); // session_id
+    skip(u16()); // cipher_suites
+    skip(u8()); // compression_methods
+    const extensionsEnd = Math.min(recordEnd, at + u16());
+    while (at + 4 <= extensionsEnd) {
+      const type = u16();
+      const length = u16();
+      if (type !== SERVER_NAME_EXTENSION) {
+        skip(length);
+        continue;
+      }
+      const listEnd = at + u16();
+      while (at + 3 <= listEnd) {
+        const nameType = u8();
+        const nameLength = u16();
+        const name = record.subarray(at, skip(nameLength));
+        if (nameType === HOST_NAME) return name.toString('latin1').toLowerCase();
+      }
+      return undefined;
+    }
+  } catch {
+    // A hello cut short by the record boundary: no name from it.
+  }
+  return undefined;
+}
+
+/**
+ * Reads the first TLS record of `socket` (a ClientHello) without consuming it: it is put back for the
+ * TLS server that answers. Bounded by TLS's record size; the connection's handshake deadline bounds
+ * the wait (a socket destroyed then ends it).
+ */
+export function peekFirstRecord(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let have = 0;
+    const wanted = () => {
+      if (have < RECORD_HEADER) return RECORD_HEADER;
+      const head = Buffer.concat(chunks, have);
+      return RECORD_HEADER + Math.min(head.readUInt16BE(3), MAX_RECORD);
+    };
+    const onReadable = () => {
+      for (;;) {
+        const chunk = socket.read() as Buffer | null;
+        if (chunk === null) break;
+        chunks.push(chunk);
+        have += chunk.length;
+      }
+      if (have < wanted()) return;
+      cleanup();
+      const data = Buffer.concat(chunks, have);
+      socket.unshift(data);
+      resolve(data);
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error('closed'));
+    };
+    const cleanup = () => {
+      socket.off('readable', onReadable);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+    };
+    socket.on('readable', onReadable);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    onReadable();
+  });
+}
