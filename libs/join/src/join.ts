@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { newUserKey } from '#libs/bus';
-import { AccessDeniedError, BadParameterError, ConnectionProblemError } from '#libs/common';
+import { AccessDeniedError, BadParameterError, ConnectionProblemError, formatHostPort, parseHostPort } from '#libs/common';
 import { ApiClient } from '#libs/client';
 import type { AuthRpc } from '#libs/events';
 import { caPin, formatIdentityFile, generateKeyPair, inspectCert, parseIdentityFile, type IdentityFile } from '#libs/pki';
@@ -54,7 +54,7 @@ function loadSaved(dataDir: string, role: JoinRole): JoinedIdentity | undefined 
   return {
     identity,
     clusterName: meta.cluster_name,
-    proxyAddr: meta.proxy,
+    proxyAddr: formatHostPort(parseHostPort(meta.proxy, 443)),
     tokenHash: meta.token_sha256,
     busSeed: meta.bus_seed,
     busJwt: meta.bus_jwt,
@@ -97,7 +97,10 @@ export interface JoinOptions {
  * in exchange for the token. A data dir that holds another join is never reused silently. The first
  * contact cannot verify the proxy yet; with --ca-pin the cluster's host CA must match the pin.
  */
-export async function joinCluster(opts: JoinOptions): Promise<JoinedIdentity> {
+export async function joinCluster(options: JoinOptions): Promise<JoinedIdentity> {
+  // A proxy named without a port is on 443, for the bus and tunnels as for the join itself.
+  const proxyAddr = formatHostPort(parseHostPort(options.proxyAddr, 443));
+  const opts = { ...options, proxyAddr };
   const kind = JOIN_ROLES[opts.role];
   const token = opts.token ? readToken(opts.token) : undefined;
   const saved = opts.rejoin ? undefined : loadSaved(opts.dataDir, opts.role);
@@ -109,7 +112,7 @@ export async function joinCluster(opts: JoinOptions): Promise<JoinedIdentity> {
         `this process already joined ${where} with another token; to join with this one, start it once with --rejoin, which discards the old identity`,
       );
     }
-    if (opts.proxyAddr !== saved.proxyAddr) {
+    if (proxyAddr !== saved.proxyAddr) {
       throw new BadParameterError(
         `this process joined ${where}, not through ${opts.proxyAddr}; give it ${saved.proxyAddr} again, or --rejoin with a token of the other cluster`,
       );
