@@ -69,11 +69,12 @@ export function registerDbCommands(program: Command, globals: () => TshGlobals):
       .command('db')
       .description('Start a local proxy to a database for clients without certificates'),
   )
-    .argument('<db>', 'the database, as tsh db ls names it')
+    .argument('[db]', 'the database (default: the only one you are logged in to)')
     .option('--port <port>', 'local port to listen on (default: a free one)')
     .option('--tunnel', 'authenticate with your database certificate, so local clients need none')
-    .action(async (name: string, opts: DbRouteFlags & { port?: string; tunnel?: boolean }) => {
-      await dbProxy(await dbContext(globals()), name, opts);
+    .action(async (name: string | undefined, opts: DbRouteFlags & { port?: string; tunnel?: boolean }) => {
+      const ctx = await dbContext(globals());
+      await dbProxy(ctx, name ?? pickLogin(ctx, undefined, 'name one as an argument').name, opts);
     });
 
   db.command('logout')
