@@ -1,0 +1,371 @@
+// The guide walk: for each guide, the `run` entries of guide-commands.yaml in order, typed as written
+// into a shell on the host the guide runs them on (hosts are network namespaces with the guides' own
+// names, ports and paths: see walk-hosts.ts), each checked for its exit status and for the output the
+// guide shows. What the runner changes in a command is only what a reader fills in: the guide's
+// placeholders and elided values (SUBSTITUTE below, per guide). What the guide's prose asks a user to
+// do between commands (save a token to a file, copy files to a host, open a signup link) is the
+// entry's `given:` and `then:`, run on the same host.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { pgBinDir } from '#libs/testing';
+import { BIN } from '../support/cluster.js';
+import { WalkNetwork, type Background, type WalkHost } from './walk-hosts.js';
+
+export interface Entry {
+  guide: string;
+  step: string;
+  command: string;
+  shows?: string;
+  writes?: string;
+  verdict: 'run' | 'n/a';
+  why?: string;
+  /** The host the guide runs it on (default: cluster, the Auth and Proxy host, where tsh runs too). */
+  on?: string;
+  /** The guide's prose before the command, as shell on the same host. */
+  given?: string;
+  /** The guide's prose after the command, as shell on the same host; $OUT is the command's output. */
+  then?: string;
+  /** What the user types into the command (a password, or a psql session). */
+  input?: string;
+  /** The exit status the guide expects, when it is not success (troubleshooting shows failures). */
+  exits?: number;
+}
+
+const entries = parse(readFileSync(new URL('./guide-commands.yaml', import.meta.url), 'utf8')) as Entry[];
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Everything in a guide that a reader replaces: placeholders, elided values, an example host name. */
+const SUBSTITUTE: Record<string, [string | RegExp, string][]> = {
+  '000': [
+    // The guide signs the certificate for db.example.com and then dials postgres.example.com: one host.
+    ['postgres.example.com', 'db.example.com'],
+    ['/path/to/', '/etc/postgresql-tls/'],
+    ['/path/to ', '/etc/postgresql-tls '],
+    // The backend to cancel: the one running the query the walk started for it.
+    ['<PID>', "(SELECT pid FROM pg_stat_activity WHERE query = 'select pg_sleep(600)')"],
+  ],
+};
+
+/** Passwords the walk sets through signup links, by user. */
+const password = (user: string) => `walk-${user}-secret`;
+
+/** Long-running commands: started in the background, each ready once it prints its pattern. */
+const LONG_RUNNING: [RegExp, RegExp][] = [
+  [/^(sudo )?teleport (db )?start\b/, /the cluster is up|the Database Service is up/],
+  [/^tsh proxy db\b/, /Started DB proxy on \S+/],
+];
+
+/** The guide's example values in the outputs it shows, as what our output has in their place. */
+const EXAMPLE_VALUES: [RegExp, string][] = [
+  [/sha256:[0-9a-z-]+/g, 'sha256:[0-9a-f]{64}'],
+  [/abcd123-insecure-do-not-use-this/g, '[0-9a-f]{32,}'],
+  [/\d+\.\d+\.\d+/g, '\\d+\\.\\d+\\.\\d+'],
+  // A description the guide's database has and the command it shows does not set.
+  [/(Example PostgreSQL|AWS Aurora) /g, '(?:.+ )?'],
+  // A table's rule: as wide as its columns.
+  [/^-+( +-+)*$/g, '-+(\\s+-+)*'],
+];
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Whether `actual` shows what the guide shows: each line the guide shows, in order, with the guide's
+ * example values standing for ours and runs of spaces for any, is a line of `actual`.
+ */
+export function showsAsGuide(actual: string, shown: string): string | undefined {
+  const lines = actual.split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
+  let at = 0;
+  for (const raw of shown.split('\n')) {
+    const line = raw.replace(/^# /, '').trim().replace(/\s+/g, ' ');
+    if (!line || line === '...') continue;
+    // Keep the example values' own patterns out of the escaping: mark them first.
+    const marks: string[] = [];
+    let marked = line;
+    for (const [pattern, replacement] of EXAMPLE_VALUES) {
+      marked = marked.replace(pattern, () => `\u0000${marks.push(replacement) - 1}\u0000`);
+    }
+    const source = escapeRegExp(marked)
+      .replace(/ /g, '\\s+')
+      .replace(/\u0000(\d+)\u0000/g, (_, i: string) => marks[Number(i)]!);
+    const re = new RegExp(`^${source}$`);
+    const found = lines.findIndex((l, i) => i >= at && re.test(l));
+    if (found < 0) return `no line like ${JSON.stringify(line)} (as /${re.source}/) after line ${at}`;
+    at = found + 1;
+  }
+  return undefined;
+}
+
+function substitute(guide: string, text: string): string {
+  let out = text;
+  for (const [from, to] of SUBSTITUTE[guide] ?? []) out = out.split(from as string).join(to);
+  return out;
+}
+
+const oneLine = (text: string) =>
+  text
+    .trim()
+    .replace(/\\\n\s*/g, ' ')
+    .replace(/\s+/g, ' ');
+
+/** Our checkout's teleport, tctl and tsh, installed on a host where the guides' installers put them. */
+async function install(host: WalkHost): Promise<void> {
+  for (const [name, main] of Object.entries(BIN)) {
+    await must(
+      host,
+      `cat > /usr/local/bin/${name} && chmod 755 /usr/local/bin/${name}`,
+      `#!/bin/sh\nexec ${process.execPath} ${main} "$@"\n`,
+    );
+  }
+  await must(host, `ln -sf ${process.execPath} /usr/local/bin/node`);
+}
+
+/** A CA of the test's own, trusted by every host, and the proxy's certificate from it (https_keypairs). */
+function publicPki(dir: string, names: string[]): { ca: string; cert: string; key: string } {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Walk Test Root CA',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'proxy.key',
+    '-out',
+    'proxy.csr',
+    '-subj',
+    `/CN=${names[0]}`,
+  );
+  writeFileSync(join(dir, 'san.ext'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'proxy.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'proxy.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  );
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+  return { ca: read('ca.crt'), cert: read('proxy.crt'), key: read('proxy.key') };
+}
+
+/** Runs a shell command line on a host; fails the test with its output unless it succeeds. */
+async function must(host: WalkHost, command: string, inputOrEnv?: string | Record<string, string>): Promise<string> {
+  const r = await host.run(command, typeof inputOrEnv === 'string' ? { input: inputOrEnv } : { env: inputOrEnv ?? {} });
+  if (r.code !== 0) throw new Error(`on ${host.name}: '${command}' exited ${r.code}:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+/** What a reader does with a `writes:` entry: the file it names, or a resource for tctl create. */
+async function applyWrite(world: World, entry: Entry, text: string): Promise<void> {
+  const host = world.net.host(entry.on ?? 'cluster');
+  const target = entry.writes!;
+  if (target === 'postgresql.conf' || target === 'pg_hba.conf') {
+    const file = `${world.pgData}/${target}`;
+    // pg_hba.conf: the guide's lines are the ones that let clients in; postgresql.conf: appended settings.
+    if (target === 'pg_hba.conf') await must(host, `cat > ${file} && echo 'local all all peer' >> ${file}`, text);
+    else await must(host, `cat >> ${file}`, text);
+    return;
+  }
+  if (target.startsWith('(stdin of tctl create)')) {
+    await must(host, 'tctl create -f', text);
+    return;
+  }
+  if (target.startsWith("(the allow section of your Teleport user's role)")) {
+    // Put into a role of its own, given to the user the walk is logged in as.
+    const indented = text.replace(/^/gm, '  ');
+    await must(host, 'tctl create -f', `kind: role\nversion: v7\nmetadata:\n  name: walk-${entry.step.length}\nspec:\n${indented}`);
+    return;
+  }
+  await must(host, `mkdir -p "$(dirname ${target})" && cat > ${target}`, text);
+}
+
+interface World {
+  net: WalkNetwork;
+  pgData: string;
+  background: Background[];
+}
+
+/** Per guide: the hosts and the prerequisites the guide starts from (a running cluster, a PostgreSQL). */
+const WORLDS: Record<string, (dir: string) => Promise<World>> = {
+  '000': async () => {
+    const cluster = ['teleport.example.com', 'example.teleport.sh', 'mytenant.teleport.sh'];
+    const net = await WalkNetwork.create({ cluster, db: ['db.example.com'] });
+    return prepare(net, cluster);
+  },
+};
+
+async function prepare(net: WalkNetwork, proxyNames: string[]): Promise<World> {
+  const pki = publicPki(net.dir, proxyNames);
+  const world: World = { net, pgData: '/var/lib/postgresql/walk', background: [] };
+  for (const host of net.hosts.values()) {
+    await install(host);
+    await must(host, 'cat >> /etc/ssl/certs/ca-certificates.crt', pki.ca);
+  }
+  const cluster = net.host('cluster');
+  await must(cluster, 'mkdir -p /etc/teleport && cat > /etc/teleport/proxy.key && chmod 600 /etc/teleport/proxy.key', pki.key);
+  await must(cluster, 'cat > /etc/teleport/proxy.crt', pki.cert);
+  await must(
+    cluster,
+    'cat > /etc/teleport.yaml',
+    [
+      'version: v3',
+      'teleport:',
+      '  data_dir: /var/lib/teleport',
+      'auth_service:',
+      `  cluster_name: ${proxyNames[0]}`,
+      'proxy_service:',
+      '  web_listen_addr: 0.0.0.0:443',
+      `  public_addr: [${proxyNames.map((n) => `${n}:443`).join(', ')}]`,
+      '  https_keypairs:',
+      '  - key_file: /etc/teleport/proxy.key',
+      '    cert_file: /etc/teleport/proxy.crt',
+      '',
+    ].join('\n'),
+  );
+  const teleport = cluster.start('teleport start');
+  world.background.push(teleport);
+  await teleport.waitFor(/the cluster is up/, 90_000);
+  // The guide's reader: a user of the cluster who may run tctl (the guide's prerequisite).
+  const out = await must(cluster, 'tctl users add email@example.com --roles=editor,access');
+  await signup(cluster, out, 'email@example.com');
+  // A PostgreSQL server on the database host, configured by the guide's steps.
+  const db = net.host('db');
+  const pgBin = pgBinDir();
+  await must(db, `mkdir -p ${world.pgData} /run/postgresql && chown postgres: ${world.pgData} /run/postgresql`);
+  await must(db, `runuser -u postgres -- ${pgBin}/initdb -D ${world.pgData} -U postgres --auth=peer -E UTF8 --locale=C >/dev/null`);
+  await must(db, `echo "listen_addresses = '*'" >> ${world.pgData}/postgresql.conf`);
+  return world;
+}
+
+/** What a user does with the signup link tctl users add prints: opens it and sets a password. */
+async function signup(host: WalkHost, tctlOutput: string, user: string): Promise<void> {
+  const link = /https:\/\/\S+\/web\/invite\/([0-9a-f]+)/.exec(tctlOutput);
+  if (!link) throw new Error(`no signup link in:\n${tctlOutput}`);
+  const url = new URL(link[0]);
+  const script = `fetch('https://${url.host}/v1/webapi/users/password/token', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: '${link[1]}', password: '${password(user)}' }) }).then(async (r) => { if (r.status !== 200) { console.error(r.status, await r.text()); process.exit(1); } })`;
+  await must(host, `NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt node -e "${script.replace(/"/g, '\\"')}"`);
+}
+
+/** The pg_ctl of the database host's PostgreSQL, (re)started after the guide configured it. */
+async function restartPostgres(world: World): Promise<void> {
+  const db = world.net.host('db');
+  const pgCtl = `runuser -u postgres -- ${pgBinDir()}/pg_ctl -D ${world.pgData} -l ${world.pgData}/log -w`;
+  await must(
+    db,
+    `{ ${pgCtl} status >/dev/null && ${pgCtl} restart -m fast || ${pgCtl} start; } >/dev/null || { cat ${world.pgData}/log; exit 1; }`,
+  );
+}
+
+const GUIDES = ['000'];
+
+function exitsAsGuide(code: number, entry: Entry, out: string): void {
+  if (code !== (entry.exits ?? 0)) throw new Error(`exited ${code}, not ${entry.exits ?? 0}; it printed:\n${out}`);
+}
+
+/** Runs one entry on its host; returns what it printed. */
+async function walk(world: World, guide: string, entry: Entry, previous: string): Promise<string> {
+  const host = world.net.host(entry.on ?? 'cluster');
+  if (entry.given) await must(host, substitute(guide, entry.given), { OUT: previous });
+  const text = substitute(guide, entry.command);
+  let out = '';
+  if (entry.writes) {
+    await applyWrite(world, entry, text);
+    if (entry.writes === 'pg_hba.conf') await restartPostgres(world);
+  } else if (/^(SELECT|CREATE|GRANT|ALTER)\b/.test(text)) {
+    // A statement typed into psql, connected as the database's admin on its host.
+    const r = await world.net.host('db').run(`runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -d postgres`, { input: text });
+    out = r.stdout + r.stderr;
+    exitsAsGuide(r.code, entry, out);
+  } else {
+    const long = LONG_RUNNING.find(([cmd]) => cmd.test(text.trim()));
+    if (long) {
+      const bg = host.start(text);
+      world.background.push(bg);
+      out = await bg.waitFor(long[1], 90_000);
+    } else {
+      const login = /^tsh login\b.*--user=(\S+)/.exec(oneLine(text));
+      const input = entry.input ?? (login ? `${password(login[1]!)}\n` : '');
+      // What tsh db ls lists follows the Database Services' heartbeats: the guide's table, within seconds.
+      const retries = entry.shows && /^tsh db ls\b/.test(text) ? 30 : 1;
+      for (let attempt = 1; ; attempt++) {
+        const r = await host.run(text, { input });
+        out = r.stdout + r.stderr;
+        exitsAsGuide(r.code, entry, out);
+        if (!entry.shows || attempt >= retries || showsAsGuide(out, entry.shows) === undefined) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const invite = /^tctl users add\b.*\s(\S+)$/.exec(oneLine(text));
+      if (invite) await signup(host, out, invite[1]!);
+      // systemctl is not on these hosts: start the unit's ExecStart as systemd would.
+      const unit = /^(?:sudo )?teleport install systemd -o (\S+)/.exec(oneLine(text));
+      if (unit) {
+        const exec = (await must(host, `sed -n 's/^ExecStart=//p' ${unit[1]}`)).trim();
+        const bg = host.start(exec);
+        world.background.push(bg);
+        await bg.waitFor(/the Database Service is up|the cluster is up/, 90_000);
+      }
+    }
+    const unlike = entry.shows && showsAsGuide(out, entry.shows);
+    if (unlike) throw new Error(`${unlike}; it printed:\n${out}`);
+  }
+  if (entry.then) await must(host, substitute(guide, entry.then), { OUT: out });
+  return out;
+}
+
+describe.each(GUIDES)('guide %s', (guide) => {
+  let world: World;
+  let previous = '';
+  const steps = entries.filter((e) => e.guide === guide && e.verdict === 'run');
+
+  beforeAll(async () => {
+    world = await WORLDS[guide]!(ROOT);
+  }, 180_000);
+  afterAll(async () => {
+    if (!world) return;
+    await must(
+      world.net.host('db'),
+      `runuser -u postgres -- ${pgBinDir()}/pg_ctl -D ${world.pgData} -m immediate stop >/dev/null 2>&1 || true`,
+    ).catch(() => undefined);
+    await world.net.remove();
+  }, 60_000);
+
+  it.each(steps.map((e) => [oneLine(e.writes ? `(writes ${e.writes})` : e.command).slice(0, 100), e] as const))(
+    '%s',
+    async (_, entry) => {
+      previous = await walk(world, guide, entry, previous);
+    },
+    120_000,
+  );
+});
