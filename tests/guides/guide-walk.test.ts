@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { pgBinDir } from '#libs/testing';
 import { BIN } from '../support/cluster.js';
 import { WalkNetwork, type Background, type WalkHost } from './walk-hosts.js';
@@ -47,6 +47,10 @@ const SUBSTITUTE: Record<string, [string | RegExp, string][]> = {
     // The backend to cancel: the one running the query the walk started for it.
     ['<PID>', "(SELECT pid FROM pg_stat_activity WHERE query = 'select pg_sleep(600)')"],
   ],
+  '004': [
+    ['<database>', 'walkdb'],
+    ['<PID>', "(SELECT pid FROM pg_stat_activity WHERE query = 'select pg_sleep(600)')"],
+  ],
 };
 
 /** Passwords the walk sets through signup links, by user. */
@@ -69,6 +73,12 @@ const EXAMPLE_VALUES: [RegExp, string][] = [
   [/^-+( +-+)*$/g, '-+(\\s+-+)*'],
 ];
 
+/**
+ * A line of Teleport's output that comes from how its tsh connects rather than from the behaviour shown:
+ * psql first trying ::1 for the local proxy Teleport's tsh starts on 127.0.0.1 (ours starts none).
+ */
+const TELEPORT_LOCAL_PROXY = /^psql: error: connection to server at "localhost" \(::1\), port 12345 failed: Connection refused$/;
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -82,7 +92,7 @@ export function showsAsGuide(actual: string, shown: string): string | undefined 
   let at = 0;
   for (const raw of shown.split('\n')) {
     const line = raw.replace(/^# /, '').trim().replace(/\s+/g, ' ');
-    if (!line || line === '...') continue;
+    if (!line || line === '...' || TELEPORT_LOCAL_PROXY.test(line)) continue;
     // Keep the example values' own patterns out of the escaping: mark them first.
     const marks: string[] = [];
     let marked = line;
@@ -92,7 +102,8 @@ export function showsAsGuide(actual: string, shown: string): string | undefined 
     const source = escapeRegExp(marked)
       .replace(/ /g, '\\s+')
       .replace(/\u0000(\d+)\u0000/g, (_, i: string) => marks[Number(i)]!);
-    const re = new RegExp(`^${source}$`);
+    // Within a line: psql prints a server's error after its own prefix.
+    const re = new RegExp(source);
     const found = lines.findIndex((l, i) => i >= at && re.test(l));
     if (found < 0) return `no line like ${JSON.stringify(line)} (as /${re.source}/) after line ${at}`;
     at = found + 1;
@@ -202,6 +213,14 @@ async function applyWrite(world: World, entry: Entry, text: string): Promise<voi
     await must(host, 'tctl create -f', text);
     return;
   }
+  if (target.startsWith('/etc/teleport.yaml (db_service section')) {
+    // The section replaces the one the file has; the Database Service then restarts to read it.
+    const config = parse(await must(host, 'cat /etc/teleport.yaml')) as Record<string, unknown>;
+    await must(host, 'cat > /etc/teleport.yaml', stringify({ ...config, ...(parse(text) as Record<string, unknown>) }));
+    const running = world.teleport.get(host.name);
+    if (running) await startTeleport(world, host, running.command);
+    return;
+  }
   if (target.startsWith("(the allow section of your Teleport user's role)")) {
     // Put into a role of its own, given to the user the walk is logged in as.
     const indented = text.replace(/^/gm, '  ');
@@ -215,6 +234,29 @@ interface World {
   net: WalkNetwork;
   pgData: string;
   background: Background[];
+  /** The teleport process each host runs, restarted when its /etc/teleport.yaml changes. */
+  teleport: Map<string, { command: string; process: Background }>;
+}
+
+const READY = /the cluster is up|the Database Service is up/;
+
+/** Starts `teleport start ...` on a host (in place of one it runs already) and waits until it is up. */
+async function startTeleport(world: World, host: WalkHost, command: string): Promise<string> {
+  await world.teleport.get(host.name)?.process.stop();
+  const started = host.start(command);
+  world.background.push(started);
+  world.teleport.set(host.name, { command, process: started });
+  return started.waitFor(READY, 90_000);
+}
+
+/** Shell lines on the entry's host; a line `db$ ...` runs on the host named before the `$`. */
+async function runLines(world: World, host: WalkHost, guide: string, lines: string, env: Record<string, string>): Promise<void> {
+  for (const line of substitute(guide, lines)
+    .split('\n')
+    .filter((l) => l.trim())) {
+    const other = /^(\w+)\$ (.*)$/.exec(line);
+    await must(other ? world.net.host(other[1]!) : host, other ? other[2]! : line, env);
+  }
 }
 
 /** Per guide: the hosts and the prerequisites the guide starts from (a running cluster, a PostgreSQL). */
@@ -224,11 +266,46 @@ const WORLDS: Record<string, (dir: string) => Promise<World>> = {
     const net = await WalkNetwork.create({ cluster, db: ['db.example.com'] });
     return prepare(net, cluster);
   },
+  '004': provisioningWorld,
 };
+
+/**
+ * Guide 004's prerequisites: the Database Service of guide 000 (configured, joined, serving "example"
+ * at localhost:5432 on the database host), PostgreSQL with TLS from tctl auth sign, the database roles
+ * the guide's Teleport roles name (reader) and RDS's rds_iam, a database for <database>, and a Teleport
+ * user named as the OS user (root), whom tsh login picks.
+ */
+async function provisioningWorld(): Promise<World> {
+  const cluster = ['teleport.example.com'];
+  const world = await prepare(await WalkNetwork.create({ cluster, db: ['db.example.com'] }), cluster);
+  const [proxy, db] = [world.net.host('cluster'), world.net.host('db')];
+  await signup(proxy, await must(proxy, 'tctl users add root --roles=access'), 'root');
+  await must(proxy, 'tctl auth sign --format=db --host=localhost --out=/mnt/server --ttl=2190h');
+  await must(db, 'mkdir -p /etc/postgresql-tls && install -o postgres -g postgres -m 600 /mnt/server.* /etc/postgresql-tls/');
+  const conf = `ssl = on\nssl_cert_file = '/etc/postgresql-tls/server.crt'\nssl_key_file = '/etc/postgresql-tls/server.key'\nssl_ca_file = '/etc/postgresql-tls/server.cas'\n`;
+  await must(db, `cat >> ${world.pgData}/postgresql.conf`, conf);
+  await must(
+    db,
+    `printf 'hostssl all all ::/0 cert\\nhostssl all all 0.0.0.0/0 cert\\nlocal all all peer\\n' > ${world.pgData}/pg_hba.conf`,
+  );
+  await restartPostgres(world);
+  await must(
+    db,
+    'runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -d postgres',
+    'CREATE ROLE rds_iam; CREATE ROLE reader; CREATE SCHEMA schema1; CREATE SCHEMA schema2; CREATE SCHEMA schema3; CREATE DATABASE walkdb;',
+  );
+  await must(proxy, 'tctl tokens add --type=db --format=text > /mnt/token');
+  await must(
+    db,
+    'teleport db configure create -o file --token=/mnt/token --proxy=teleport.example.com:443 --name=example --protocol=postgres --uri=localhost:5432',
+  );
+  await startTeleport(world, db, 'teleport start --config=/etc/teleport.yaml');
+  return world;
+}
 
 async function prepare(net: WalkNetwork, proxyNames: string[]): Promise<World> {
   const pki = publicPki(net.dir, proxyNames);
-  const world: World = { net, pgData: '/var/lib/postgresql/walk', background: [] };
+  const world: World = { net, pgData: '/var/lib/postgresql/walk', background: [], teleport: new Map() };
   for (const host of net.hosts.values()) {
     await install(host);
     await must(host, 'cat >> /etc/ssl/certs/ca-certificates.crt', pki.ca);
@@ -254,9 +331,7 @@ async function prepare(net: WalkNetwork, proxyNames: string[]): Promise<World> {
       '',
     ].join('\n'),
   );
-  const teleport = cluster.start('teleport start');
-  world.background.push(teleport);
-  await teleport.waitFor(/the cluster is up/, 90_000);
+  await startTeleport(world, cluster, 'teleport start');
   // The guide's reader: a user of the cluster who may run tctl (the guide's prerequisite).
   const out = await must(cluster, 'tctl users add email@example.com --roles=editor,access');
   await signup(cluster, out, 'email@example.com');
@@ -288,7 +363,8 @@ async function restartPostgres(world: World): Promise<void> {
   );
 }
 
-const GUIDES = ['000'];
+// WALK_GUIDES=004 walks one guide (while working on it).
+const GUIDES = process.env.WALK_GUIDES?.split(',') ?? ['000', '004'];
 
 function exitsAsGuide(code: number, entry: Entry, out: string): void {
   if (code !== (entry.exits ?? 0)) throw new Error(`exited ${code}, not ${entry.exits ?? 0}; it printed:\n${out}`);
@@ -297,7 +373,7 @@ function exitsAsGuide(code: number, entry: Entry, out: string): void {
 /** Runs one entry on its host; returns what it printed. */
 async function walk(world: World, guide: string, entry: Entry, previous: string): Promise<string> {
   const host = world.net.host(entry.on ?? 'cluster');
-  if (entry.given) await must(host, substitute(guide, entry.given), { OUT: previous });
+  if (entry.given) await runLines(world, host, guide, entry.given, { OUT: previous });
   const text = substitute(guide, entry.command);
   let out = '';
   if (entry.writes) {
@@ -310,37 +386,35 @@ async function walk(world: World, guide: string, entry: Entry, previous: string)
     exitsAsGuide(r.code, entry, out);
   } else {
     const long = LONG_RUNNING.find(([cmd]) => cmd.test(text.trim()));
-    if (long) {
+    if (long && /teleport/.test(text)) {
+      out = await startTeleport(world, host, text);
+    } else if (long) {
       const bg = host.start(text);
       world.background.push(bg);
       out = await bg.waitFor(long[1], 90_000);
     } else {
-      const login = /^tsh login\b.*--user=(\S+)/.exec(oneLine(text));
-      const input = entry.input ?? (login ? `${password(login[1]!)}\n` : '');
+      // tsh login asks for the password of --user, or of the login name (root, on these hosts).
+      const login = /^tsh login\b/.test(text) && (/--user=(\S+)/.exec(text)?.[1] ?? 'root');
+      const input = entry.input ?? (login ? `${password(login)}\n` : '');
       // What tsh db ls lists follows the Database Services' heartbeats: the guide's table, within seconds.
       const retries = entry.shows && /^tsh db ls\b/.test(text) ? 30 : 1;
       for (let attempt = 1; ; attempt++) {
         const r = await host.run(text, { input });
         out = r.stdout + r.stderr;
         exitsAsGuide(r.code, entry, out);
-        if (!entry.shows || attempt >= retries || showsAsGuide(out, entry.shows) === undefined) break;
+        if (!entry.shows || attempt >= retries || showsAsGuide(out, substitute(guide, entry.shows)) === undefined) break;
         await new Promise((r) => setTimeout(r, 500));
       }
       const invite = /^tctl users add\b.*\s(\S+)$/.exec(oneLine(text));
       if (invite) await signup(host, out, invite[1]!);
       // systemctl is not on these hosts: start the unit's ExecStart as systemd would.
       const unit = /^(?:sudo )?teleport install systemd -o (\S+)/.exec(oneLine(text));
-      if (unit) {
-        const exec = (await must(host, `sed -n 's/^ExecStart=//p' ${unit[1]}`)).trim();
-        const bg = host.start(exec);
-        world.background.push(bg);
-        await bg.waitFor(/the Database Service is up|the cluster is up/, 90_000);
-      }
+      if (unit) await startTeleport(world, host, (await must(host, `sed -n 's/^ExecStart=//p' ${unit[1]}`)).trim());
     }
-    const unlike = entry.shows && showsAsGuide(out, entry.shows);
+    const unlike = entry.shows && showsAsGuide(out, substitute(guide, entry.shows));
     if (unlike) throw new Error(`${unlike}; it printed:\n${out}`);
   }
-  if (entry.then) await must(host, substitute(guide, entry.then), { OUT: out });
+  if (entry.then) await runLines(world, host, guide, entry.then, { OUT: out });
   return out;
 }
 
