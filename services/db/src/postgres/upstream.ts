@@ -122,12 +122,13 @@ export async function connectUpstream(
       );
     }
     const mode = db.tls?.mode ?? 'verify-full';
-    const cas = auth.caPems && (db.tls?.trust_system_cert_pool ? [...trustedRoots(), ...auth.caPems] : auth.caPems);
+    // Without a CA of its own (RDS, Aurora), the database's certificate is checked against the system's roots.
+    const cas = auth.caPems ? (db.tls?.trust_system_cert_pool ? [...trustedRoots(), ...auth.caPems] : auth.caPems) : trustedRoots();
     const socket = tlsConnect({
       socket: raw,
       secureContext: clientSecureContext({
         ...('certPem' in auth ? { cert: auth.certPem, key: auth.privateKeyPem } : {}),
-        ...(cas ? { ca: cas } : {}),
+        ca: cas,
       }),
       ...serverName(db.tls?.server_name ?? host),
       rejectUnauthorized: mode !== 'insecure',
