@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { pgBinDir } from '#libs/testing';
-import { BIN } from '../support/cluster.js';
+import { standalonePostgresBackend } from '../support/aws/harness.js';
+import { Iam } from '../support/aws/iam.js';
+import { rdsCertificates, RdsStandIn } from '../support/aws/rds.js';
+import { StsStandIn } from '../support/aws/sts.js';
+import { BIN, type RunResult } from '../support/cluster.js';
 import { WalkNetwork, type Background, type WalkHost } from './walk-hosts.js';
 
 export interface Entry {
@@ -46,6 +50,21 @@ const SUBSTITUTE: Record<string, [string | RegExp, string][]> = {
     ['/path/to ', '/etc/postgresql-tls '],
     // The backend to cancel: the one running the query the walk started for it.
     ['<PID>', "(SELECT pid FROM pg_stat_activity WHERE query = 'select pg_sleep(600)')"],
+  ],
+  '002': [
+    // The capture elided the user: the Prerequisites' tsh login is guide 000's.
+    ['[email\u00a0protected]', '--user=email@example.com'],
+    ['[email protected]', '--user=email@example.com'],
+    // The session ID the guide has the reader find in the audit log (key sid).
+    ['database.session', '"$(cat /mnt/sid)"'],
+  ],
+  '003': [
+    ['/path/to/', '/etc/teleport-guide/'],
+    ['/path/toa/', '/etc/teleport-guide/'],
+    ['/path/to ', '/etc/teleport-guide '],
+    // The cluster is named after its host (the one-command start names none); the guide's "root" and <cluster>.
+    ['service=<cluster>-aurora', 'service=cluster-aurora'],
+    ['service=root-aurora', 'service=cluster-aurora'],
   ],
   '004': [
     ['<database>', 'walkdb'],
@@ -87,7 +106,25 @@ function escapeRegExp(text: string): string {
  * Whether `actual` shows what the guide shows: each line the guide shows, in order, with the guide's
  * example values standing for ours and runs of spaces for any, is a line of `actual`.
  */
+/** In an audit event the guide shows, the fields whose values are the behaviour, not the example's. */
+const EVENT_FIELDS = ['code', 'event', 'db_protocol', 'db_type', 'success'];
+
+/** An audit event the guide shows: one of ours with the same event has its fields, these values alike. */
+function eventAsGuide(actual: string, shown: Record<string, unknown>): string | undefined {
+  const parsed = JSON.parse(actual) as unknown;
+  const events = (Array.isArray(parsed) ? parsed : [parsed]) as Record<string, unknown>[];
+  const ours = events.find((e) => e.event === shown.event);
+  if (!ours) return `no ${String(shown.event)} event`;
+  const missing = Object.keys(shown).filter((k) => !(k in ours));
+  if (missing.length) return `the ${String(shown.event)} event has no ${missing.join(', ')}`;
+  const differ = EVENT_FIELDS.filter((k) => k in shown && JSON.stringify(ours[k]) !== JSON.stringify(shown[k]));
+  return differ.length
+    ? `the ${String(shown.event)} event differs in ${differ.map((k) => `${k} (${JSON.stringify(ours[k])})`).join(', ')}`
+    : undefined;
+}
+
 export function showsAsGuide(actual: string, shown: string): string | undefined {
+  if (shown.trim().startsWith('{')) return eventAsGuide(actual, JSON.parse(shown) as Record<string, unknown>);
   const lines = actual.split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
   let at = 0;
   for (const raw of shown.split('\n')) {
@@ -133,6 +170,7 @@ async function install(host: WalkHost): Promise<void> {
     );
   }
   await must(host, `ln -sf ${process.execPath} /usr/local/bin/node`);
+  await must(host, 'cat > /usr/local/bin/walk-signup && chmod 755 /usr/local/bin/walk-signup', SIGNUP);
 }
 
 /** A CA of the test's own, trusted by every host, and the proxy's certificate from it (https_keypairs). */
@@ -199,9 +237,9 @@ async function must(host: WalkHost, command: string, inputOrEnv?: string | Recor
 }
 
 /** What a reader does with a `writes:` entry: the file it names, or a resource for tctl create. */
-async function applyWrite(world: World, entry: Entry, text: string): Promise<void> {
+async function applyWrite(world: World, guide: string, entry: Entry, text: string): Promise<void> {
   const host = world.net.host(entry.on ?? 'cluster');
-  const target = entry.writes!;
+  const target = substitute(guide, entry.writes!);
   if (target === 'postgresql.conf' || target === 'pg_hba.conf') {
     const file = `${world.pgData}/${target}`;
     // pg_hba.conf: the guide's lines are the ones that let clients in; postgresql.conf: appended settings.
@@ -221,6 +259,17 @@ async function applyWrite(world: World, entry: Entry, text: string): Promise<voi
     if (running) await startTeleport(world, host, running.command);
     return;
   }
+  if (target.startsWith('(the spec section of a role')) {
+    await must(host, 'tctl create -f', `kind: role\nversion: v3\nmetadata:\n  name: walk-templates\n${text}`);
+    return;
+  }
+  if (/teleport\.yaml$/.test(target) && /proxy_service:\n\s+enabled: "yes"/.test(text)) {
+    // The guide: "For production usage make sure to configure proxy with a proper certificate/key pair."
+    const config = parse(text) as { proxy_service: Record<string, unknown> };
+    config.proxy_service.https_keypairs = [{ key_file: '/etc/teleport/proxy.key', cert_file: '/etc/teleport/proxy.crt' }];
+    await must(host, `mkdir -p "$(dirname ${target})" && cat > ${target}`, stringify(config));
+    return;
+  }
   if (target.startsWith("(the allow section of your Teleport user's role)")) {
     // Put into a role of its own, given to the user the walk is logged in as.
     const indented = text.replace(/^/gm, '  ');
@@ -236,6 +285,9 @@ interface World {
   background: Background[];
   /** The teleport process each host runs, restarted when its /etc/teleport.yaml changes. */
   teleport: Map<string, { command: string; process: Background }>;
+  /** Where the guide's SQL statements run (default: psql as the admin on the database host). */
+  sql?: (statement: string) => Promise<RunResult>;
+  cleanup: (() => Promise<void>)[];
 }
 
 const READY = /the cluster is up|the Database Service is up/;
@@ -255,7 +307,10 @@ async function runLines(world: World, host: WalkHost, guide: string, lines: stri
     .split('\n')
     .filter((l) => l.trim())) {
     const other = /^(\w+)\$ (.*)$/.exec(line);
-    await must(other ? world.net.host(other[1]!) : host, other ? other[2]! : line, env);
+    if (other?.[1] === 'sql' && world.sql) {
+      const r = await world.sql(other[2]!);
+      if (r.code !== 0) throw new Error(`'${other[2]}' failed: ${r.stderr}`);
+    } else await must(other ? world.net.host(other[1]!) : host, other ? other[2]! : line, env);
   }
 }
 
@@ -266,6 +321,8 @@ const WORLDS: Record<string, (dir: string) => Promise<World>> = {
     const net = await WalkNetwork.create({ cluster, db: ['db.example.com'] });
     return prepare(net, cluster);
   },
+  '002': rdsWorld,
+  '003': auroraWorld,
   '004': provisioningWorld,
 };
 
@@ -303,9 +360,86 @@ async function provisioningWorld(): Promise<World> {
   return world;
 }
 
-async function prepare(net: WalkNetwork, proxyNames: string[]): Promise<World> {
+/**
+ * Every guide's hosts: our binaries installed, a CA they all trust, the proxy's certificate from it in
+ * /etc/teleport on the cluster host, and an initialized PostgreSQL on the database host. With
+ * `runningCluster`, the cluster the guide starts from, with a user who may run tctl.
+ */
+/** Aurora's endpoints in guide 003, served by RDS stand-ins (IAM tokens checked) that this process runs. */
+const AURORA = [
+  { name: 'postgres-aurora-instance-1.abcdefghijklm.us-west-1.rds.amazonaws.com', region: 'us-west-1' },
+  { name: 'postgres-aurora-instance-1.xxx.us-east-1.rds.amazonaws.com', region: 'us-east-1' },
+];
+
+/**
+ * Guide 003: the cluster host (the guide's one-command cluster first, then its teleport.yaml, on the
+ * same data dir, so the cluster keeps the name it was created with) and the database host; Aurora
+ * on this machine (its PostgreSQL behind RDS stand-ins that accept IAM tokens, and an STS stand-in),
+ * whose "RDS CA" the hosts trust and whose AWS credentials the cluster and database hosts have in
+ * ~/.aws, as an EC2 instance would have them from its role. The guide creates the cluster itself.
+ */
+async function auroraWorld(): Promise<World> {
+  const cluster = ['teleport.example.com'];
+  const net = await WalkNetwork.create(
+    { cluster, db: ['db.example.com'] },
+    AURORA.map((a) => a.name),
+  );
+  const world = await prepare(net, cluster, false);
+  await startAurora(world, '003', AURORA);
+  return world;
+}
+
+/** Guide 002: guide 000's cluster, and the Aurora of guide 003 (its us-west-1 endpoint). */
+async function rdsWorld(): Promise<World> {
+  const cluster = ['teleport.example.com', 'mytenant.teleport.sh'];
+  const net = await WalkNetwork.create({ cluster, db: ['db.example.com'] }, [AURORA[0]!.name]);
+  const world = await prepare(net, cluster);
+  await startAurora(world, '002', [AURORA[0]!]);
+  return world;
+}
+
+/** Aurora on this machine for a guide: a PostgreSQL behind RDS stand-ins at `endpoints`, and STS. */
+async function startAurora(world: World, guide: string, endpoints: typeof AURORA): Promise<void> {
+  const { net } = world;
+  const iam = new Iam();
+  const key = iam.user('teleport-host');
+  const sts = await new StsStandIn(iam).start(net.uplinkAddr);
+  const backend = await standalonePostgresBackend(net.dir);
+  world.sql = async (statement) => {
+    try {
+      return { code: 0, stdout: await backend.pg.psql(statement), stderr: '' };
+    } catch (err) {
+      return { code: 1, stdout: '', stderr: (err as Error).message };
+    }
+  };
+  await backend.pg.psql('CREATE ROLE rds_iam; CREATE DATABASE metrics; GRANT rds_iam TO postgres;');
+  const certs = await rdsCertificates(endpoints.map((a) => a.name));
+  const rds = await Promise.all(
+    endpoints.map((a) =>
+      RdsStandIn.start(
+        { iam, region: a.region, backend: backend.backend, allowConnect: [key.arn], listen: { address: net.uplinkAddr!, name: a.name } },
+        certs,
+      ),
+    ),
+  );
+  world.cleanup.push(async () => {
+    await Promise.all([...rds.map((r) => r.stop()), sts.stop()]);
+    await backend.pg.stop();
+  });
+  // Aurora's port is the stand-in's, not 5432.
+  for (const [i, a] of endpoints.entries()) SUBSTITUTE[guide]!.push([`${a.name}:5432`, `${a.name}:${rds[i]!.port}`]);
+  const awsConfig = `[default]\nregion = us-west-1\nservices = walk\n\n[services walk]\nsts =\n  endpoint_url = ${sts.url}\n`;
+  const awsCredentials = `[default]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\n`;
+  for (const host of net.hosts.values()) {
+    await must(host, 'cat >> /etc/ssl/certs/ca-certificates.crt', certs.caPem);
+    await must(host, 'mkdir -p /root/.aws && cat > /root/.aws/config', awsConfig);
+    await must(host, 'cat > /root/.aws/credentials', awsCredentials);
+  }
+}
+
+async function prepare(net: WalkNetwork, proxyNames: string[], runningCluster = true): Promise<World> {
   const pki = publicPki(net.dir, proxyNames);
-  const world: World = { net, pgData: '/var/lib/postgresql/walk', background: [], teleport: new Map() };
+  const world: World = { net, pgData: '/var/lib/postgresql/walk', background: [], teleport: new Map(), cleanup: [] };
   for (const host of net.hosts.values()) {
     await install(host);
     await must(host, 'cat >> /etc/ssl/certs/ca-certificates.crt', pki.ca);
@@ -313,6 +447,18 @@ async function prepare(net: WalkNetwork, proxyNames: string[]): Promise<World> {
   const cluster = net.host('cluster');
   await must(cluster, 'mkdir -p /etc/teleport && cat > /etc/teleport/proxy.key && chmod 600 /etc/teleport/proxy.key', pki.key);
   await must(cluster, 'cat > /etc/teleport/proxy.crt', pki.cert);
+  if (runningCluster) await startCluster(world, proxyNames);
+  // A PostgreSQL server on the database host, configured by the guide's steps.
+  const db = net.host('db');
+  const pgBin = pgBinDir();
+  await must(db, `mkdir -p ${world.pgData} /run/postgresql && chown postgres: ${world.pgData} /run/postgresql`);
+  await must(db, `runuser -u postgres -- ${pgBin}/initdb -D ${world.pgData} -U postgres --auth=peer -E UTF8 --locale=C >/dev/null`);
+  await must(db, `echo "listen_addresses = '*'" >> ${world.pgData}/postgresql.conf`);
+  return world;
+}
+
+async function startCluster(world: World, proxyNames: string[]): Promise<void> {
+  const cluster = world.net.host('cluster');
   await must(
     cluster,
     'cat > /etc/teleport.yaml',
@@ -335,22 +481,27 @@ async function prepare(net: WalkNetwork, proxyNames: string[]): Promise<World> {
   // The guide's reader: a user of the cluster who may run tctl (the guide's prerequisite).
   const out = await must(cluster, 'tctl users add email@example.com --roles=editor,access');
   await signup(cluster, out, 'email@example.com');
-  // A PostgreSQL server on the database host, configured by the guide's steps.
-  const db = net.host('db');
-  const pgBin = pgBinDir();
-  await must(db, `mkdir -p ${world.pgData} /run/postgresql && chown postgres: ${world.pgData} /run/postgresql`);
-  await must(db, `runuser -u postgres -- ${pgBin}/initdb -D ${world.pgData} -U postgres --auth=peer -E UTF8 --locale=C >/dev/null`);
-  await must(db, `echo "listen_addresses = '*'" >> ${world.pgData}/postgresql.conf`);
-  return world;
 }
 
-/** What a user does with the signup link tctl users add prints: opens it and sets a password. */
+/** What a user does with the signup link tctl users add prints: opens it (past a self-signed certificate, as a browser lets one) and sets a password. */
+const SIGNUP = `#!/usr/local/bin/node
+// walk-signup USER PASSWORD < output of tctl users add
+const [user, password] = process.argv.slice(2);
+let text = '';
+process.stdin.on('data', (d) => (text += d)).on('end', () => {
+  const link = /https:\\/\\/(\\S+)\\/web\\/invite\\/([0-9a-f]+)/.exec(text);
+  if (!link) { console.error('no signup link for ' + user + ' in:\\n' + text); process.exit(1); }
+  const body = JSON.stringify({ token: link[2], password });
+  const [host, port] = link[1].split(':');
+  const req = require('node:https').request({ host, port: port || 443, method: 'PUT', path: '/v1/webapi/users/password/token', rejectUnauthorized: false, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+    if (res.statusCode !== 200) { console.error('signup of ' + user + ': HTTP ' + res.statusCode); process.exit(1); }
+  });
+  req.end(body);
+});
+`;
+
 async function signup(host: WalkHost, tctlOutput: string, user: string): Promise<void> {
-  const link = /https:\/\/\S+\/web\/invite\/([0-9a-f]+)/.exec(tctlOutput);
-  if (!link) throw new Error(`no signup link in:\n${tctlOutput}`);
-  const url = new URL(link[0]);
-  const script = `fetch('https://${url.host}/v1/webapi/users/password/token', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: '${link[1]}', password: '${password(user)}' }) }).then(async (r) => { if (r.status !== 200) { console.error(r.status, await r.text()); process.exit(1); } })`;
-  await must(host, `NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt node -e "${script.replace(/"/g, '\\"')}"`);
+  await must(host, `walk-signup ${user} ${password(user)}`, tctlOutput);
 }
 
 /** The pg_ctl of the database host's PostgreSQL, (re)started after the guide configured it. */
@@ -364,7 +515,7 @@ async function restartPostgres(world: World): Promise<void> {
 }
 
 // WALK_GUIDES=004 walks one guide (while working on it).
-const GUIDES = process.env.WALK_GUIDES?.split(',') ?? ['000', '004'];
+const GUIDES = process.env.WALK_GUIDES?.split(',') ?? ['000', '002', '003', '004'];
 
 function exitsAsGuide(code: number, entry: Entry, out: string): void {
   if (code !== (entry.exits ?? 0)) throw new Error(`exited ${code}, not ${entry.exits ?? 0}; it printed:\n${out}`);
@@ -377,11 +528,13 @@ async function walk(world: World, guide: string, entry: Entry, previous: string)
   const text = substitute(guide, entry.command);
   let out = '';
   if (entry.writes) {
-    await applyWrite(world, entry, text);
+    await applyWrite(world, guide, entry, text);
     if (entry.writes === 'pg_hba.conf') await restartPostgres(world);
   } else if (/^(SELECT|CREATE|GRANT|ALTER)\b/.test(text)) {
     // A statement typed into psql, connected as the database's admin on its host.
-    const r = await world.net.host('db').run(`runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -d postgres`, { input: text });
+    const r = world.sql
+      ? await world.sql(text)
+      : await world.net.host('db').run(`runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -d postgres`, { input: text });
     out = r.stdout + r.stderr;
     exitsAsGuide(r.code, entry, out);
   } else {
@@ -405,8 +558,12 @@ async function walk(world: World, guide: string, entry: Entry, previous: string)
         if (!entry.shows || attempt >= retries || showsAsGuide(out, substitute(guide, entry.shows)) === undefined) break;
         await new Promise((r) => setTimeout(r, 500));
       }
-      const invite = /^tctl users add\b.*\s(\S+)$/.exec(oneLine(text));
-      if (invite) await signup(host, out, invite[1]!);
+      // The user is the first argument that is not a flag.
+      const words = oneLine(text)
+        .replace(/^sudo /, '')
+        .split(' ');
+      const invite = words.slice(0, 3).join(' ') === 'tctl users add' && words.slice(3).find((a) => !a.startsWith('-'));
+      if (invite) await signup(host, out, invite);
       // systemctl is not on these hosts: start the unit's ExecStart as systemd would.
       const unit = /^(?:sudo )?teleport install systemd -o (\S+)/.exec(oneLine(text));
       if (unit) await startTeleport(world, host, (await must(host, `sed -n 's/^ExecStart=//p' ${unit[1]}`)).trim());
@@ -433,6 +590,7 @@ describe.each(GUIDES)('guide %s', (guide) => {
       `runuser -u postgres -- ${pgBinDir()}/pg_ctl -D ${world.pgData} -m immediate stop >/dev/null 2>&1 || true`,
     ).catch(() => undefined);
     await world.net.remove();
+    for (const cleanup of world.cleanup) await cleanup();
   }, 60_000);
 
   it.each(steps.map((e) => [oneLine(e.writes ? `(writes ${e.writes})` : e.command).slice(0, 100), e] as const))(

@@ -51,7 +51,14 @@ export class WalkNetwork {
     trackCleanup(this.cleanup);
   }
 
-  static async create(hostNames: Record<string, string[]>): Promise<WalkNetwork> {
+  /** This machine as the hosts reach it, when `uplinkNames` asked for a link to it (else undefined). */
+  uplinkAddr?: string;
+
+  /**
+   * `uplinkNames`: names the hosts reach on this machine, at `uplinkAddr` (services a test runs itself,
+   * such as the AWS stand-ins, listening there).
+   */
+  static async create(hostNames: Record<string, string[]>, uplinkNames: string[] = []): Promise<WalkNetwork> {
     if (process.getuid?.() !== 0) throw new Error('the guide walk needs root (network namespaces, overlays), as CI runs it');
     // Not under /tmp: that is overlaid inside the hosts, and an overlay's upper dir cannot sit in its lower one.
     mkdirSync('/var/tmp', { recursive: true });
@@ -82,7 +89,21 @@ export class WalkNetwork {
           ip('netns', 'exec', ns, 'ip', 'link', 'set', a, 'up');
         }
       }
-      const hosts = names.map((n) => `${addrs.get(n)} ${n} ${hostNames[n]!.join(' ')}`).join('\n') + '\n';
+      if (uplinkNames.length) {
+        // A veth pair from this machine to the bridge; deleting the namespace deletes both ends.
+        const [a, b] = [`wk${tag}up`, `wk${tag}ub`];
+        net.uplinkAddr = `${subnet}.254`;
+        ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
+        ip('link', 'set', b, 'netns', net.namespaces[0]!);
+        ip('netns', 'exec', net.namespaces[0]!, 'ip', 'link', 'set', b, 'master', 'walk0');
+        ip('netns', 'exec', net.namespaces[0]!, 'ip', 'link', 'set', b, 'up');
+        ip('addr', 'add', `${net.uplinkAddr}/24`, 'dev', a);
+        ip('link', 'set', a, 'up');
+      }
+      const hosts =
+        names.map((n) => `${addrs.get(n)} ${n} ${hostNames[n]!.join(' ')}`).join('\n') +
+        '\n' +
+        (uplinkNames.length ? `${net.uplinkAddr} ${uplinkNames.join(' ')}\n` : '');
       for (const [i, name] of names.entries()) {
         net.hosts.set(name, await net.startHost(name, net.namespaces[i]!, addrs.get(name)!, hosts));
       }

@@ -29,6 +29,8 @@ export interface RdsOptions {
   allowConnect: string[];
   /** How far this endpoint's clock runs ahead of the Database Service's (to see tokens expire). */
   clockSkewMs?: number;
+  /** Where it listens, and the host name of its endpoint (default: 127.0.0.1, localhost). */
+  listen?: { address: string; name: string };
 }
 
 export interface RdsConnectionLog {
@@ -39,11 +41,11 @@ export interface RdsConnectionLog {
   reason?: string;
 }
 
-/** An "RDS CA" and a server certificate for localhost and 127.0.0.1 that it signed. */
-export async function rdsCertificates(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
+/** An "RDS CA" and a server certificate it signed for `hosts`. */
+export async function rdsCertificates(hosts = ['localhost', '127.0.0.1']): Promise<{ caPem: string; certPem: string; keyPem: string }> {
   const ca = await createCa('db', 'rds-stand-in');
   const keys = await generateKeyPair();
-  const certPem = signDbServerCert(ca, keys.publicKeyPem, { hosts: ['localhost', '127.0.0.1'], ttlMs: 24 * 3_600_000 });
+  const certPem = signDbServerCert(ca, keys.publicKeyPem, { hosts, ttlMs: 24 * 3_600_000 });
   return { caPem: ca.certPem, certPem, keyPem: keys.privateKeyPem };
 }
 
@@ -96,14 +98,14 @@ export class RdsStandIn {
       socket.once('close', () => rds.sockets.delete(socket));
       void rds.serve(socket).catch(() => socket.destroy());
     });
-    await new Promise<void>((resolve) => rds.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => rds.server.listen(0, opts.listen?.address ?? '127.0.0.1', resolve));
     rds.port = (rds.server.address() as { port: number }).port;
     return rds;
   }
 
   /** The endpoint clients name, and that tokens must be signed for. */
   get endpoint(): string {
-    return `localhost:${this.port}`;
+    return `${this.opts.listen?.name ?? 'localhost'}:${this.port}`;
   }
 
   stop(): Promise<void> {

@@ -33,10 +33,11 @@ export class StsStandIn {
     private readonly ttlSeconds = 3600,
   ) {}
 
-  async start(): Promise<this> {
+  /** Listens on `address` (another host reaches it at that address). */
+  async start(address = '127.0.0.1'): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    await new Promise<void>((resolve) => this.server.listen(0, address, resolve));
+    this.url = `http://${address}:${(this.server.address() as { port: number }).port}`;
     return this;
   }
 
