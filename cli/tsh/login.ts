@@ -42,10 +42,11 @@ export function registerLoginCommands(program: Command, globals: () => TshGlobal
       const current = loadCurrentProfile();
       const proxy = g.proxy ?? current?.proxyAddr;
       if (!proxy) throw new BadParameterError('say which cluster to log in to: --proxy=HOST:PORT');
-      const user = g.user ?? userInfo().username;
+      const sameProxy = current !== undefined && parseHostPort(current.proxyAddr, 443).host === parseHostPort(proxy, 443).host;
+      // Logging in again to the same proxy is as the same user, as Teleport's tsh does; else as the login name.
+      const user = g.user ?? (sameProxy ? current.user : userInfo().username);
       // The host CA learned at an earlier login to this proxy verifies it from then on.
-      const known =
-        current && parseHostPort(current.proxyAddr, 443).host === parseHostPort(proxy, 443).host ? (current.identity.cas.host ?? []) : [];
+      const known = sameProxy ? (current.identity.cas.host ?? []) : [];
       const { api, ping } = await discover(proxy, Boolean(g.insecure), known);
       const password = await readSecret(`Enter password for Teleport user ${user}:\n`);
       const keys = await generateKeyPair();
