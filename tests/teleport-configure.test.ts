@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '#libs/config';
@@ -37,6 +37,26 @@ describe('teleport configure', () => {
     const again = await run('teleport', args);
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(`ERROR: ${file} already exists; remove it or write elsewhere with -o file:///path\n`);
+  });
+
+  it('--acme --acme-email: port 443, the cluster name as public_addr, and the acme section (guide 001)', async () => {
+    const out = await run('teleport', ['configure', '--acme', '--acme-email=user@example.com', '--cluster-name=tele.example.com']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(
+      / {2}web_listen_addr: ":443"\n {2}public_addr: "tele.example.com:443"\n(?: {2}#.*\n)* {2}acme:\n {4}enabled: "yes"\n {4}email: "user@example.com"\n/,
+    );
+    const file = join(dir, 'acme.yaml');
+    writeFileSync(file, out.stdout);
+    expect(loadConfig(file).proxy).toMatchObject({
+      webListenAddr: ':443',
+      publicAddrs: ['tele.example.com:443'],
+      acme: { email: 'user@example.com' },
+    });
+    const bare = await run('teleport', ['configure', '--acme']);
+    expect({ code: bare.code, stderr: bare.stderr }).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^ERROR: --acme needs --acme-email/),
+    });
   });
 
   it('prints to stdout by default', async () => {

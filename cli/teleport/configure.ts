@@ -33,6 +33,8 @@ export interface StarterOptions {
   publicAddr?: string;
   natsAddr: string;
   nodename: string;
+  /** `--acme-email`: a certificate from Let's Encrypt for the cluster name, on port 443. */
+  acmeEmail?: string;
 }
 
 /** `teleport configure`'s file: every setting an auth and proxy host starts with, and the others commented, with what they do. */
@@ -60,8 +62,24 @@ auth_service:
 proxy_service:
   enabled: "yes"
   # The HTTPS API, the signup pages and PostgreSQL clients, all on this one port.
-  web_listen_addr: ${q(DEFAULT_WEB_LISTEN_ADDR)}
+  web_listen_addr: ${q(o.acmeEmail ? ':443' : DEFAULT_WEB_LISTEN_ADDR)}
 ${o.publicAddr ? `  public_addr: ${q(o.publicAddr)}` : '  # The address users and Database Services reach this proxy at (names it in its certificate):\n  # public_addr: "proxy.example.com:3080"'}
+${
+  o.acmeEmail
+    ? `  # A certificate for public_addr from Let's Encrypt, which validates on port 443 of that name (open it to all):
+  acme:
+    enabled: "yes"
+    email: ${q(o.acmeEmail)}
+    # uri: "https://acme-staging-v02.api.letsencrypt.org/directory"   # another ACME CA`
+    : `  # The certificate browsers and tsh see; without one, the cluster's own (tsh login --insecure once):
+  # https_keypairs:
+  #   - key_file: /etc/teleport/proxy.key
+  #     cert_file: /etc/teleport/proxy.crt
+  # or one from Let's Encrypt for public_addr (teleport configure --acme --acme-email=...):
+  # acme:
+  #   enabled: "yes"
+  #   email: "admin@example.com"`
+}
 ssh_service:
   enabled: "no"
 # How long audit events are kept, and how much of them (the defaults):
@@ -88,17 +106,29 @@ export function registerConfigureCommand(program: Command): void {
     .option('--cluster-name <name>', 'the cluster name (cannot change later)', hostname())
     .option('--data-dir <dir>', 'where state and keys live', DEFAULT_DATA_DIR)
     .option('--public-addr <addr>', 'host:port users reach the proxy at')
+    .option('--acme', "get the proxy's certificate from Let's Encrypt (the cluster name must be a DNS name of this host, port 443 open)")
+    .option('--acme-email <email>', "the e-mail address of the Let's Encrypt account (with --acme)")
     .option('-o, --output <dest>', 'stdout, file (/etc/teleport.yaml) or file:///path', 'stdout')
-    .action(async (opts: { clusterName: string; dataDir: string; publicAddr?: string; output: string }) => {
-      const natsAddr = DEFAULT_NATS_LISTEN_ADDR;
-      const text = starterConfig({ ...opts, natsAddr, nodename: hostname() });
-      const path = writeOutput(opts.output, text);
-      if (!path) return;
-      process.stdout.write(`Wrote config to file "${path}". Now you can start the server: teleport start --config="${path}"\n`);
-      if (await inUse(natsAddr))
-        process.stdout.write(
-          `Note: ${natsAddr} is already in use on this host, and the cluster runs its own NATS there: ` +
-            `change teleport.nats.listen_addr in ${path} to a free port first.\n`,
-        );
-    });
+    .action(
+      async (opts: { clusterName: string; dataDir: string; publicAddr?: string; output: string; acme?: boolean; acmeEmail?: string }) => {
+        if (opts.acme && !opts.acmeEmail)
+          throw new BadParameterError("--acme needs --acme-email: the address Let's Encrypt writes to about the certificate");
+        if (opts.acmeEmail && !opts.acme) throw new BadParameterError('--acme-email goes with --acme');
+        const natsAddr = DEFAULT_NATS_LISTEN_ADDR;
+        const text = starterConfig({
+          ...opts,
+          ...(opts.acme ? { acmeEmail: opts.acmeEmail, publicAddr: opts.publicAddr ?? `${opts.clusterName}:443` } : {}),
+          natsAddr,
+          nodename: hostname(),
+        });
+        const path = writeOutput(opts.output, text);
+        if (!path) return;
+        process.stdout.write(`Wrote config to file "${path}". Now you can start the server: teleport start --config="${path}"\n`);
+        if (await inUse(natsAddr))
+          process.stdout.write(
+            `Note: ${natsAddr} is already in use on this host, and the cluster runs its own NATS there: ` +
+              `change teleport.nats.listen_addr in ${path} to a free port first.\n`,
+          );
+      },
+    );
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Logger } from '@nestjs/common';
@@ -166,6 +167,7 @@ export async function runServices(
       ...(joinedProxy ? { onConnected: (rpc: RpcClient) => joinedProxy.startRenewal(rpc) } : {}),
       connectionLimits: config.proxy.connectionLimits,
       httpsKeyPairs: config.proxy.httpsKeyPairs,
+      ...(config.proxy.acme ? { acme: { ...config.proxy.acme, dir: join(config.dataDir, 'acme') } } : {}),
     });
     running.push(proxy);
     const { port } = proxy.address();

@@ -121,6 +121,8 @@ export const FileConfigSchema = z
          * The certificates the proxy shows browsers and tsh on web_listen_addr (e.g. from a public CA):
          * PEM files, one pair per set of names. Without them it shows its certificate from the cluster's host CA.
          */
+        /** A certificate from an ACME CA (Let's Encrypt by default) for public_addr, validated on port 443 (tls-alpn-01). */
+        acme: z.object({ enabled: YesNo.optional(), email: z.string().optional(), uri: z.string().url().optional() }).strict().optional(),
         https_keypairs: z.array(z.object({ key_file: z.string(), cert_file: z.string() }).strict()).optional(),
         /** Connections at web_listen_addr that have not yet said what they want (TLS, StartupMessage, request headers). */
         connection_limits: z

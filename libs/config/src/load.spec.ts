@@ -62,6 +62,28 @@ describe('loadConfig', () => {
   });
 });
 
+describe('proxy_service certificates', () => {
+  const proxy = (lines: string) => file(`proxy_service:\n  public_addr: tele.example.com:443\n${lines}`);
+
+  it('reads https_keypairs, and acme with its e-mail and optional directory', () => {
+    expect(loadConfig(proxy('  https_keypairs:\n  - key_file: /k\n    cert_file: /c\n'), {}).proxy.httpsKeyPairs).toEqual([
+      { keyFile: '/k', certFile: '/c' },
+    ]);
+    expect(loadConfig(proxy('  acme:\n    enabled: "yes"\n    email: a@example.com\n'), {}).proxy.acme).toEqual({ email: 'a@example.com' });
+    expect(loadConfig(proxy('  acme:\n    enabled: "no"\n    email: a@example.com\n'), {}).proxy.acme).toBeUndefined();
+  });
+
+  it('refuses acme without an e-mail, or with https_keypairs too', () => {
+    expect(() => loadConfig(proxy('  acme:\n    enabled: "yes"\n'), {})).toThrow(/acme needs email/);
+    expect(() =>
+      loadConfig(
+        proxy('  acme:\n    enabled: "yes"\n    email: a@example.com\n  https_keypairs:\n  - key_file: /k\n    cert_file: /c\n'),
+        {},
+      ),
+    ).toThrow(/keep one/);
+  });
+});
+
 describe('db_service', () => {
   it('reads databases as teleport db configure create writes them', () => {
     const config = loadConfig(

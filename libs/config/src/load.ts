@@ -63,6 +63,8 @@ export interface Config {
     connectionLimits: { handshakeTimeoutMs: number; maxPendingPerSource: number; maxPending: number };
     /** `proxy_service.https_keypairs`: file paths, read when the proxy starts. */
     httpsKeyPairs: { keyFile: string; certFile: string }[];
+    /** `proxy_service.acme`, when enabled: the account's e-mail and the CA's directory (Let's Encrypt by default). */
+    acme?: { email: string; uri?: string };
   };
   /** Where this host's tools reach the cluster's proxy. */
   proxyAddr: string;
@@ -214,6 +216,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       ...(fc.proxy_service?.tunnel_public_addr ? { tunnelAddr: fc.proxy_service.tunnel_public_addr } : {}),
       connectionLimits: connectionLimits(fc),
       httpsKeyPairs: (fc.proxy_service?.https_keypairs ?? []).map((p) => ({ keyFile: p.key_file, certFile: p.cert_file })),
+      ...acmeSettings(fc, file),
     },
     proxyAddr,
     ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),
@@ -232,6 +235,15 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
     },
     provisioning: { enabled: fc.provisioning_service?.enabled ?? true },
   };
+}
+
+function acmeSettings(fc: FileConfig, file: string | undefined): Pick<Config['proxy'], 'acme'> {
+  const acme = fc.proxy_service?.acme;
+  if (!acme?.enabled) return {};
+  if (!acme.email) throw new BadParameterError(`${file ?? 'config'}: proxy_service.acme needs email (the ACME account's address)`);
+  if (fc.proxy_service?.https_keypairs?.length)
+    throw new BadParameterError(`${file ?? 'config'}: proxy_service.acme and https_keypairs both give the proxy's certificate: keep one`);
+  return { acme: { email: acme.email, ...(acme.uri ? { uri: acme.uri } : {}) } };
 }
 
 function connectionLimits(fc: FileConfig): Config['proxy']['connectionLimits'] {

@@ -1,11 +1,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { connectNats, NATS_ALPN, openBucket, RpcClient, watchPeers, type BusAccess, type RunningService } from '#libs/bus';
-import { formatHostPort, parseHostPort } from '#libs/common';
+import { BadParameterError, formatHostPort, parseHostPort } from '#libs/common';
 import { Buckets, DataPlane, Rpc } from '#libs/events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AdminController } from './http/admin.controller.js';
@@ -27,6 +27,7 @@ import { PendingConnections, type ConnectionLimits } from './pg/pending-connecti
 import { handlePgClient } from './pg/pg-session.js';
 import { obtainProxyCredentials, PROXY_CERT_TTL_MS } from './tls/host-credentials.js';
 import { ProxyTls, type WebKeyPair } from './tls/proxy-tls.js';
+import { AcmeCertificates, LETS_ENCRYPT_DIRECTORY } from './tls/acme.js';
 
 /** Who may open tunnels (Database Services) and reach the bus through this port (they, and provisioning on its own host). */
 const TUNNEL_ROLES = new Set(['Db']);
@@ -49,6 +50,8 @@ export interface ProxyOptions {
   connectionLimits: ConnectionLimits;
   /** `proxy_service.https_keypairs`. */
   httpsKeyPairs: WebKeyPair[];
+  /** `proxy_service.acme`, with where to keep its account and certificate. */
+  acme?: { email: string; uri?: string; dir: string };
 }
 
 /** A whole request, body included, once its headers are in; responses (tsh play --follow) are not limited. */
@@ -152,13 +155,29 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     }
   };
   const tls = new ProxyTls(options.httpsKeyPairs, creds, { ALPNProtocols: ['http/1.1', 'postgresql', TUNNEL_ALPN, NATS_ALPN] }, onSecure);
-  const { server, destroyConnections } = createIngress((name) => tls.serverFor(name), () => tls.hostContext(), pgDeps, pending);
+  const domains = publicHosts.filter((h) => !isIP(h) && h !== 'localhost');
+  if (options.acme && !domains.length)
+    throw new BadParameterError('proxy_service.acme needs public_addr: the host names to certify, which reach this proxy on port 443');
+  const acmeCerts =
+    options.acme &&
+    new AcmeCertificates(
+      { email: options.acme.email, uri: options.acme.uri ?? LETS_ENCRYPT_DIRECTORY, dir: options.acme.dir, domains },
+      tls,
+    );
+  const { server, destroyConnections } = createIngress(
+    (name, alpn) => tls.serverFor(name, alpn),
+    () => tls.hostContext(),
+    pgDeps,
+    pending,
+  );
   const listen = parseHostPort(options.webListenAddr, 3080);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => resolve());
   });
   server.on('error', (err) => logger.error(err.message));
+  // After listening: the CA validates on this port.
+  acmeCerts?.start();
 
   // Renew the host certificate at half its life; new connections get the new one.
   const renew = setInterval(() => {
@@ -192,6 +211,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     async close() {
       unwatchPeers();
       clearInterval(renew);
+      acmeCerts?.stop();
       clearInterval(heartbeat);
       await proxies.delete(hostId).catch(() => undefined);
       tunnels.closeAll();

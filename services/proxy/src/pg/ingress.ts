@@ -2,7 +2,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { backend, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
-import { clientHelloServerName, peekFirstRecord } from '../tls/client-hello.js';
+import { clientHelloInfo, peekFirstRecord } from '../tls/client-hello.js';
 import type { PendingConnections } from './pending-connections.js';
 import { forwardCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
 
@@ -17,7 +17,7 @@ const TLS_HANDSHAKE = 0x16;
  * Every connection is `pending` until the Postgres session or the HTTP server says it is established.
  */
 export function createIngress(
-  tlsServerFor: (serverName: string | undefined) => TlsServer,
+  tlsServerFor: (serverName: string | undefined, alpn: string[]) => TlsServer,
   secureContext: () => SecureContext,
   deps: PgIngressDeps,
   pending: PendingConnections,
@@ -35,8 +35,8 @@ export function createIngress(
     for (;;) {
       const first = await peekByte(socket);
       if (first === TLS_HANDSHAKE) {
-        const hello = await peekFirstRecord(socket);
-        return void tlsServerFor(clientHelloServerName(hello)).emit('connection', socket);
+        const hello = clientHelloInfo(await peekFirstRecord(socket));
+        return void tlsServerFor(hello.serverName, hello.alpn).emit('connection', socket);
       }
       const frame = parseStartupFrame(await readStartupFrame(socket));
       switch (frame.kind) {

@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import { connect } from 'node:tls';
-import { clientHelloServerName, peekFirstRecord } from './client-hello.js';
+import { clientHelloInfo, peekFirstRecord } from './client-hello.js';
+
+const clientHelloServerName = (record: Buffer) => clientHelloInfo(record).serverName;
 
 /** The first record a real TLS client sends, asking for `servername` (none for an address). */
 async function clientHello(servername?: string): Promise<Buffer> {
@@ -19,16 +21,23 @@ async function clientHello(servername?: string): Promise<Buffer> {
     });
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
-      const client = connect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] });
+      const client = connect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}), ALPNProtocols: ['acme-tls/1', 'http/1.1'] });
       client.on('error', () => undefined);
     });
   });
 }
 
-describe('clientHelloServerName', () => {
+describe('clientHelloInfo', () => {
   it('reads the name a real ClientHello asks for', async () => {
     expect(clientHelloServerName(await clientHello('teleport.cluster.local'))).toBe('teleport.cluster.local');
     expect(clientHelloServerName(await clientHello('Proxy.Example.COM'))).toBe('proxy.example.com');
+  });
+
+  it('reads the application protocols it offers (ALPN)', async () => {
+    expect(clientHelloInfo(await clientHello('proxy.example.com'))).toEqual({
+      serverName: 'proxy.example.com',
+      alpn: ['acme-tls/1', 'http/1.1'],
+    });
   });
 
   it('has no name for a hello without SNI (a client dialing an address)', async () => {

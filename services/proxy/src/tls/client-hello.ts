@@ -7,13 +7,22 @@ const MAX_RECORD = 16_384;
 const HANDSHAKE = 0x16;
 const CLIENT_HELLO = 0x01;
 const SERVER_NAME_EXTENSION = 0x0000;
+const ALPN_EXTENSION = 0x0010;
 const HOST_NAME = 0x00;
 
+export interface ClientHelloInfo {
+  /** The server name it asks for (SNI, RFC 6066), lower case. */
+  serverName?: string;
+  /** The application protocols it offers (ALPN, RFC 7301). */
+  alpn: string[];
+}
+
 /**
- * The server name (SNI, RFC 6066) a ClientHello asks for, from the first TLS record; undefined when it
- * names none or the record is not a well-formed ClientHello (the TLS handshake then says what is wrong).
+ * What a ClientHello asks for, from the first TLS record: as much as the record holds of a well-formed
+ * ClientHello (for anything else, the TLS handshake says what is wrong).
  */
-export function clientHelloServerName(record: Buffer): string | undefined {
+export function clientHelloInfo(record: Buffer): ClientHelloInfo {
+  const info: ClientHelloInfo = { alpn: [] };
   let at = 0;
   const need = (n: number) => {
     if (at + n > record.length) throw new RangeError('short');
@@ -23,10 +32,10 @@ export function clientHelloServerName(record: Buffer): string | undefined {
   const u24 = () => (need(3), (at += 3), record.readUIntBE(at - 3, 3));
   const skip = (n: number) => (need(n), (at += n));
   try {
-    if (u8() !== HANDSHAKE) return undefined;
+    if (u8() !== HANDSHAKE) return info;
     skip(2);
     const recordEnd = Math.min(record.length, RECORD_HEADER + u16());
-    if (u8() !== CLIENT_HELLO) return undefined;
+    if (u8() !== CLIENT_HELLO) return info;
     u24();
     skip(2 + 32); // client_version, random
     skip(u8()); // session_id
@@ -36,23 +45,30 @@ export function clientHelloServerName(record: Buffer): string | undefined {
     while (at + 4 <= extensionsEnd) {
       const type = u16();
       const length = u16();
-      if (type !== SERVER_NAME_EXTENSION) {
-        skip(length);
-        continue;
+      const end = at + length;
+      if (type === SERVER_NAME_EXTENSION) {
+        const listEnd = at + u16();
+        while (at + 3 <= listEnd) {
+          const nameType = u8();
+          const nameLength = u16();
+          const name = record.subarray(at, skip(nameLength));
+          if (nameType === HOST_NAME && info.serverName === undefined) info.serverName = name.toString('latin1').toLowerCase();
+        }
+      } else if (type === ALPN_EXTENSION) {
+        const listEnd = at + u16();
+        while (at + 1 <= listEnd) {
+          const protocolLength = u8();
+          info.alpn.push(record.subarray(at, skip(protocolLength)).toString('latin1'));
+        }
       }
-      const listEnd = at + u16();
-      while (at + 3 <= listEnd) {
-        const nameType = u8();
-        const nameLength = u16();
-        const name = record.subarray(at, skip(nameLength));
-        if (nameType === HOST_NAME) return name.toString('latin1').toLowerCase();
-      }
-      return undefined;
+      if (end < at) throw new RangeError('overrun');
+      need(end - at);
+      at = end;
     }
   } catch {
-    // A hello cut short by the record boundary: no name from it.
+    // A hello cut short by the record boundary: what came before it.
   }
-  return undefined;
+  return info;
 }
 
 /**

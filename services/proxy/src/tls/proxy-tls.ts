@@ -5,6 +5,9 @@ import { BadParameterError } from '#libs/common';
 import { INTERNAL_SERVER_NAME } from '#libs/pki';
 import type { HostCredentials } from './host-credentials.js';
 
+/** The ALPN protocol of ACME's tls-alpn-01 validation (RFC 8737). */
+export const ACME_TLS_ALPN = 'acme-tls/1';
+
 /** `proxy_service.https_keypairs`: PEM files of a certificate browsers and tsh trust (e.g. a public CA's). */
 export interface WebKeyPair {
   keyFile: string;
@@ -61,29 +64,64 @@ function options(creds: HostCredentials, pair?: LoadedPair): TlsOptions {
  * ECDSA public one side by side, and show either.
  */
 export class ProxyTls {
-  private readonly pairs: LoadedPair[];
+  private pairs: LoadedPair[];
+  private creds: HostCredentials;
   private host!: SecureContext;
   private readonly hostServer: TlsServer;
-  private readonly webServers: TlsServer[];
+  private webServers: TlsServer[];
+  /** tls-alpn-01 (RFC 8737): the certificate that answers an ACME server's validation, by domain. */
+  private readonly challenges = new Map<string, SecureContext>();
+  private readonly challengeServer: TlsServer;
 
-  constructor(pairs: WebKeyPair[], creds: HostCredentials, serverOptions: TlsOptions, onSecure: (socket: TLSSocket) => void) {
+  constructor(
+    pairs: WebKeyPair[],
+    creds: HostCredentials,
+    private readonly serverOptions: TlsOptions,
+    private readonly onSecure: (socket: TLSSocket) => void,
+  ) {
     this.pairs = pairs.map(loadPair);
-    const server = (pair?: LoadedPair) => {
-      const s = createServer({ ...serverOptions, ...options(creds, pair) });
-      s.on('secureConnection', onSecure);
-      s.on('tlsClientError', () => undefined);
-      return s;
-    };
-    this.hostServer = server();
-    this.webServers = this.pairs.map((pair) => server(pair));
+    this.creds = creds;
+    this.hostServer = this.server();
+    this.webServers = this.pairs.map((pair) => this.server(pair));
+    this.challengeServer = createServer({
+      ALPNProtocols: [ACME_TLS_ALPN],
+      SNICallback: (name, done) => done(null, this.challenges.get(name.toLowerCase())),
+    });
+    // The validation is the handshake itself.
+    this.challengeServer.on('secureConnection', (socket: TLSSocket) => socket.end());
+    this.challengeServer.on('tlsClientError', () => undefined);
     this.update(creds);
+  }
+
+  private server(pair?: LoadedPair): TlsServer {
+    const s = createServer({ ...this.serverOptions, ...options(this.creds, pair) });
+    s.on('secureConnection', this.onSecure);
+    s.on('tlsClientError', () => undefined);
+    return s;
   }
 
   /** A renewed host certificate: new connections get it, and trust the CAs it came with. */
   update(creds: HostCredentials): void {
+    this.creds = creds;
     this.host = createSecureContext(options(creds));
     this.hostServer.setSecureContext(options(creds));
     this.pairs.forEach((pair, i) => this.webServers[i]!.setSecureContext(options(creds, pair)));
+  }
+
+  /** A public certificate obtained at run time (ACME): new connections get it instead of any before. */
+  useCertificate(keyPem: string, certPem: string): void {
+    const pair = { key: keyPem, cert: certPem, x509: new X509Certificate(certPem) };
+    this.pairs = [pair];
+    this.webServers = [this.server(pair)];
+  }
+
+  /** Answers tls-alpn-01 validations of `domain` with this certificate until removed. */
+  addChallenge(domain: string, keyPem: string, certPem: string): void {
+    this.challenges.set(domain.toLowerCase(), createSecureContext({ key: keyPem, cert: certPem }));
+  }
+
+  removeChallenge(domain: string): void {
+    this.challenges.delete(domain.toLowerCase());
   }
 
   /** For a connection that asked for TLS with an SSLRequest (a Postgres client). */
@@ -91,8 +129,9 @@ export class ProxyTls {
     return this.host;
   }
 
-  /** The TLS server for a connection whose ClientHello asks for `name`. */
-  serverFor(name: string | undefined): TlsServer {
+  /** The TLS server for a connection whose ClientHello asks for `name` and offers `alpn`. */
+  serverFor(name: string | undefined, alpn: string[] = []): TlsServer {
+    if (name && alpn.includes(ACME_TLS_ALPN) && this.challenges.has(name)) return this.challengeServer;
     if (!this.pairs.length || name === INTERNAL_SERVER_NAME) return this.hostServer;
     const i = name === undefined ? 0 : this.pairs.findIndex((p) => p.x509.checkHost(name) !== undefined);
     return this.webServers[Math.max(i, 0)]!;
