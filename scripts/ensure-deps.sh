@@ -2,7 +2,7 @@
 # Installs what the build and the tests need, and only what is missing: nats-server, the
 # PostgreSQL 15 server binaries, psql, openssl, procps, psycopg2 and a C++ toolchain (better-sqlite3
 # builds the audit index's SQLite when no prebuilt binary can be fetched) from Debian, and with
-# --tests Chromium for the web UI's tests and sudo and iproute2 for the guide walk; node_modules with npm ci.
+# --tests Chromium for the web UI's tests and sudo, iproute2 and pebble (an ACME CA) for the guide walk; node_modules with npm ci.
 # Silent when nothing is missing. Runs as root in CI; elsewhere uses sudo for apt-get if present.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,6 +49,7 @@ if [ "${1:-}" = "--tests" ]; then
   have sudo || missing+=(sudo)
   have ip || missing+=(iproute2)
   have nsenter || missing+=(util-linux)
+  have pebble || missing+=(pebble) # the ACME CA guide 001's cluster gets its certificate from
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

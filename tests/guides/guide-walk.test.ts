@@ -51,6 +51,29 @@ const SUBSTITUTE: Record<string, [string | RegExp, string][]> = {
     // The backend to cancel: the one running the query the walk started for it.
     ['<PID>', "(SELECT pid FROM pg_stat_activity WHERE query = 'select pg_sleep(600)')"],
   ],
+  '001': [
+    // Values the capture elided (links): the cluster's name, the ACME e-mail, --auth-server, --proxy, --uri.
+    ['tsh login [email protected]', 'tsh login --proxy=tele.example.com --user=email@example.com'],
+    ['--acme [email protected]', '--acme --acme-email=user@example.com --cluster-name=tele.example.com'],
+    [
+      'teleport db start \\\n  --token=/tmp/token \\\n  \\\n',
+      'teleport db start \\\n  --token=/tmp/token \\\n  --auth-server=tele.example.com:443 \\\n',
+    ],
+    ['-o file \\\n  --token=/tmp/token \\\n  \\\n', '-o file \\\n  --token=/tmp/token \\\n  --proxy=tele.example.com:443 \\\n'],
+    ['--protocol=postgres \\\n  \\\n', '--protocol=postgres \\\n  --uri=db.example.com:5432 \\\n'],
+    ['hostssl all             all                  cert', 'hostssl all             all             0.0.0.0/0               cert'],
+    // "a certificate/key pair for host <elided>": the database host's name.
+    ['tctl auth sign --format=db --out=server', 'tctl auth sign --format=db --host=db.example.com --out=server'],
+    // The guide names the database test in one step and example in the next: one name.
+    ['--name=test', '--name=example'],
+    // Its user is alice in one step and testuser in the next: one user.
+    ['--user=testuser', '--user=alice'],
+    // Step 4 writes the Database Service's file with -o file, then starts it from /path/to/teleport-db.yaml.
+    ['/path/to/teleport-db.yaml', '/etc/teleport.yaml'],
+    ['/path/toa/', '/etc/postgresql-tls/'],
+    ['/path/to/', '/etc/postgresql-tls/'],
+    ['/path/to ', '/etc/postgresql-tls '],
+  ],
   '002': [
     // The capture elided the user: the Prerequisites' tsh login is guide 000's.
     ['[email\u00a0protected]', '--user=email@example.com'],
@@ -86,6 +109,8 @@ const EXAMPLE_VALUES: [RegExp, string][] = [
   [/sha256:[0-9a-z-]+/g, 'sha256:[0-9a-f]{64}'],
   [/abcd123-insecure-do-not-use-this/g, '[0-9a-f]{32,}'],
   [/\d+\.\d+\.\d+/g, '\\d+\\.\\d+\\.\\d+'],
+  // tsh version's build: Go's version in Teleport's, Node's in ours.
+  [/ go1\.\d+/g, '(?: git:\\S+)? (?:go|node)\\S+'],
   // A description the guide's database has and the command it shows does not set.
   [/(Example PostgreSQL|AWS Aurora) /g, '(?:.+ )?'],
   // A table's rule: as wide as its columns.
@@ -321,6 +346,7 @@ const WORLDS: Record<string, (dir: string) => Promise<World>> = {
     const net = await WalkNetwork.create({ cluster, db: ['db.example.com'] });
     return prepare(net, cluster);
   },
+  '001': acmeWorld,
   '002': rdsWorld,
   '003': auroraWorld,
   '004': provisioningWorld,
@@ -386,6 +412,40 @@ async function auroraWorld(): Promise<World> {
   );
   const world = await prepare(net, cluster, false);
   await startAurora(world, '003', AURORA);
+  return world;
+}
+
+/**
+ * Guide 001: guide 000's hosts, and an ACME CA (pebble, Let's Encrypt's test server) on the cluster host
+ * at acme.walk, whose roots every host trusts as they trust Let's Encrypt's. The guide reconfigures the
+ * cluster it starts from for ACME.
+ */
+async function acmeWorld(): Promise<World> {
+  const net = await WalkNetwork.create({ cluster: ['tele.example.com', 'acme.walk'], db: ['db.example.com'] });
+  const world = await prepare(net, ['tele.example.com', 'acme.walk']);
+  const cluster = net.host('cluster');
+  const config = {
+    pebble: {
+      listenAddress: '0.0.0.0:14000',
+      managementListenAddress: '127.0.0.1:15000',
+      certificate: '/etc/teleport/proxy.crt',
+      privateKey: '/etc/teleport/proxy.key',
+      httpPort: 80,
+      tlsPort: 443,
+      ocspResponderURL: '',
+      externalAccountBindingRequired: false,
+    },
+  };
+  await must(cluster, 'mkdir -p /etc/pebble && cat > /etc/pebble/config.json', JSON.stringify(config));
+  // No random waits, no refused nonces: the CA's behaviour without its test-time chaos.
+  const pebble = cluster.start('PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 exec pebble -config /etc/pebble/config.json');
+  world.background.push(pebble);
+  await pebble.waitFor(/ACME directory available/, 30_000);
+  const root = await must(
+    cluster,
+    `node -e "require('https').get('https://127.0.0.1:15000/roots/0', { rejectUnauthorized: false }, (r) => r.pipe(process.stdout))"`,
+  );
+  for (const host of net.hosts.values()) await must(host, 'cat >> /etc/ssl/certs/ca-certificates.crt', root);
   return world;
 }
 
@@ -515,7 +575,7 @@ async function restartPostgres(world: World): Promise<void> {
 }
 
 // WALK_GUIDES=004 walks one guide (while working on it).
-const GUIDES = process.env.WALK_GUIDES?.split(',') ?? ['000', '002', '003', '004'];
+const GUIDES = process.env.WALK_GUIDES?.split(',') ?? ['000', '001', '002', '003', '004'];
 
 function exitsAsGuide(code: number, entry: Entry, out: string): void {
   if (code !== (entry.exits ?? 0)) throw new Error(`exited ${code}, not ${entry.exits ?? 0}; it printed:\n${out}`);
@@ -574,6 +634,10 @@ async function walk(world: World, guide: string, entry: Entry, previous: string)
   if (entry.then) await runLines(world, host, guide, entry.then, { OUT: out });
   return out;
 }
+
+it('has hosts and prerequisites for every guide of the data file', () => {
+  expect(Object.keys(WORLDS).sort()).toEqual([...new Set(entries.map((e) => e.guide))].sort());
+});
 
 describe.each(GUIDES)('guide %s', (guide) => {
   let world: World;
