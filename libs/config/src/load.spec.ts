@@ -73,8 +73,11 @@ describe('proxy_service certificates', () => {
     expect(loadConfig(proxy('  acme:\n    enabled: "no"\n    email: a@example.com\n'), {}).proxy.acme).toBeUndefined();
   });
 
-  it('refuses acme without an e-mail, or with https_keypairs too', () => {
+  it('refuses acme without an e-mail or a public_addr DNS name, or with https_keypairs too', () => {
     expect(() => loadConfig(proxy('  acme:\n    enabled: "yes"\n'), {})).toThrow(/acme needs email/);
+    expect(() => loadConfig(file('proxy_service:\n  acme:\n    enabled: "yes"\n    email: a@example.com\n'), {})).toThrow(
+      /acme needs public_addr/,
+    );
     expect(() =>
       loadConfig(
         proxy('  acme:\n    enabled: "yes"\n    email: a@example.com\n  https_keypairs:\n  - key_file: /k\n    cert_file: /c\n'),

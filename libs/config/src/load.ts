@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -241,6 +242,11 @@ function acmeSettings(fc: FileConfig, file: string | undefined): Pick<Config['pr
   const acme = fc.proxy_service?.acme;
   if (!acme?.enabled) return {};
   if (!acme.email) throw new BadParameterError(`${file ?? 'config'}: proxy_service.acme needs email (the ACME account's address)`);
+  const names = [fc.proxy_service?.public_addr ?? []].flat().map((a) => parseHostPort(a, 443).host);
+  if (!names.some((n) => !isIP(n) && n !== 'localhost'))
+    throw new BadParameterError(
+      `${file ?? 'config'}: proxy_service.acme needs public_addr: the DNS names to certify, which reach this proxy on port 443`,
+    );
   if (fc.proxy_service?.https_keypairs?.length)
     throw new BadParameterError(`${file ?? 'config'}: proxy_service.acme and https_keypairs both give the proxy's certificate: keep one`);
   return { acme: { email: acme.email, ...(acme.uri ? { uri: acme.uri } : {}) } };

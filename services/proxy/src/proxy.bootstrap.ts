@@ -5,7 +5,7 @@ import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { connectNats, NATS_ALPN, openBucket, RpcClient, watchPeers, type BusAccess, type RunningService } from '#libs/bus';
-import { BadParameterError, formatHostPort, parseHostPort } from '#libs/common';
+import { formatHostPort, parseHostPort } from '#libs/common';
 import { Buckets, DataPlane, Rpc } from '#libs/events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AdminController } from './http/admin.controller.js';
@@ -155,9 +155,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     }
   };
   const tls = new ProxyTls(options.httpsKeyPairs, creds, { ALPNProtocols: ['http/1.1', 'postgresql', TUNNEL_ALPN, NATS_ALPN] }, onSecure);
+  // The configuration has at least one (loading it checks).
   const domains = publicHosts.filter((h) => !isIP(h) && h !== 'localhost');
-  if (options.acme && !domains.length)
-    throw new BadParameterError('proxy_service.acme needs public_addr: the host names to certify, which reach this proxy on port 443');
   const acmeCerts =
     options.acme &&
     new AcmeCertificates(
