@@ -2,46 +2,20 @@
 // trusts (here the test's own, given as SSL_CERT_FILE as an organisation would install it), so
 // `tsh login --proxy=...` needs no --insecure, as in the guides. Cluster processes (a Database
 // Service's tunnels and bus connection) and Postgres clients still get, and verify, the host certificate.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import type { PostgresCluster } from '#libs/testing';
 import { TestCluster } from '../support/cluster.js';
 import { startClusterPostgres, startDbService, type DbServiceProcess } from '../support/data-plane.js';
-import { expectOk, openssl } from '../support/elsewhere.js';
+import { expectOk } from '../support/elsewhere.js';
+import { makeWebPki } from '../support/web-pki.js';
 
 let cluster: TestCluster;
 let postgres: PostgresCluster;
 let dbService: DbServiceProcess;
 let pki: string;
 let home: string;
-
-async function makePki(dir: string): Promise<void> {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Organisation Root CA'], dir);
-  await openssl(['req', ...ec, '-keyout', 'proxy.key', '-out', 'proxy.csr', '-subj', '/CN=localhost'], dir);
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'proxy.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'proxy.crt',
-      '-days',
-      '2',
-      '-extfile',
-      'san.ext',
-    ],
-    dir,
-  );
-}
 
 /** The issuer of the certificate the proxy shows a client that asks for `servername`. */
 function issuerFor(servername: string): Promise<string> {
@@ -57,7 +31,7 @@ function issuerFor(servername: string): Promise<string> {
 
 beforeAll(async () => {
   pki = mkdtempSync('/tmp/dbaccess-https-keypairs-');
-  await makePki(pki);
+  await makeWebPki(pki, ['localhost', '127.0.0.1']);
   cluster = await TestCluster.start({
     clusterName: 'keypairs',
     proxyConfig: `  https_keypairs:\n  - key_file: ${pki}/proxy.key\n    cert_file: ${pki}/proxy.crt\n`,

@@ -5,10 +5,8 @@
 // placeholders and elided values (SUBSTITUTE below, per guide). What the guide's prose asks a user to
 // do between commands (save a token to a file, copy files to a host, open a signup link) is the
 // entry's `given:` and `then:`, run on the same host.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { pgBinDir } from '#libs/testing';
 import { standalonePostgresBackend } from '../support/aws/harness.js';
@@ -16,6 +14,7 @@ import { Iam } from '../support/aws/iam.js';
 import { rdsCertificates, RdsStandIn } from '../support/aws/rds.js';
 import { StsStandIn } from '../support/aws/sts.js';
 import { BIN, type RunResult } from '../support/cluster.js';
+import { makeWebPki } from '../support/web-pki.js';
 import { WalkNetwork, type Background, type WalkHost } from './walk-hosts.js';
 
 export interface Entry {
@@ -39,10 +38,9 @@ export interface Entry {
 }
 
 const entries = parse(readFileSync(new URL('./guide-commands.yaml', import.meta.url), 'utf8')) as Entry[];
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Everything in a guide that a reader replaces: placeholders, elided values, an example host name. */
-const SUBSTITUTE: Record<string, [string | RegExp, string][]> = {
+const SUBSTITUTE: Record<string, [string, string][]> = {
   '000': [
     // The guide signs the certificate for db.example.com and then dials postgres.example.com: one host.
     ['postgres.example.com', 'db.example.com'],
@@ -76,7 +74,6 @@ const SUBSTITUTE: Record<string, [string | RegExp, string][]> = {
   ],
   '002': [
     // The capture elided the user: the Prerequisites' tsh login is guide 000's.
-    ['[email\u00a0protected]', '--user=email@example.com'],
     ['[email protected]', '--user=email@example.com'],
     // The session ID the guide has the reader find in the audit log (key sid).
     ['database.session', '"$(cat /mnt/sid)"'],
@@ -127,10 +124,6 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/**
- * Whether `actual` shows what the guide shows: each line the guide shows, in order, with the guide's
- * example values standing for ours and runs of spaces for any, is a line of `actual`.
- */
 /** In an audit event the guide shows, the fields whose values are the behaviour, not the example's. */
 const EVENT_FIELDS = ['code', 'event', 'db_protocol', 'db_type', 'success'];
 
@@ -148,6 +141,11 @@ function eventAsGuide(actual: string, shown: Record<string, unknown>): string | 
     : undefined;
 }
 
+/**
+ * Whether `actual` shows what the guide shows (undefined), or how it does not: each line the guide shows,
+ * in order, with the guide's example values standing for ours and runs of spaces for any, is within a
+ * line of `actual`; an audit event the guide shows is compared by its fields.
+ */
 export function showsAsGuide(actual: string, shown: string): string | undefined {
   if (shown.trim().startsWith('{')) return eventAsGuide(actual, JSON.parse(shown) as Record<string, unknown>);
   const lines = actual.split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
@@ -175,7 +173,7 @@ export function showsAsGuide(actual: string, shown: string): string | undefined 
 
 function substitute(guide: string, text: string): string {
   let out = text;
-  for (const [from, to] of SUBSTITUTE[guide] ?? []) out = out.split(from as string).join(to);
+  for (const [from, to] of SUBSTITUTE[guide] ?? []) out = out.split(from).join(to);
   return out;
 }
 
@@ -198,58 +196,9 @@ async function install(host: WalkHost): Promise<void> {
   await must(host, 'cat > /usr/local/bin/walk-signup && chmod 755 /usr/local/bin/walk-signup', SIGNUP);
 }
 
-/** A CA of the test's own, trusted by every host, and the proxy's certificate from it (https_keypairs). */
-function publicPki(dir: string, names: string[]): { ca: string; cert: string; key: string } {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Walk Test Root CA',
-  );
-  openssl(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'proxy.key',
-    '-out',
-    'proxy.csr',
-    '-subj',
-    `/CN=${names[0]}`,
-  );
-  writeFileSync(join(dir, 'san.ext'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'proxy.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'proxy.crt',
-    '-days',
-    '2',
-    '-extfile',
-    'san.ext',
-  );
+/** A CA every host trusts, and the proxy's certificate from it (https_keypairs) for `names`. */
+async function publicPki(dir: string, names: string[]): Promise<{ ca: string; cert: string; key: string }> {
+  await makeWebPki(dir, names);
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
   return { ca: read('ca.crt'), cert: read('proxy.crt'), key: read('proxy.key') };
 }
@@ -296,7 +245,7 @@ async function applyWrite(world: World, guide: string, entry: Entry, text: strin
     return;
   }
   if (target.startsWith("(the allow section of your Teleport user's role)")) {
-    // Put into a role of its own, given to the user the walk is logged in as.
+    // A role of its own, which tctl create checks (the walk's tctl acts with the admin identity, which needs no impersonation).
     const indented = text.replace(/^/gm, '  ');
     await must(host, 'tctl create -f', `kind: role\nversion: v7\nmetadata:\n  name: walk-${entry.step.length}\nspec:\n${indented}`);
     return;
@@ -340,7 +289,7 @@ async function runLines(world: World, host: WalkHost, guide: string, lines: stri
 }
 
 /** Per guide: the hosts and the prerequisites the guide starts from (a running cluster, a PostgreSQL). */
-const WORLDS: Record<string, (dir: string) => Promise<World>> = {
+const WORLDS: Record<string, () => Promise<World>> = {
   '000': async () => {
     const cluster = ['teleport.example.com', 'example.teleport.sh', 'mytenant.teleport.sh'];
     const net = await WalkNetwork.create({ cluster, db: ['db.example.com'] });
@@ -498,7 +447,7 @@ async function startAurora(world: World, guide: string, endpoints: typeof AURORA
 }
 
 async function prepare(net: WalkNetwork, proxyNames: string[], runningCluster = true): Promise<World> {
-  const pki = publicPki(net.dir, proxyNames);
+  const pki = await publicPki(net.dir, proxyNames);
   const world: World = { net, pgData: '/var/lib/postgresql/walk', background: [], teleport: new Map(), cleanup: [] };
   for (const host of net.hosts.values()) {
     await install(host);
@@ -645,7 +594,7 @@ describe.each(GUIDES)('guide %s', (guide) => {
   const steps = entries.filter((e) => e.guide === guide && e.verdict === 'run');
 
   beforeAll(async () => {
-    world = await WORLDS[guide]!(ROOT);
+    world = await WORLDS[guide]!();
   }, 180_000);
   afterAll(async () => {
     if (!world) return;

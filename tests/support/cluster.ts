@@ -6,10 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { freePort, httpsInsecure, startNats, type NatsServer } from '#libs/testing';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The build the tests run: this checkout's, or DBACCESS_DIST (another checkout's dist/, e.g. of the
+ * commit before a fix, to see the test that covers it fail there).
+ */
+const DIST = process.env.DBACCESS_DIST ?? join(ROOT, 'dist');
 export const BIN = {
-  teleport: join(ROOT, 'dist/cli/teleport/main.js'),
-  tctl: join(ROOT, 'dist/cli/tctl/main.js'),
-  tsh: join(ROOT, 'dist/cli/tsh/main.js'),
+  teleport: join(DIST, 'cli/teleport/main.js'),
+  tctl: join(DIST, 'cli/tctl/main.js'),
+  tsh: join(DIST, 'cli/tsh/main.js'),
 };
 
 export interface RunResult {
