@@ -66,6 +66,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   quietly $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+# Without a prebuilt better-sqlite3 (none can be fetched offline) node-gyp compiles it, and downloads
+# Node's headers unless told where they are: the ones installed with Node, when there are.
+node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+if [ -z "$(npm config get nodedir 2>/dev/null | grep -v '^undefined$')" ] && [ -f "$node_prefix/include/node/node.h" ]; then
+  export npm_config_nodedir="$node_prefix"
+fi
+
 if [ ! -d node_modules ]; then
   say "npm ci: node_modules is missing (1-4 minutes the first time; it may compile SQLite for better-sqlite3)"
   quietly npm ci --no-audit --no-fund
