@@ -192,7 +192,8 @@ async function install(host: WalkHost): Promise<void> {
       `#!/bin/sh\nexec ${process.execPath} ${main} "$@"\n`,
     );
   }
-  await must(host, `ln -sf ${process.execPath} /usr/local/bin/node`);
+  // node on the PATH of sudo and of the units (it may be there already, as on a machine whose Node is in /usr/local).
+  await must(host, `[ "$(readlink -f /usr/local/bin/node)" = ${process.execPath} ] || ln -sf ${process.execPath} /usr/local/bin/node`);
   await must(host, 'cat > /usr/local/bin/walk-signup && chmod 755 /usr/local/bin/walk-signup', SIGNUP);
 }
 
