@@ -1,20 +1,9 @@
 // The list the guide walk works from: every command line of the five guides, in order, each with a
 // verdict (run against this system, or not applicable with the reason). This checks the list itself;
 // guide-walk.test.ts walks its `run` entries.
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { loadEntries } from './entries.js';
 
-interface Entry {
-  guide: string;
-  step: string;
-  command: string;
-  shows?: string;
-  writes?: string;
-  verdict: 'run' | 'n/a';
-  why?: string;
-}
-
-const entries = parse(readFileSync(new URL('./guide-commands.yaml', import.meta.url), 'utf8')) as Entry[];
+const entries = loadEntries();
 
 it('lists the commands of all five guides, each with a verdict, and a reason for each one not run', () => {
   expect(new Set(entries.map((e) => e.guide))).toEqual(new Set(['000', '001', '002', '003', '004']));

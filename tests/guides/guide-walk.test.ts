@@ -15,29 +15,10 @@ import { rdsCertificates, RdsStandIn } from '../support/aws/rds.js';
 import { StsStandIn } from '../support/aws/sts.js';
 import { BIN, type RunResult } from '../support/cluster.js';
 import { makeWebPki } from '../support/web-pki.js';
+import { loadEntries, type Entry } from './entries.js';
 import { WalkNetwork, type Background, type WalkHost } from './walk-hosts.js';
 
-export interface Entry {
-  guide: string;
-  step: string;
-  command: string;
-  shows?: string;
-  writes?: string;
-  verdict: 'run' | 'n/a';
-  why?: string;
-  /** The host the guide runs it on (default: cluster, the Auth and Proxy host, where tsh runs too). */
-  on?: string;
-  /** The guide's prose before the command, as shell on the same host. */
-  given?: string;
-  /** The guide's prose after the command, as shell on the same host; $OUT is the command's output. */
-  then?: string;
-  /** What the user types into the command (a password, or a psql session). */
-  input?: string;
-  /** The exit status the guide expects, when it is not success (troubleshooting shows failures). */
-  exits?: number;
-}
-
-const entries = parse(readFileSync(new URL('./guide-commands.yaml', import.meta.url), 'utf8')) as Entry[];
+const entries = loadEntries();
 
 /** Everything in a guide that a reader replaces: placeholders, elided values, an example host name. */
 const SUBSTITUTE: Record<string, [string, string][]> = {

@@ -2,6 +2,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { backend, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
+import { peek } from '../peek.js';
 import { clientHelloInfo, peekFirstRecord } from '../tls/client-hello.js';
 import type { PendingConnections } from './pending-connections.js';
 import { forwardCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
@@ -81,28 +82,6 @@ export function createIngress(
   };
 }
 
-function peekByte(socket: Socket): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onReadable = () => {
-      const chunk = socket.read(1) as Buffer | null;
-      if (chunk === null) return;
-      cleanup();
-      socket.unshift(chunk);
-      resolve(chunk[0]!);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(new Error('closed'));
-    };
-    const cleanup = () => {
-      socket.off('readable', onReadable);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-    };
-    socket.on('readable', onReadable);
-    // 'close' too: a socket destroyed at its deadline never ends.
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    onReadable();
-  });
+async function peekByte(socket: Socket): Promise<number> {
+  return (await peek(socket, () => 1))[0]!;
 }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { peek } from '../peek.js';
 
 /** A TLS record's header: content type, version, length. */
 const RECORD_HEADER = 5;
@@ -77,39 +78,5 @@ export function clientHelloInfo(record: Buffer): ClientHelloInfo {
  * the wait (a socket destroyed then ends it).
  */
 export function peekFirstRecord(socket: Socket): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let have = 0;
-    const wanted = () => {
-      if (have < RECORD_HEADER) return RECORD_HEADER;
-      const head = Buffer.concat(chunks, have);
-      return RECORD_HEADER + Math.min(head.readUInt16BE(3), MAX_RECORD);
-    };
-    const onReadable = () => {
-      for (;;) {
-        const chunk = socket.read() as Buffer | null;
-        if (chunk === null) break;
-        chunks.push(chunk);
-        have += chunk.length;
-      }
-      if (have < wanted()) return;
-      cleanup();
-      const data = Buffer.concat(chunks, have);
-      socket.unshift(data);
-      resolve(data);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(new Error('closed'));
-    };
-    const cleanup = () => {
-      socket.off('readable', onReadable);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-    };
-    socket.on('readable', onReadable);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    onReadable();
-  });
+  return peek(socket, (head) => (head.length < RECORD_HEADER ? RECORD_HEADER : RECORD_HEADER + Math.min(head.readUInt16BE(3), MAX_RECORD)));
 }
