@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     say(`telemetry on: /metrics of every process scraped every 5 s, traces exported to ${telemetry.endpoint}`);
     onStop('the telemetry receiver', () => telemetry.stop());
   }
-  const cluster = await BenchCluster.start(dir, CLUSTER, (n) => (nats = n), '', telemetry);
+  const cluster = await BenchCluster.start(dir, CLUSTER, (n) => (nats = n), '', telemetry, args.cpuProfDir);
   say(`  cluster "${CLUSTER}" is up: proxy at ${cluster.proxyAddr}, NATS at ${cluster.nats.url}`);
 
   // --- PostgreSQL with our certificates

@@ -9,15 +9,17 @@ export interface BenchArgs {
   copyBytes: number;
   jsonPath: string;
   /** Metrics scraped and traces exported, as in production (scripts/bench/telemetry.ts). */
-  telemetry: boolean;
+  telemetry: boolean; /** Where `teleport start` and `teleport db start` write V8 CPU profiles (.cpuprofile) when they stop. */
+  cpuProfDir?: string;
 }
 
 export const USAGE =
-  'usage: npm run bench [-- --duration=SECONDS] [--copy-bytes=SIZE] [--json=PATH] [--telemetry]\n' +
+  'usage: npm run bench [-- --duration=SECONDS] [--copy-bytes=SIZE] [--json=PATH] [--telemetry] [--cpu-prof=DIR]\n' +
   '  --duration    seconds per pgbench run (or BENCH_DURATION); default 10\n' +
   '  --copy-bytes  data for the COPY runs, like 1GB or 200MB; default 1GB\n' +
   '  --json        where the results go as JSON; default .bench/result.json\n' +
-  '  --telemetry   run with /metrics scraped every 5 s and traces exported over OTLP/HTTP (or BENCH_TELEMETRY=1)\n';
+  '  --telemetry   run with /metrics scraped every 5 s and traces exported over OTLP/HTTP (or BENCH_TELEMETRY=1)\n' +
+  '  --cpu-prof    a directory: teleport start and teleport db start write V8 CPU profiles there when they stop\n';
 
 const DEFAULTS = { duration: '10', copyBytes: '1GB', json: '.bench/result.json' };
 
@@ -25,7 +27,12 @@ const DEFAULTS = { duration: '10', copyBytes: '1GB', json: '.bench/result.json' 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs {
   const values: Record<string, string | undefined> = { duration: env.BENCH_DURATION || undefined };
   let telemetry = env.BENCH_TELEMETRY === '1';
-  const names: Record<string, string> = { '--duration': 'duration', '--copy-bytes': 'copyBytes', '--json': 'json' };
+  const names: Record<string, string> = {
+    '--duration': 'duration',
+    '--copy-bytes': 'copyBytes',
+    '--json': 'json',
+    '--cpu-prof': 'cpuProf',
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '-h' || arg === '--help') {
@@ -54,5 +61,6 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs {
     copyBytes: parseByteSize(values.copyBytes ?? DEFAULTS.copyBytes),
     jsonPath: resolve(values.json ?? DEFAULTS.json),
     telemetry,
+    ...(values.cpuProf ? { cpuProfDir: resolve(values.cpuProf) } : {}),
   };
 }

@@ -24,6 +24,8 @@ export class BenchCluster {
   readonly tshHome: string;
   process?: LongRunning;
   private telemetry?: TelemetrySink;
+  /** Node flags for our long-running processes (--cpu-prof). */
+  private nodeArgs: string[] = [];
 
   private constructor(
     readonly dir: string,
@@ -46,6 +48,7 @@ export class BenchCluster {
     onNats: (nats: NatsServer) => void,
     extraConfig = '',
     telemetry?: TelemetrySink,
+    cpuProfDir?: string,
   ): Promise<BenchCluster> {
     const natsConfig = join(dir, 'nats-server.conf');
     const storeDir = join(dir, 'nats-store');
@@ -70,10 +73,18 @@ export class BenchCluster {
         extraConfig,
     );
     cluster.telemetry = telemetry;
+    if (cpuProfDir) cluster.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`];
     cluster.process = new LongRunning(
       'teleport start',
       process.execPath,
-      [BIN.teleport, 'start', '-c', cluster.configFile, ...(telemetry ? [`--diag-addr=${await telemetry.diagAddr()}`] : [])],
+      [
+        ...cluster.nodeArgs,
+        BIN.teleport,
+        'start',
+        '-c',
+        cluster.configFile,
+        ...(telemetry ? [`--diag-addr=${await telemetry.diagAddr()}`] : []),
+      ],
       telemetry ? { env: telemetry.env() } : {},
     );
     await cluster.process.waitFor('the cluster is up');
@@ -126,6 +137,7 @@ export class BenchCluster {
       'teleport db start',
       process.execPath,
       [
+        ...this.nodeArgs,
         BIN.teleport,
         'db',
         'start',
