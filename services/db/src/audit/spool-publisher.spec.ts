@@ -80,6 +80,31 @@ describe('SpoolPublisher', () => {
     await publisher.close(100);
   });
 
+  it('publishes what sessions commit within lingerMs together, at once when lingerBytes wait', async () => {
+    const { nc, published, ack } = fakeNats();
+    const publisher = new SpoolPublisher(nc, spool, { lingerMs: 60, lingerBytes: 4096 });
+    publisher.start();
+    append(0, 1);
+    await tick(10);
+    append(1, 3);
+    await tick(10);
+    expect(published).toHaveLength(0);
+    await tick(80);
+    expect(published.map((p) => p.uid)).toEqual(['uid-0', 'uid-1', 'uid-2']);
+    // An acknowledgement with room left in the window sends nothing that is still lingering.
+    append(3, 4);
+    ack(0);
+    await tick(10);
+    expect(published).toHaveLength(3);
+    // Past lingerBytes nothing waits.
+    append(4, 200);
+    await tick(10);
+    expect(published).toHaveLength(200);
+    for (let i = 1; i < 200; i++) ack(i);
+    expect(spool.acknowledged).toBe(spool.end);
+    await publisher.close(100);
+  });
+
   it('treats a reply without responders as a failure to store', async () => {
     const { nc, published, reply } = fakeNats();
     const publisher = new SpoolPublisher(nc, spool, { retryMs: 10 });

@@ -16,6 +16,14 @@ export interface SpoolPublisherOptions {
   retryMs?: number;
   /** Where acknowledgements come back: the connection's inbox prefix. */
   inboxPrefix?: string;
+  /**
+   * How long events committed to the spool may wait so that they are published together (default
+   * 5 ms, the spool's own fdatasync interval), unless `lingerBytes` of them wait already. One write
+   * to NATS then carries many events and their acknowledgements come back together: per event, the
+   * server and both clients do a fraction of the work. Waiting costs no safety: they are on disk.
+   */
+  lingerMs?: number;
+  lingerBytes?: number;
 }
 
 interface InFlight {
@@ -28,7 +36,8 @@ interface InFlight {
 /**
  * Sends the audit spool to the AUDIT stream in order, pipelined: up to a window of messages is
  * published without waiting, each with its uid as JetStream message id and a reply subject of this
- * publisher's inbox, where JetStream's acknowledgements arrive. The spool's acknowledged position
+ * publisher's inbox, where JetStream's acknowledgements arrive. What sessions commit within a couple
+ * of milliseconds goes out together (`lingerMs`). The spool's acknowledged position
  * advances over every record acknowledged so far without a gap. On an error, a timeout or a reconnect,
  * everything unacknowledged is sent again from there; JetStream drops what it already stored.
  * Plain publishes, no JetStream API call: this process needs no right but publishing `audit.>`
@@ -41,6 +50,9 @@ export class SpoolPublisher {
   private readonly windowBytes: number;
   private readonly ackTimeoutMs: number;
   private readonly retryMs: number;
+  private readonly lingerMs: number;
+  private readonly lingerBytes: number;
+  private lingering?: NodeJS.Timeout;
   private sub?: Subscription;
   private inFlight: InFlight[] = [];
   private head = 0;
@@ -73,12 +85,14 @@ export class SpoolPublisher {
     this.windowBytes = options.windowBytes ?? 8 * 1024 * 1024;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 5_000;
     this.retryMs = options.retryMs ?? 250;
+    this.lingerMs = options.lingerMs ?? 5;
+    this.lingerBytes = options.lingerBytes ?? 64 * 1024;
     this.sendPos = this.ackedPos = spool.acknowledged;
   }
 
   start(): void {
     this.sub = this.nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onAck(msg) });
-    this.spool.onCommit(() => this.pump());
+    this.spool.onCommit(() => this.committed());
     void this.watchConnection();
     this.watchdog = setInterval(() => {
       if (this.pending() && this.inFlight.length > this.head && Date.now() - this.lastProgress > this.ackTimeoutMs)
@@ -103,6 +117,7 @@ export class SpoolPublisher {
     const deadline = Date.now() + timeoutMs;
     while (this.pending() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.stopped = true;
+    clearTimeout(this.lingering);
     clearInterval(this.watchdog);
     clearTimeout(this.backingOff);
     this.sub?.unsubscribe();
@@ -119,6 +134,15 @@ export class SpoolPublisher {
         this.pump();
       }
     }
+  }
+
+  /** Events were committed: published once `lingerMs` passed since the first of them, or `lingerBytes` of them wait. */
+  private committed(): void {
+    if (this.spool.end - this.sendPos >= this.lingerBytes) return this.pump();
+    this.lingering ??= setTimeout(() => {
+      this.lingering = undefined;
+      this.pump();
+    }, this.lingerMs);
   }
 
   private room(): boolean {
@@ -182,6 +206,8 @@ export class SpoolPublisher {
   }
 
   private onAck(msg: Msg): void {
+    // Only a full window holds events back: otherwise they go when their linger ends.
+    const full = !this.room();
     const token = Number(msg.subject.slice(this.inbox.length + 1));
     if (token < this.firstToken || this.inFlight.length === this.head) return;
     const entry = this.inFlight[this.head + token - this.inFlight[this.head]!.token];
@@ -201,7 +227,7 @@ export class SpoolPublisher {
       this.head = 0;
     }
     if (acked > this.ackedPos) this.advance(acked);
-    this.pump();
+    if (full) this.pump();
   }
 
   private advance(position: number): void {
