@@ -1,6 +1,6 @@
 export { FrameTooLargeError, ProtocolViolationError } from './errors.js';
 export { MessageCounter } from './framing/message-counter.js';
-export { FrameScanner, type FrameScannerOptions, type Phase, type ScannedFrame } from './framing/frame-scanner.js';
+export { FrameScanner, type FrameScannerOptions, type Inspection, type Phase, type ScannedFrame } from './framing/frame-scanner.js';
 export { parseStartupFrame, StartupCode, type StartupFrame } from './frontend/startup.js';
 export { FrontendType, type FrontendMessage, type Target } from './frontend/messages.js';
 export { parseFrontendMessage, parseFrontendPrefix } from './frontend/parse.js';

@@ -2,31 +2,35 @@ import fc from 'fast-check';
 import { FrameTooLargeError, ProtocolViolationError } from '../errors.js';
 import { BufferList } from '../testing/buffer-list.js';
 import { oneByteChunks, scanChunks, splitAt } from '../testing/chunks.js';
-import { FrameScanner, type Phase, type ScannedFrame } from './frame-scanner.js';
+import { FrameScanner, type Inspection, type Phase, type ScannedFrame } from './frame-scanner.js';
 
 const startupMessage = () => new BufferList().int32(196608).cstring('user').cstring('alice').byte(0).startup();
 
-function scanner(phase: Phase, inspect: (type: number | null) => boolean, maxFrameLength = 1 << 30) {
+function scanner(phase: Phase, inspect: (type: number | null) => Inspection, maxFrameLength = 1 << 30) {
   return new FrameScanner({ phase, maxFrameLength, inspect });
 }
 
 describe('FrameScanner properties', () => {
   const frameArb = fc.record({ type: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 200 }).map(Buffer.from) });
 
-  it('gives the same frames for any chunking, payloads only for inspected frames', () => {
+  it('gives the same frames for any chunking, payloads only for inspected frames, none for skipped ones', () => {
     fc.assert(
       fc.property(
         fc.array(frameArb, { maxLength: 20 }),
         fc.uniqueArray(fc.integer({ min: 0, max: 255 })),
+        fc.uniqueArray(fc.integer({ min: 0, max: 255 })),
         fc.array(fc.nat(), { maxLength: 30 }),
         fc.boolean(),
-        (frames, inspectedTypes, cuts, oneByOne) => {
+        (frames, inspectedTypes, skippedTypes, cuts, oneByOne) => {
           const inspected = new Set(inspectedTypes);
+          const skipped = new Set(skippedTypes.filter((t) => !inspected.has(t)));
           const stream = Buffer.concat(frames.map((f) => new BufferList().add(f.payload).message(String.fromCharCode(f.type))));
-          const expected = frames.map(({ type, payload }) =>
-            inspected.has(type) ? { type, length: payload.length, payload } : { type, length: payload.length },
-          );
-          const inspect = (type: number | null) => inspected.has(type ?? -1);
+          const expected = frames
+            .filter(({ type }) => !skipped.has(type))
+            .map(({ type, payload }) =>
+              inspected.has(type) ? { type, length: payload.length, payload } : { type, length: payload.length },
+            );
+          const inspect = (type: number | null): Inspection => inspected.has(type ?? -1) || (skipped.has(type ?? -1) ? 'skip' : false);
           const chunks = oneByOne ? oneByteChunks(stream) : splitAt(stream, cuts);
           const whole = scanner('regular', inspect).push(stream);
           const chunked = scanChunks(scanner('regular', inspect), chunks);

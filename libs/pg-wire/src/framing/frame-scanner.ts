@@ -14,12 +14,19 @@ export interface ScannedFrame {
   truncated?: true;
 }
 
+/**
+ * What to do with a frame, decided from its header: `true` keeps its payload and returns it, `false`
+ * returns its type and length only, `'skip'` passes over it without returning it (nothing is
+ * allocated for it: what a relay does with the frames it only forwards).
+ */
+export type Inspection = boolean | 'skip';
+
 export interface FrameScannerOptions {
   phase: Phase;
   /** The largest payload accepted; checked as soon as a header is read, for skipped frames too. */
   maxFrameLength: number;
-  /** Called once per frame, when its header is read: true buffers and returns the payload, false only counts it. */
-  inspect: (type: number | null, length: number) => boolean;
+  /** Called once per frame, when its header is read. */
+  inspect: (type: number | null, length: number) => Inspection;
   /** An inspected payload is kept up to this many bytes; the rest is only counted. Default: all of it. */
   maxInspectBytes?: number;
 }
@@ -30,23 +37,16 @@ const HEADER_SIZE = { startup: 4, regular: 5 } as const;
 // A startup payload starts with an Int32 code: the protocol version (major 3 in the high 16 bits) for a
 // StartupMessage, 1234.x for SSLRequest, GSSENCRequest and CancelRequest.
 const PROTOCOL_MAJOR = 3;
-
-interface OpenFrame {
-  type: number | null;
-  length: number;
-  remaining: number;
-  /** Copies of the payload pieces seen so far, only when inspected. */
-  parts: Buffer[] | null;
-  /** How many more payload bytes are kept. */
-  keep: number;
-}
+const NONE: ScannedFrame[] = [];
 
 /**
  * Finds frame boundaries in a byte stream relayed chunk by chunk. It holds at most one header and the
  * payload of an inspected frame; a skipped frame's bytes are only counted, so a 50 MB DataRow passes
- * through without being buffered. After a StartupMessage the next frame is read as a regular one, even
- * within the same chunk (the server does the same), so setPhase('regular') after it changes nothing.
- * After an error the connection is unusable: every later push throws it again.
+ * through without being buffered. A header that lies whole in a chunk is read where it is, and the
+ * frame being read is kept in fields, not in an object: a frame that is skipped costs no allocation.
+ * After a StartupMessage the next frame is read as a regular one, even within the same chunk (the
+ * server does the same), so setPhase('regular') after it changes nothing. After an error the
+ * connection is unusable: every later push throws it again.
  */
 export class FrameScanner {
   private phase: Phase;
@@ -55,9 +55,19 @@ export class FrameScanner {
   private readonly maxInspectBytes: number;
   private readonly header = Buffer.alloc(HEADER_SIZE.regular);
   private headerFilled = 0;
-  private frame: OpenFrame | null = null;
+  /** The frame whose header was read: its type, payload length, what is left of it, and what is done with it. */
+  private inFrame = false;
+  private type: number | null = null;
+  private length = 0;
+  private remaining = 0;
+  private inspection: Inspection = 'skip';
+  /** Copies of the payload pieces seen so far, only when inspected. */
+  private parts: Buffer[] = [];
+  /** How many more payload bytes are kept. */
+  private keep = 0;
   private readonly code = Buffer.alloc(4);
   private codeFilled = 0;
+  private error?: Error;
 
   constructor(opts: FrameScannerOptions) {
     this.phase = opts.phase;
@@ -66,27 +76,44 @@ export class FrameScanner {
     this.maxInspectBytes = opts.maxInspectBytes ?? Infinity;
   }
 
-  /** Consumes the next chunk; returns the frames completed within it, in order. */
+  /** Consumes the next chunk; returns the frames completed within it that were not skipped, in order. */
   push(chunk: Buffer): ScannedFrame[] {
-    const frames: ScannedFrame[] = [];
+    if (this.error) throw this.error;
+    let frames = NONE;
     let offset = 0;
+    const end = chunk.length;
     for (;;) {
-      if (this.frame === null) {
+      if (!this.inFrame) {
         const size = HEADER_SIZE[this.phase];
-        const n = Math.min(size - this.headerFilled, chunk.length - offset);
-        chunk.copy(this.header, this.headerFilled, offset, offset + n);
-        this.headerFilled += n;
-        offset += n;
-        if (this.headerFilled < size) return frames;
-        this.frame = this.open();
-        this.headerFilled = 0;
+        if (this.headerFilled === 0 && end - offset >= size) {
+          if (this.phase === 'startup') this.open(null, chunk.readUInt32BE(offset));
+          else this.open(chunk[offset]!, chunk.readUInt32BE(offset + 1));
+          offset += size;
+        } else {
+          if (offset === end) return frames;
+          const n = Math.min(size - this.headerFilled, end - offset);
+          chunk.copy(this.header, this.headerFilled, offset, offset + n);
+          this.headerFilled += n;
+          offset += n;
+          if (this.headerFilled < size) return frames;
+          this.headerFilled = 0;
+          if (this.phase === 'startup') this.open(null, this.header.readUInt32BE(0));
+          else this.open(this.header[0]!, this.header.readUInt32BE(1));
+        }
       }
-      const n = Math.min(this.frame.remaining, chunk.length - offset);
-      if (n > 0) this.consume(this.frame, chunk.subarray(offset, offset + n));
-      offset += n;
-      if (this.frame.remaining > 0) return frames;
-      frames.push(this.close(this.frame));
-      this.frame = null;
+      const n = Math.min(this.remaining, end - offset);
+      if (n > 0) {
+        if (this.type === null || this.inspection === true) this.consume(chunk, offset, n);
+        offset += n;
+        this.remaining -= n;
+      }
+      if (this.remaining > 0) return frames;
+      this.inFrame = false;
+      if (this.type === null) this.closeStartup();
+      if (this.inspection !== 'skip') {
+        if (frames === NONE) frames = [];
+        frames.push(this.close());
+      }
     }
   }
 
@@ -100,41 +127,52 @@ export class FrameScanner {
    * the answer: bytes already sent after it are plaintext injected before TLS (CVE-2021-23214); refuse them.
    */
   get midFrame(): boolean {
-    return this.headerFilled > 0 || this.frame !== null;
+    return this.headerFilled > 0 || this.inFrame;
   }
 
-  private open(): OpenFrame {
-    const type = this.phase === 'startup' ? null : (this.header[0] as number);
-    const lengthField = this.header.readUInt32BE(type === null ? 0 : 1);
+  private open(type: number | null, lengthField: number): void {
     if (lengthField < 4) {
-      throw new ProtocolViolationError(`invalid message length ${lengthField}: the length counts itself, so it is at least 4`);
+      this.error = new ProtocolViolationError(`invalid message length ${lengthField}: the length counts itself, so it is at least 4`);
+      throw this.error;
     }
     const length = lengthField - 4;
-    if (length > this.maxFrameLength) throw new FrameTooLargeError(length, this.maxFrameLength);
-    const parts = this.inspect(type, length) ? [] : null;
-    return { type, length, remaining: length, parts, keep: Math.min(length, this.maxInspectBytes) };
+    if (length > this.maxFrameLength) {
+      this.error = new FrameTooLargeError(length, this.maxFrameLength);
+      throw this.error;
+    }
+    this.inFrame = true;
+    this.type = type;
+    this.length = length;
+    this.remaining = length;
+    this.inspection = this.inspect(type, length);
+    if (this.inspection === true) {
+      this.parts = [];
+      this.keep = Math.min(length, this.maxInspectBytes);
+    }
   }
 
-  private consume(frame: OpenFrame, bytes: Buffer): void {
-    if (frame.type === null && this.codeFilled < this.code.length) {
-      this.codeFilled += bytes.copy(this.code, this.codeFilled);
+  private consume(chunk: Buffer, offset: number, n: number): void {
+    if (this.type === null && this.codeFilled < this.code.length) {
+      this.codeFilled += chunk.copy(this.code, this.codeFilled, offset, offset + n);
     }
     // A copy: the caller relays and may reuse its chunk, and a slice would pin the whole chunk.
-    if (frame.parts && frame.keep > 0) {
-      const kept = bytes.length <= frame.keep ? bytes : bytes.subarray(0, frame.keep);
-      frame.parts.push(Buffer.from(kept));
-      frame.keep -= kept.length;
+    if (this.inspection === true && this.keep > 0) {
+      const kept = Math.min(n, this.keep);
+      this.parts.push(Buffer.from(chunk.subarray(offset, offset + kept)));
+      this.keep -= kept;
     }
-    frame.remaining -= bytes.length;
   }
 
-  private close(frame: OpenFrame): ScannedFrame {
-    if (frame.type === null) {
-      if (this.codeFilled === this.code.length && this.code.readUInt16BE(0) === PROTOCOL_MAJOR) this.phase = 'regular';
-      this.codeFilled = 0;
-    }
-    const { type, length, parts } = frame;
-    if (parts === null) return { type, length };
+  private closeStartup(): void {
+    if (this.codeFilled === this.code.length && this.code.readUInt16BE(0) === PROTOCOL_MAJOR) this.phase = 'regular';
+    this.codeFilled = 0;
+  }
+
+  private close(): ScannedFrame {
+    const { type, length } = this;
+    if (this.inspection !== true) return { type, length };
+    const parts = this.parts;
+    this.parts = [];
     const kept = Math.min(length, this.maxInspectBytes);
     const payload = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, kept);
     return kept < length ? { type, length, payload, truncated: true } : { type, length, payload };

@@ -17,6 +17,7 @@ import {
   parseFrontendPrefix,
   ProtocolViolationError,
   type ErrorFields,
+  type Inspection,
   type ScannedFrame,
 } from '#libs/pg-wire';
 import { Attr, dataPathCounts, endSpan, inSpan, instruments, isTraced, secondsSince, tracer, type DataPathCounts } from '#libs/telemetry';
@@ -238,14 +239,14 @@ export class PostgresSession {
     const fromClient = new FrameScanner({
       phase: 'regular',
       maxFrameLength: this.deps.maxFrameLength,
-      inspect: (type) => type !== null && AUDITED_CLIENT.has(type),
+      inspect: (type) => (type !== null && AUDITED_CLIENT.has(type)) || 'skip',
       // An event holds no more than a NATS message: what lies beyond is passed on, not kept.
       maxInspectBytes: Math.max(MIN_INSPECT_BYTES, this.deps.maxEventBytes()),
     });
     const fromServer = new FrameScanner({
       phase: 'regular',
       maxFrameLength: SERVER_MAX_FRAME,
-      inspect: (type, length) => type !== null && (AUDITED_SERVER.has(type) || this.recorder?.wants(type, length) === true),
+      inspect: (type, length) => this.inspectServer(type, length),
     });
 
     this.stop = (fields: ErrorFields) => {
@@ -296,6 +297,19 @@ export class PostgresSession {
       m.sessionsActive.add(-1, attributes);
       m.sessionsEnded.add(1, { ...attributes, [Attr.Outcome]: this.outcome });
     });
+  }
+
+  /**
+   * What the session reads of a server frame: the payload of command tags, errors and what the result
+   * recorder keeps; the header of a ReadyForQuery that ends the first statement's span and of the rows
+   * the recorder counts; nothing of anything else.
+   */
+  private inspectServer(type: number | null, length: number): Inspection {
+    if (type === null) return 'skip';
+    if (AUDITED_SERVER.has(type) || this.recorder?.wants(type, length)) return true;
+    if (type === BackendType.DataRow && this.recorder) return false;
+    if (type === BackendType.ReadyForQuery && this.firstStatement !== undefined && this.firstStatement !== 'done') return false;
+    return 'skip';
   }
 
   /** A statement: counted, and the first one timed in the session's trace up to its ReadyForQuery. */
