@@ -78,6 +78,10 @@ export class SessionsService {
 
   /** The proxy's question: may this client's session start, and who serves it? */
   async authorize(req: Infer<typeof DataPlane.AuthorizeRequest>): Promise<DataPlane.AuthorizeReply> {
+    // The database the certificate names is looked up while the projection catches up; only the
+    // certificate as verified after that decides.
+    const named = this.namedDatabase(req.user_cert);
+    const lookup = named === undefined ? undefined : this.dbServers(named);
     await this.projection.sync();
     const identity = this.verifiedUser(req.user_cert);
     const route = identity.dbRoute;
@@ -90,7 +94,7 @@ export class SessionsService {
       ...(route.roles?.length ? { db_roles: route.roles } : {}),
       client_addr: req.client_addr,
     };
-    const db = await this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name: request.db_service });
+    const db = await (lookup && named === route.serviceName ? lookup : this.dbServers(route.serviceName));
     const sid = randomUUID();
     const decision = this.decide(request, db);
     if (!decision.allowed) {
@@ -119,7 +123,9 @@ export class SessionsService {
    */
   async start(sender: BusIdentity, req: Infer<typeof DataPlane.SessionsStartRequest>): Promise<DataPlane.SessionGrant> {
     if (sender.role !== BusRole.Db) throw new AccessDeniedError('only Database Services start sessions');
-    await this.projection.sync();
+    // Three reads at once: the projection catching up, the session's entry and the database.
+    const lookup = this.dbServers(req.db_service);
+    const [, entry] = await Promise.all([this.projection.sync(), this.registry.get(req.sid)]);
     const identity = this.verifiedUser(req.user_cert);
     const request: SessionRequest = {
       identity,
@@ -129,7 +135,6 @@ export class SessionsService {
       ...(identity.dbRoute?.roles?.length ? { db_roles: identity.dbRoute.roles } : {}),
       client_addr: '',
     };
-    const entry = await this.registry.get(req.sid);
     const mismatch = !entry
       ? 'no such session was authorized'
       : entry.state !== 'assigned'
@@ -141,7 +146,7 @@ export class SessionsService {
             : entry.db_user !== req.db_user || entry.db_name !== req.db_name
               ? 'the session was authorized for another database user or name'
               : undefined;
-    const db = await this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name: req.db_service });
+    const db = await lookup;
     if (mismatch) {
       const message = `${mismatch}; the Database Service refused it`;
       this.logger.warn({ sid: req.sid, message: `from ${sender.id}: ${message}` });
@@ -279,6 +284,22 @@ export class SessionsService {
       autoCreateUser: provisioningOn(this.view.resolve(entry.roles), entry.traits, entry.db_labels ?? {}),
     });
     return decision.allowed ? undefined : `${decision.message} (your roles changed during the session)`;
+  }
+
+  /** The database and the Database Services serving it; a rejection not awaited is not reported as unhandled. */
+  private dbServers(name: string): Promise<ServersReply> {
+    const reply = this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name });
+    reply.catch(() => undefined);
+    return reply;
+  }
+
+  /** The database a certificate names as the projection saw it so far, to look it up early; nothing is decided on it. */
+  private namedDatabase(certPem: string): string | undefined {
+    try {
+      return verifyUserCert(certPem, this.view.userCaCerts).dbRoute?.serviceName;
+    } catch {
+      return undefined;
+    }
   }
 
   private verifiedUser(certPem: string): UserIdentity & { fingerprint: string } {
