@@ -430,7 +430,8 @@ it('looks the same to psycopg2 (libpq): backend pid, NOTIFY sender pid, startup 
         HOME: work,
         LC_ALL: 'C.UTF-8',
       });
-      expect(r).toMatchObject({ code: 0 });
+      // Its stderr in the failure, to say why.
+      expect({ code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stderr: '' });
       return { seen: JSON.parse(r.stdout) as unknown, notices: r.stderr };
     };
     const viaProxy = await probe(serviceFile, SECTION);
