@@ -36,12 +36,12 @@ interface InFlight {
 /**
  * Sends the audit spool to the AUDIT stream in order, pipelined: up to a window of messages is
  * published without waiting, each with its uid as JetStream message id and a reply subject of this
- * publisher's inbox, where JetStream's acknowledgements arrive. What sessions commit within a couple
- * of milliseconds goes out together (`lingerMs`). The spool's acknowledged position
- * advances over every record acknowledged so far without a gap. On an error, a timeout or a reconnect,
- * everything unacknowledged is sent again from there; JetStream drops what it already stored.
- * Plain publishes, no JetStream API call: this process needs no right but publishing `audit.>`
- * and receiving on its inbox.
+ * publisher's inbox, where JetStream's acknowledgements arrive; what sessions commit within a few
+ * milliseconds goes out together (`lingerMs`). The spool's acknowledged position advances over every
+ * record acknowledged so far without a gap. On an error, a timeout or a reconnect, everything
+ * unacknowledged is sent again from there; JetStream drops what it already stored. Plain publishes,
+ * no JetStream API call: this process needs no right but publishing `audit.>` and receiving on its
+ * inbox.
  */
 export class SpoolPublisher {
   private readonly logger = new Logger('db');
