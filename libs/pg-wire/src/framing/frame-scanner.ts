@@ -37,7 +37,8 @@ const HEADER_SIZE = { startup: 4, regular: 5 } as const;
 // A startup payload starts with an Int32 code: the protocol version (major 3 in the high 16 bits) for a
 // StartupMessage, 1234.x for SSLRequest, GSSENCRequest and CancelRequest.
 const PROTOCOL_MAJOR = 3;
-const NONE: ScannedFrame[] = [];
+/** What a push that completes no frame worth returning returns: shared, so it cannot be changed. */
+const NONE: readonly ScannedFrame[] = Object.freeze([]);
 
 /**
  * Finds frame boundaries in a byte stream relayed chunk by chunk. It holds at most one header and the
@@ -77,9 +78,9 @@ export class FrameScanner {
   }
 
   /** Consumes the next chunk; returns the frames completed within it that were not skipped, in order. */
-  push(chunk: Buffer): ScannedFrame[] {
+  push(chunk: Buffer): readonly ScannedFrame[] {
     if (this.error) throw this.error;
-    let frames = NONE;
+    let frames: ScannedFrame[] | undefined;
     let offset = 0;
     const end = chunk.length;
     for (;;) {
@@ -90,12 +91,12 @@ export class FrameScanner {
           else this.open(chunk[offset]!, chunk.readUInt32BE(offset + 1));
           offset += size;
         } else {
-          if (offset === end) return frames;
+          if (offset === end) return frames ?? NONE;
           const n = Math.min(size - this.headerFilled, end - offset);
           chunk.copy(this.header, this.headerFilled, offset, offset + n);
           this.headerFilled += n;
           offset += n;
-          if (this.headerFilled < size) return frames;
+          if (this.headerFilled < size) return frames ?? NONE;
           this.headerFilled = 0;
           if (this.phase === 'startup') this.open(null, this.header.readUInt32BE(0));
           else this.open(this.header[0]!, this.header.readUInt32BE(1));
@@ -107,13 +108,10 @@ export class FrameScanner {
         offset += n;
         this.remaining -= n;
       }
-      if (this.remaining > 0) return frames;
+      if (this.remaining > 0) return frames ?? NONE;
       this.inFrame = false;
       if (this.type === null) this.closeStartup();
-      if (this.inspection !== 'skip') {
-        if (frames === NONE) frames = [];
-        frames.push(this.close());
-      }
+      if (this.inspection !== 'skip') (frames ??= []).push(this.close());
     }
   }
 
