@@ -9,7 +9,8 @@ export interface BenchArgs {
   copyBytes: number;
   jsonPath: string;
   /** Metrics scraped and traces exported, as in production (scripts/bench/telemetry.ts). */
-  telemetry: boolean; /** Where `teleport start` and `teleport db start` write V8 CPU profiles (.cpuprofile) when they stop. */
+  telemetry: boolean;
+  /** Where `teleport start` and `teleport db start` write V8 CPU profiles (.cpuprofile) when they stop. */
   cpuProfDir?: string;
 }
 

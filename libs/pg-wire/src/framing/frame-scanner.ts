@@ -143,10 +143,8 @@ export class FrameScanner {
     this.length = length;
     this.remaining = length;
     this.inspection = this.inspect(type, length);
-    if (this.inspection === true) {
-      this.parts = [];
-      this.keep = Math.min(length, this.maxInspectBytes);
-    }
+    // `parts` is empty here: close() handed the last inspected frame's pieces over.
+    if (this.inspection === true) this.keep = Math.min(length, this.maxInspectBytes);
   }
 
   private consume(chunk: Buffer, offset: number, n: number): void {
