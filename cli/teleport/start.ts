@@ -19,7 +19,7 @@ import {
   type RunningService,
 } from '#libs/bus';
 import { BadParameterError, VERSION } from '#libs/common';
-import { hostUuid, loadConfig, type Config } from '#libs/config';
+import { dbWorkerDataDir, dbWorkerNumbers, hostUuid, loadConfig, MAX_DB_WORKERS, type Config } from '#libs/config';
 import { startAudit } from '#services/audit';
 import { Rpc, type AuthRpc } from '#libs/events';
 import { loadKek, startAuth } from '#services/auth';
@@ -31,6 +31,7 @@ import { startProxy } from '#services/proxy';
 import { startTelemetry } from '#libs/telemetry';
 import { list } from '../shared/run.js';
 import { addDbFlags, databaseFromFlags, type DbFlags } from './db.js';
+import { startDbWorkers } from './db-workers.js';
 import { DiagServer } from './diag.js';
 import { startEmbeddedNats } from './embedded-nats.js';
 
@@ -53,7 +54,15 @@ const ROLE_SERVICES: Record<string, string[]> = {
 export async function runServices(
   config: Config,
   roles: string[],
-  extra: { caPin?: string; rejoin?: boolean; pidFile?: string; diagAddr?: string } = {},
+  extra: {
+    caPin?: string;
+    rejoin?: boolean;
+    pidFile?: string;
+    diagAddr?: string;
+    debug?: boolean;
+    /** This process is Database Service worker N, started by another (db-workers.ts): it starts none itself. */
+    worker?: number;
+  } = {},
 ): Promise<void> {
   const logger = new Logger('teleport');
   const unknown = roles.filter((r) => !ROLE_SERVICES[r]);
@@ -87,7 +96,8 @@ export async function runServices(
   if (extra.pidFile) writeFileSync(extra.pidFile, `${process.pid}\n`);
   // Metrics when there is a listener to scrape; traces when OTEL_EXPORTER_OTLP_ENDPOINT says where.
   // Stopped last, so the spans of the services' last moments go out.
-  const diagAddr = extra.diagAddr ?? config.diagAddr;
+  // A worker's metrics would need a port of their own: the first worker serves diagnostics alone.
+  const diagAddr = extra.worker ? undefined : (extra.diagAddr ?? config.diagAddr);
   const telemetry = startTelemetry({ serviceName: `dbaccess-${roles.join('-')}`, hostId, version: VERSION, metrics: Boolean(diagAddr) });
   running.push({ name: 'telemetry', close: () => telemetry.shutdown() });
   if (telemetry.tracing)
@@ -176,6 +186,13 @@ export async function runServices(
   if (services.has('db')) {
     // In one process with auth, the Database Service joins with a token it asks its own auth for.
     if (services.has('auth') && !config.authToken) config.authToken = await localJoinToken(await bus(BusRole.Admin));
+    // Workers beyond db_service.workers (it was lowered) run no more: the first sends what their spools hold.
+    const leftSpools = extra.worker
+      ? []
+      : dbWorkerNumbers(config.dataDir)
+          .filter((n) => n > config.db.workers)
+          .map((n) => join(dbWorkerDataDir(config.dataDir, n), 'audit-spool'))
+          .filter((dir) => existsSync(dir));
     running.push(
       await startDatabaseService({
         proxyAddr: config.proxyAddr,
@@ -186,9 +203,18 @@ export async function runServices(
         resourceSelectors: config.db.resourceSelectors,
         provisioning: config.provisioning.enabled,
         auditSpoolMaxBytes: config.db.auditSpoolMaxBytes,
+        leftSpools,
       }),
     );
-    logger.log('the Database Service is up');
+    if (!extra.worker && config.db.workers > 1)
+      running.push(
+        await startDbWorkers(config, {
+          ...(extra.caPin ? { caPin: extra.caPin } : {}),
+          ...(extra.rejoin ? { rejoin: true } : {}),
+          ...(extra.debug ? { debug: true } : {}),
+        }),
+      );
+    logger.log(extra.worker ? `worker ${extra.worker} of the Database Service is up` : 'the Database Service is up');
   }
   // Beside a Database Service, provisioning is already its job (unless the file says otherwise).
   if (services.has('provisioning') && !services.has('db')) {
@@ -208,8 +234,16 @@ export async function runServices(
 }
 
 /** The process's logger as teleport.log says, --debug adding the debug lines. */
-function serviceLogger(config: Config, debug: boolean | undefined): ServiceLogger {
+export function serviceLogger(config: Config, debug: boolean | undefined): ServiceLogger {
   return new ServiceLogger({ ...config.log, ...(debug ? { severity: 'debug' as const } : {}) });
+}
+
+/** `--workers`: a whole number of processes, 1 to MAX_DB_WORKERS. */
+export function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text.trim()) || n < 1 || n > MAX_DB_WORKERS)
+    throw new BadParameterError(`--workers ${text}: give a whole number of processes from 1 to ${MAX_DB_WORKERS}`);
+  return n;
 }
 
 /** The token and options a process joins with. */
@@ -312,6 +346,7 @@ export function registerStartCommand(program: Command): void {
         ? list(opts.roles)
         : [...(config.auth.enabled ? ['auth'] : []), ...(config.proxy.enabled ? ['proxy'] : []), ...(config.db.enabled ? ['db'] : [])];
       await runServices(config, roles, {
+        ...(opts.debug ? { debug: true } : {}),
         ...(opts.rejoin ? { rejoin: true } : {}),
         ...(opts.pidFile ? { pidFile: opts.pidFile } : {}),
         ...(opts.diagAddr ? { diagAddr: opts.diagAddr } : {}),
@@ -325,8 +360,9 @@ export function registerDbStartCommand(db: Command): void {
     .option('--data-dir <dir>', 'where the joined identity and the audit spool are kept')
     .option('--rejoin', 'discard the identity in the data dir and join again with --token')
     .option('--diag-addr <host:port>', 'serve /healthz, /readyz and /metrics there (HTTP) for health checks and Prometheus')
+    .option('--workers <n>', `processes serving the databases, one core each (1-${MAX_DB_WORKERS}; default: half the cores, at most 8)`)
     .option('-d, --debug', 'verbose logs')
-    .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean; diagAddr?: string }) => {
+    .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean; diagAddr?: string; workers?: string }) => {
       const config = loadConfig(flags.config);
       Logger.overrideLogger(serviceLogger(config, flags.debug));
       const proxy = flags.proxy ?? flags.authServer;
@@ -335,10 +371,12 @@ export function registerDbStartCommand(db: Command): void {
       if (flags.token) config.authToken = flags.token;
       if (flags.dataDir) config.dataDir = flags.dataDir;
       if (flags.name) config.db.databases = [...config.db.databases, databaseFromFlags(flags)];
+      if (flags.workers !== undefined) config.db.workers = parseWorkers(flags.workers);
       await runServices(config, ['db'], {
         ...(flags.caPin ? { caPin: flags.caPin } : {}),
         ...(flags.rejoin ? { rejoin: true } : {}),
         ...(flags.diagAddr ? { diagAddr: flags.diagAddr } : {}),
+        ...(flags.debug ? { debug: true } : {}),
       });
     });
 }

@@ -43,7 +43,8 @@ export async function startDbService(
   cluster: TestCluster,
   db: { name: string; uri: string; labels?: string; description?: string; adminUser?: { name: string; default_database?: string } },
   /** `provisioning: false`: provisioning_service.enabled: no (another process provisions the users). */
-  opts: { dataDir?: string; provisioning?: boolean; diagAddr?: string; env?: NodeJS.ProcessEnv } = {},
+  /** `args`: more flags of `teleport db start`, such as --workers=2. */
+  opts: { dataDir?: string; provisioning?: boolean; diagAddr?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {},
 ): Promise<DbServiceProcess & { dataDir: string }> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(cluster.dir, 'db-service-'));
   let token = joinTokens.get(dataDir);
@@ -55,6 +56,9 @@ export async function startDbService(
   }
   const args = ['db', 'start', `--token=${token}`, `--proxy=${cluster.proxyAddr}`, `--data-dir=${dataDir}`];
   if (opts.diagAddr) args.push(`--diag-addr=${opts.diagAddr}`);
+  // One process unless the test asks for more: what it measures does not depend on this machine's cores.
+  args.push(...(opts.args ?? []));
+  if (!args.some((a) => a.startsWith('--workers'))) args.push('--workers=1');
   if (db.adminUser) {
     const config = join(dataDir, 'teleport.yaml');
     const entry = {

@@ -56,11 +56,13 @@ export interface PgbenchVia {
 export async function pgbenchCluster(
   cluster: TestCluster,
   dbUser: string,
+  /** More flags of `teleport db start`. */
+  serviceOpts: { args?: string[] } = {},
 ): Promise<{ postgres: PostgresCluster; service: DbServiceProcess & { dataDir: string }; via: PgbenchVia }> {
   const postgres = await startClusterPostgres(cluster, { extraConf: LOG_STATEMENTS });
   await pgbenchInit(postgres, 1);
   await postgres.psql(`CREATE USER ${dbUser};\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO ${dbUser};\n`);
-  const service = await startDbService(cluster, { name: 'example', uri: `localhost:${postgres.port}` });
+  const service = await startDbService(cluster, { name: 'example', uri: `localhost:${postgres.port}` }, serviceOpts);
   await loginUser(cluster, dbUser, ['--roles=access', `--db-users=${dbUser}`, '--db-names=*']);
   const home = tempDir(cluster, 'home-');
   const via = { serviceFile: join(home, 'pg_service.conf'), home, section: `${cluster.clusterName}-example` };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Layout of `teleport.data_dir`.
@@ -32,4 +32,22 @@ export function hostUuid(dataDir: string): string {
   const id = randomUUID();
   writeFileSync(path, `${id}\n`, { mode: 0o600 });
   return id;
+}
+
+/**
+ * The data dir of Database Service worker `n` (2 and up; the first is the process that starts them,
+ * on `data_dir` itself): a host id, joined identity and audit spool of its own.
+ */
+export function dbWorkerDataDir(dataDir: string, n: number): string {
+  return join(dataDir, 'workers', String(n));
+}
+
+/** The worker numbers that have a data dir under `data_dir/workers`, in order. */
+export function dbWorkerNumbers(dataDir: string): number[] {
+  const dir = join(dataDir, 'workers');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => /^[1-9][0-9]*$/.test(name))
+    .map(Number)
+    .sort((a, b) => a - b);
 }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { AdminUserSchema, AwsSchema, DbNameSchema, DbProtocolSchema, DbUriSchema, TlsModeSchema } from './db-resource.js';
 
+/** db_service.workers at most. */
+export const MAX_DB_WORKERS = 64;
+
 const YesNo = z
   .union([z.boolean(), z.enum(['yes', 'no', 'true', 'false', 'on', 'off'])])
   .transform((v) => v === true || v === 'yes' || v === 'true' || v === 'on');
@@ -162,6 +165,11 @@ export const FileConfigSchema = z
         databases: z.array(DatabaseSchema).optional(),
         /** `kind: db` resources (tctl create) served here too: those whose labels one of these selects. */
         resources: z.array(z.object({ labels: z.record(z.string(), z.union([z.string(), z.array(z.string())])) }).strict()).optional(),
+        /**
+         * Processes serving the databases (each one core): 1 to 64; default half this host's cores, at
+         * most 8. Each is a Database Service of its own, with its state in data_dir/workers/<n>.
+         */
+        workers: z.number().int().min(1).max(MAX_DB_WORKERS).optional(),
         /** Where audit events wait, on disk in data_dir, until the AUDIT stream has them. */
         audit_spool: z
           .object({

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { BadParameterError, dialable, formatHostPort, parseByteSize, parseDuration, parseHostPort } from '#libs/common';
@@ -26,6 +26,40 @@ export const DEFAULT_MAX_PENDING_PER_SOURCE = 128;
 export const DEFAULT_MAX_PENDING = 512;
 /** Audit events not yet in the AUDIT stream wait in the Database Service's spool, up to this much. */
 export const DEFAULT_AUDIT_SPOOL_MAX_SIZE = '1GiB';
+
+/**
+ * Database Service processes when db_service.workers is unset: one per two cores, at most 8. A worker
+ * keeps one core busy and about as much again goes to the kernel's TLS and TCP work of its sessions
+ * (and, on a shared host, to the database itself): on two cores that is one worker.
+ */
+export function defaultDbWorkers(cores = usableCores()): number {
+  return Math.max(1, Math.min(8, Math.floor(cores / 2)));
+}
+
+/**
+ * The cores this process may use: those it may run on, fewer when its cgroup's CPU quota allows less
+ * (a container's CPU limit, which the kernel enforces but does not show as fewer CPUs).
+ */
+export function usableCores(): number {
+  const cores = availableParallelism();
+  const quota = cgroupCpuQuota();
+  return quota === undefined ? cores : Math.max(1, Math.min(cores, Math.ceil(quota)));
+}
+
+/** cpu.max (cgroup v2) or cpu.cfs_quota_us / cpu.cfs_period_us (v1), in cores; undefined without a limit. */
+function cgroupCpuQuota(): number | undefined {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const v2 = read('/sys/fs/cgroup/cpu.max')?.split(' ');
+  const [quota, period] = v2 ?? [read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')];
+  const cores = Number(quota) / Number(period);
+  return Number.isFinite(cores) && cores > 0 ? cores : undefined;
+}
 /** The spool must hold a few of the biggest events (one NATS message each). */
 const MIN_AUDIT_SPOOL_BYTES = 4 * 1024 * 1024;
 
@@ -83,6 +117,8 @@ export interface Config {
     resourceSelectors: Array<Record<string, string | string[]>>;
     /** db_service.audit_spool.max_size in bytes. */
     auditSpoolMaxBytes: number;
+    /** db_service.workers: Database Service processes on this host (defaultDbWorkers() when unset). */
+    workers: number;
   };
   /** Whether a Database Service of this file provisions its databases' users itself. */
   provisioning: { enabled: boolean };
@@ -233,6 +269,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       databases: fc.db_service?.databases ?? [],
       resourceSelectors: (fc.db_service?.resources ?? []).map((r) => r.labels),
       auditSpoolMaxBytes: auditSpoolMaxBytes(fc),
+      workers: fc.db_service?.workers ?? defaultDbWorkers(),
     },
     provisioning: { enabled: fc.provisioning_service?.enabled ?? true },
   };

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { inboxPrefix, openBucket, watchPeers, type RunningService } from '#libs/bus';
 import { BadParameterError, formatByteSize, parseByteSize } from '#libs/common';
 import { DEFAULT_AUDIT_SPOOL_MAX_SIZE, type DatabaseConfig, type DbResource } from '#libs/config';
@@ -20,6 +21,8 @@ import { UpstreamAuthenticator } from './upstream-auth.js';
 
 /** PostgreSQL's own limit on a client message (PQ_LARGE_MESSAGE_LIMIT, 1 GiB less 2 bytes with its length word): what it accepts passes. */
 export const DEFAULT_MAX_FRAME_LENGTH = 0x3fffffff - 1 - 4;
+/** A spool left by a worker is read whatever its size: its own limit applied when it was written. */
+const MAX_LEFT_SPOOL_BYTES = Number.MAX_SAFE_INTEGER;
 /** The admin user's certificates live this long: one activation or teardown. */
 const ADMIN_CERT_TTL_MS = 10 * 60_000;
 /** NATS's default max_payload, for when the server has not said yet. */
@@ -63,6 +66,11 @@ export interface DatabaseServiceOptions {
   resourceSelectors?: Array<Record<string, string | string[]>>;
   /** db_service.audit_spool.max_size in bytes; default 1 GiB. */
   auditSpoolMaxBytes?: number;
+  /**
+   * Audit spools no process writes any more (of workers db_service.workers no longer asks for): what
+   * they hold is sent to the AUDIT stream by this service.
+   */
+  leftSpools?: string[];
 }
 
 function toResource(db: DatabaseConfig, dynamic: Record<string, string>): DbResource {
@@ -114,6 +122,7 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
   const publisher = new SpoolPublisher(nc, spool, { inboxPrefix: inboxPrefix(agent.credentials.identity) });
   publisher.start();
   const stopObserving = observeAudit(spool, publisher);
+  const leftovers = (options.leftSpools ?? []).map((dir) => sendLeftSpool(dir, nc, inboxPrefix(agent.credentials.identity), logger));
   const cancelKeys = new CancelKeys();
   const labels = new DynamicLabels(options.databases);
   const upstreamAuth = await UpstreamAuthenticator.create(options.databases, rpc, options.hostId);
@@ -220,10 +229,39 @@ export async function startDatabaseService(options: DatabaseServiceOptions): Pro
       agent.credentials.stopRenewal();
       await Promise.all(served.all().map((db) => bucket.delete(keyOf(db)).catch(() => undefined)));
       // What is not acknowledged by then stays in the spool for the next start.
-      await publisher.close(5_000);
+      await Promise.all([publisher.close(5_000), ...leftovers.map((left) => left.close())]);
       stopObserving();
       await spool.close();
       await nc.close();
+    },
+  };
+}
+
+/**
+ * Sends what the audit spool in `dir` holds, written by a worker that no longer runs, to the AUDIT
+ * stream, then closes it; `close` stops sooner, leaving the rest for the next start.
+ */
+function sendLeftSpool(dir: string, nc: NatsConnection, prefix: string, logger: Logger): { close(): Promise<void> } {
+  const spool = AuditSpool.open({ dir, maxBytes: MAX_LEFT_SPOOL_BYTES, warn: (message) => logger.warn(`${dir}: ${message}`) });
+  const unsent = spool.end - spool.acknowledged;
+  if (!unsent) {
+    const closed = spool.close();
+    return { close: () => closed };
+  }
+  logger.log(`${dir} holds ${formatByteSize(unsent)} of audit events of a worker that no longer runs; sending them`);
+  const publisher = new SpoolPublisher(nc, spool, { inboxPrefix: prefix });
+  publisher.start();
+  let stopping = false;
+  const done = (async () => {
+    while (!stopping && publisher.pending() > 0) await new Promise((r) => setTimeout(r, 100));
+    await publisher.close(stopping ? 5_000 : 0);
+    await spool.close();
+    if (!stopping) logger.log(`${dir}: every audit event it held is in the audit log`);
+  })();
+  return {
+    close: () => {
+      stopping = true;
+      return done;
     },
   };
 }
