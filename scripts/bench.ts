@@ -11,6 +11,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type pg from 'pg';
+import { usableCores } from '#libs/config';
 import { Rpc, type SignedCert } from '#libs/events';
 import { generateKeyPair } from '#libs/pki';
 import { freePort, pgBinDir, startPostgres, type NatsServer, type PostgresCluster } from '#libs/testing';
@@ -26,12 +27,13 @@ import {
   LongRunning,
   machineBusySeconds,
   processNamed,
-  resetPeakRss,
+  resetTreePeakRss,
   runCommand,
   sleep,
-  statusBytes,
   tail,
   treeCpuSeconds,
+  treePeakRssBytes,
+  treeSize,
 } from './bench/procs.js';
 import { fmt, report } from './bench/report.js';
 import { TelemetrySink } from './bench/telemetry.js';
@@ -205,6 +207,8 @@ async function main(): Promise<void> {
   // --- the Database Service and a logged-in user
   say(`starting teleport db start --name=${DB} --uri=localhost:${pgPort}`);
   const dbService = await cluster.startDbService({ name: DB, uri: `localhost:${pgPort}` });
+  const dbWorkers = treeSize(dbService.pid);
+  say(`  ${dbWorkers} worker process${dbWorkers > 1 ? 'es' : ''} (db_service.workers by default: half of ${usableCores()} cores)`);
   say(
     `tctl users add ${DB_USER} --roles=access --db-users=${DB_USER}; tsh login; tsh db login --db-user=${DB_USER} --db-name=postgres ${DB}`,
   );
@@ -380,7 +384,7 @@ async function main(): Promise<void> {
   const copy: CopyRun[] = [];
   const measureCopy = async (path: BenchPath, direction: CopyRun['direction'], transfer: () => Promise<CopyTransfer>) => {
     const run: CopyRun = { path: path.name, direction, cpuSeconds: {}, peakRssBytes: {}, peakReset: true };
-    for (const pid of Object.values(watched)) run.peakReset = resetPeakRss(pid) && run.peakReset;
+    for (const pid of Object.values(watched)) run.peakReset = resetTreePeakRss(pid) && run.peakReset;
     const before = sampleCpu();
     const label = `  ${path.name.padEnd(9)} ${direction.padEnd(3)}`;
     try {
@@ -398,7 +402,7 @@ async function main(): Promise<void> {
     await sleep(250);
     const after = sampleCpu();
     for (const name of Object.keys(after)) run.cpuSeconds[name === 'pgbench' ? 'psql' : name] = Math.max(0, after[name]! - before[name]!);
-    for (const [name, pid] of Object.entries(watched)) run.peakRssBytes[name] = statusBytes(pid, 'VmHWM');
+    for (const [name, pid] of Object.entries(watched)) run.peakRssBytes[name] = treePeakRssBytes(pid);
     copy.push(run);
     return run.transfer;
   };
@@ -414,6 +418,7 @@ async function main(): Promise<void> {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: { cores: availableParallelism(), loadAverageAtStart: load, node: process.version },
+    dbWorkers,
     settings: {
       secondsPerRun: seconds,
       scale: SCALE,

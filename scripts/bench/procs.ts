@@ -161,6 +161,21 @@ export function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   }
 }
 
+/** The highest VmHWM of `pid` and its children (a Database Service and its workers): one process's peak. */
+export function treePeakRssBytes(pid: number): number {
+  return Math.max(statusBytes(pid, 'VmHWM'), ...childrenOf(pid).map((child) => statusBytes(child, 'VmHWM')));
+}
+
+/** resetPeakRss for `pid` and its children. */
+export function resetTreePeakRss(pid: number): boolean {
+  return [pid, ...childrenOf(pid)].map(resetPeakRss).every(Boolean);
+}
+
+/** How many processes `pid` is: itself and its children (a Database Service's workers). */
+export function treeSize(pid: number): number {
+  return 1 + childrenOf(pid).length;
+}
+
 /**
  * Lowers VmHWM to the current resident set size (`5` to /proc/<pid>/clear_refs, Linux 4.0+), so the
  * next reading is the peak of what follows. False when the kernel or permissions refuse.

@@ -46,6 +46,8 @@ export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   machine: { cores: number; loadAverageAtStart: number; node: string };
+  /** Processes of the Database Service (db_service.workers). */
+  dbWorkers: number;
   settings: {
     secondsPerRun: number;
     scale: number;
