@@ -42,8 +42,10 @@ const joinTokens = new Map<string, string>();
 export async function startDbService(
   cluster: TestCluster,
   db: { name: string; uri: string; labels?: string; description?: string; adminUser?: { name: string; default_database?: string } },
-  /** `provisioning: false`: provisioning_service.enabled: no (another process provisions the users). */
-  /** `args`: more flags of `teleport db start`, such as --workers=2. */
+  /**
+   * `provisioning: false`: provisioning_service.enabled: no (another process provisions the users);
+   * `args`: more flags of `teleport db start`, such as --workers=2.
+   */
   opts: { dataDir?: string; provisioning?: boolean; diagAddr?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {},
 ): Promise<DbServiceProcess & { dataDir: string }> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(cluster.dir, 'db-service-'));
