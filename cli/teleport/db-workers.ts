@@ -48,9 +48,12 @@ export async function startDbWorkers(config: Config, options: Omit<DbWorkerStart
     child.once('exit', (code, signal) => {
       if (closing) return;
       const delay = Date.now() - started > STEADY_MS ? FIRST_RESTART_MS : delayMs;
-      logger.error(`worker ${n} of the Database Service stopped (${signal ?? `exit code ${code}`}); starting it again in ${delay / 1000}s`);
+      // Said when it is started again: a SIGTERM to the whole service (systemd stopping it) reaches
+      // the workers too, and by then this process is closing and says nothing.
       setTimeout(() => {
-        if (!closing) spawnWorker(n, slot, Math.min(MAX_RESTART_MS, delay * 2)).catch(() => undefined);
+        if (closing) return;
+        logger.error(`worker ${n} of the Database Service stopped (${signal ?? `exit code ${code}`}); starting it again`);
+        spawnWorker(n, slot, Math.min(MAX_RESTART_MS, delay * 2)).catch(() => undefined);
       }, delay).unref();
     });
     return up;
