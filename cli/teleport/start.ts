@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -19,7 +20,7 @@ import {
   type RunningService,
 } from '#libs/bus';
 import { BadParameterError, VERSION } from '#libs/common';
-import { dbWorkerDataDir, dbWorkerNumbers, hostUuid, loadConfig, MAX_DB_WORKERS, type Config } from '#libs/config';
+import { dbWorkerDataDir, dbWorkerNumbers, hostUuid, loadConfig, MAX_WORKERS, type Config } from '#libs/config';
 import { startAudit } from '#services/audit';
 import { Rpc, type AuthRpc } from '#libs/events';
 import { loadKek, startAuth } from '#services/auth';
@@ -27,11 +28,11 @@ import { startBroker } from '#services/broker';
 import { startDatabaseService, startProvisioningService } from '#services/db';
 import { joinCluster, JoinedProcess } from '#libs/join';
 import { startInventory } from '#services/inventory';
-import { startProxy } from '#services/proxy';
+import { receivedConnection, startProxy, type ToProxyWorker } from '#services/proxy';
 import { startTelemetry } from '#libs/telemetry';
 import { list } from '../shared/run.js';
 import { addDbFlags, databaseFromFlags, type DbFlags } from './db.js';
-import { startDbWorkers } from './db-workers.js';
+import { startWorkers, type WorkerRole } from './workers.js';
 import { DiagServer } from './diag.js';
 import { startEmbeddedNats } from './embedded-nats.js';
 
@@ -60,8 +61,8 @@ export async function runServices(
     pidFile?: string;
     diagAddr?: string;
     debug?: boolean;
-    /** This process is Database Service worker N, started by another (db-workers.ts): it starts none itself. */
-    worker?: number;
+    /** This process is worker N of a Database Service or proxy, started by another (workers.ts): it starts none itself. */
+    worker?: { role: WorkerRole; n: number };
   } = {},
 ): Promise<void> {
   const logger = new Logger('teleport');
@@ -124,12 +125,13 @@ export async function runServices(
       hostId,
       dataDir: config.dataDir,
     });
-    joinedProxy = new JoinedProcess(joined, 'Proxy', hostId, config.dataDir);
+    // A proxy's workers share the first process's identity: the first keeps it renewed on disk.
+    joinedProxy = new JoinedProcess(joined, 'Proxy', hostId, config.dataDir, { persist: !extra.worker });
   } else if (controlPlaneHere) {
     const kek = loadKek(config.auth.kek, services.has('auth'));
     const keys = controlPlaneBusKeys(config, kek);
     signer = busSigner(keys);
-    if (config.nats.embedded) {
+    if (config.nats.embedded && !extra.worker) {
       const nats = await startEmbeddedNats(config, keys, (line) => logger.log(line));
       running.push({ name: 'nats-server', close: () => nats.stop() });
     }
@@ -167,6 +169,14 @@ export async function runServices(
       }),
     );
   if (services.has('proxy')) {
+    // proxy_service.workers: the others first, so the first can hand them connections from its first.
+    const proxyWorkers =
+      !extra.worker && config.proxy.workers > 1
+        ? await startWorkers('proxy', config.proxy.workers, config, {
+            ...(extra.caPin ? { caPin: extra.caPin } : {}),
+            ...(extra.debug ? { debug: true } : {}),
+          })
+        : undefined;
     const proxy = await startProxy({
       bus: await bus(BusRole.Proxy),
       natsServers,
@@ -178,10 +188,24 @@ export async function runServices(
       connectionLimits: config.proxy.connectionLimits,
       httpsKeyPairs: config.proxy.httpsKeyPairs,
       ...(config.proxy.acme ? { acme: { ...config.proxy.acme, dir: join(config.dataDir, 'acme') } } : {}),
+      ...(proxyWorkers ? { workers: { count: config.proxy.workers, serving: (n: number) => proxyWorkers.serving(n) } } : {}),
+      ...(extra.worker ? { worker: true } : {}),
+    }).catch(async (err: Error) => {
+      await proxyWorkers?.close();
+      throw err;
     });
     running.push(proxy);
-    const { port } = proxy.address();
-    logger.log(`the cluster is up; web API and Postgres at ${config.proxy.publicAddrs[0] ?? `localhost:${port}`}`);
+    // Stopped before the first: its listener's close waits for the connections it handed them.
+    if (proxyWorkers) running.push(proxyWorkers);
+    if (extra.worker) {
+      process.on('message', (message: ToProxyWorker, socket?: Socket) => {
+        if (message?.type === 'connection' && socket) proxy.accept(receivedConnection(message, socket));
+      });
+      logger.log(`worker ${extra.worker.n} of the proxy is up`);
+    } else {
+      const { port } = proxy.address();
+      logger.log(`the cluster is up; web API and Postgres at ${config.proxy.publicAddrs[0] ?? `localhost:${port}`}`);
+    }
   }
   if (services.has('db')) {
     // In one process with auth, the Database Service joins with a token it asks its own auth for.
@@ -208,13 +232,13 @@ export async function runServices(
     );
     if (!extra.worker && config.db.workers > 1)
       running.push(
-        await startDbWorkers(config, {
+        await startWorkers('db', config.db.workers, config, {
           ...(extra.caPin ? { caPin: extra.caPin } : {}),
           ...(extra.rejoin ? { rejoin: true } : {}),
           ...(extra.debug ? { debug: true } : {}),
         }),
       );
-    logger.log(extra.worker ? `worker ${extra.worker} of the Database Service is up` : 'the Database Service is up');
+    logger.log(extra.worker ? `worker ${extra.worker.n} of the Database Service is up` : 'the Database Service is up');
   }
   // Beside a Database Service, provisioning is already its job (unless the file says otherwise).
   if (services.has('provisioning') && !services.has('db')) {
@@ -238,11 +262,11 @@ export function serviceLogger(config: Config, debug: boolean | undefined): Servi
   return new ServiceLogger({ ...config.log, ...(debug ? { severity: 'debug' as const } : {}) });
 }
 
-/** `--workers`: a whole number of processes, 1 to MAX_DB_WORKERS. */
+/** `--workers`: a whole number of processes, 1 to MAX_WORKERS. */
 export function parseWorkers(text: string): number {
   const n = Number(text);
-  if (!/^[0-9]+$/.test(text.trim()) || n < 1 || n > MAX_DB_WORKERS)
-    throw new BadParameterError(`--workers ${text}: give a whole number of processes from 1 to ${MAX_DB_WORKERS}`);
+  if (!/^[0-9]+$/.test(text.trim()) || n < 1 || n > MAX_WORKERS)
+    throw new BadParameterError(`--workers ${text}: give a whole number of processes from 1 to ${MAX_WORKERS}`);
   return n;
 }
 
@@ -360,7 +384,7 @@ export function registerDbStartCommand(db: Command): void {
     .option('--data-dir <dir>', 'where the joined identity and the audit spool are kept')
     .option('--rejoin', 'discard the identity in the data dir and join again with --token')
     .option('--diag-addr <host:port>', 'serve /healthz, /readyz and /metrics there (HTTP) for health checks and Prometheus')
-    .option('--workers <n>', `processes serving the databases, one core each (1-${MAX_DB_WORKERS}; default: half the cores, at most 8)`)
+    .option('--workers <n>', `processes serving the databases, one core each (1-${MAX_WORKERS}; default: half the cores, at most 8)`)
     .option('-d, --debug', 'verbose logs')
     .action(async (flags: DbFlags & { config?: string; debug?: boolean; rejoin?: boolean; diagAddr?: string; workers?: string }) => {
       const config = loadConfig(flags.config);

@@ -10,6 +10,7 @@ import { AuditSpool } from '../../services/db/src/audit/audit-spool.js';
 import { readAudit, waitForSpoolDrained } from '../support/audit-log.js';
 import { TestCluster } from '../support/cluster.js';
 import { startDbService, type DbServiceProcess } from '../support/data-plane.js';
+import { childrenOf, until } from '../support/processes.js';
 import { compareStatements, loggedStatements, pgbenchCluster, pgbenchThroughProxy, type PgbenchVia } from '../support/pgbench.js';
 
 const DB_USER = 'bench';
@@ -33,21 +34,6 @@ afterAll(async () => {
 });
 
 const hostIdOf = (dataDir: string) => readFileSync(join(dataDir, 'host_uuid'), 'utf8').trim();
-
-/** The processes `pid` started (its workers), from /proc. */
-function childrenOf(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * Once both workers' spools are drained: the statements PostgreSQL logged from DB_USER that no

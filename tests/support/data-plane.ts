@@ -111,7 +111,11 @@ export interface ProxyProcess extends RunningProcess {
  * at the auth service's `joinAt`), on the cluster's NATS: what a load balancer in front of several
  * proxies gives. It advertises its own address, so the Database Services keep tunnels to it too.
  */
-export async function startProxy(cluster: TestCluster, opts: { joinAt?: string } = {}): Promise<ProxyProcess> {
+export async function startProxy(
+  cluster: TestCluster,
+  /** `proxyConfig`: more proxy_service settings, as YAML lines indented for that section. */
+  opts: { joinAt?: string; proxyConfig?: string } = {},
+): Promise<ProxyProcess> {
   const addr = `127.0.0.1:${await freePort()}`;
   const token = (await cluster.tctl(['tokens', 'add', '--type=proxy', '--format=text'])).stdout.trim();
   const dir = mkdtempSync(join(cluster.dir, 'proxy-'));
@@ -121,7 +125,8 @@ export async function startProxy(cluster: TestCluster, opts: { joinAt?: string }
     `teleport:\n  data_dir: ${join(dir, 'data')}\n  auth_token: ${token}\n` +
       (opts.joinAt ? `  auth_server: ${opts.joinAt}\n` : `  proxy_server: ${cluster.proxyAddr}\n`) +
       `  nats:\n    servers: [${cluster.natsNodes.map((n) => n.url).join(', ')}]\nauth_service:\n  enabled: "no"\n` +
-      `proxy_service:\n  web_listen_addr: ${addr}\n  tunnel_public_addr: ${addr}\n`,
+      `proxy_service:\n  web_listen_addr: ${addr}\n  tunnel_public_addr: ${addr}\n` +
+      (opts.proxyConfig ?? ''),
   );
   const child = spawn(process.execPath, [BIN.teleport, 'start', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';

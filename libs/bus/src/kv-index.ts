@@ -13,13 +13,19 @@ export class KvIndex<T extends { expires?: string }> {
 
   private constructor(private readonly name: string) {}
 
-  /** Follows `kv`; resolves once the entries present now are loaded. */
-  static async follow<T extends { expires?: string }>(kv: KV, schema: z.ZodType<T>, name: string): Promise<KvIndex<T>> {
+  /** Follows `kv`; resolves once the entries present now are loaded. `onChange` is told of each change after that. */
+  static async follow<T extends { expires?: string }>(
+    kv: KV,
+    schema: z.ZodType<T>,
+    name: string,
+    onChange?: () => void,
+  ): Promise<KvIndex<T>> {
     const index = new KvIndex<T>(name);
     const logger = new Logger('bus');
     const watcher = await kv.watch();
     index.stopWatch = () => watcher.stop();
     let loaded!: () => void;
+    let isLoaded = false;
     const initial = new Promise<void>((resolve) => (loaded = resolve));
     void (async () => {
       for await (const entry of watcher) {
@@ -32,11 +38,13 @@ export class KvIndex<T extends { expires?: string }> {
           }
         } else index.entries.delete(entry.key);
         if (entry.delta === 0) loaded();
+        if (isLoaded) onChange?.();
       }
     })().catch((err: Error) => logger.error(`${name}: watching stopped: ${err.message}`));
     // An empty bucket delivers nothing: do not wait for a first entry.
     if ((await kv.status()).values === 0) loaded();
     await initial;
+    isLoaded = true;
     return index;
   }
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { AdminUserSchema, AwsSchema, DbNameSchema, DbProtocolSchema, DbUriSchema, TlsModeSchema } from './db-resource.js';
 
-/** db_service.workers at most. */
-export const MAX_DB_WORKERS = 64;
+/** db_service.workers and proxy_service.workers at most. */
+export const MAX_WORKERS = 64;
 
 const YesNo = z
   .union([z.boolean(), z.enum(['yes', 'no', 'true', 'false', 'on', 'off'])])
@@ -127,6 +127,11 @@ export const FileConfigSchema = z
         /** A certificate from an ACME CA (Let's Encrypt by default) for public_addr, validated on port 443 (tls-alpn-01). */
         acme: z.object({ enabled: YesNo.optional(), email: z.string().optional(), uri: z.string().url().optional() }).strict().optional(),
         https_keypairs: z.array(z.object({ key_file: z.string(), cert_file: z.string() }).strict()).optional(),
+        /**
+         * Processes serving web_listen_addr (each one core): 1 to 64; default half this host's cores,
+         * at most 8. The first accepts every connection and hands each to one of them.
+         */
+        workers: z.number().int().min(1).max(MAX_WORKERS).optional(),
         /** Connections at web_listen_addr that have not yet said what they want (TLS, StartupMessage, request headers). */
         connection_limits: z
           .object({
@@ -169,7 +174,7 @@ export const FileConfigSchema = z
          * Processes serving the databases (each one core): 1 to 64; default half this host's cores, at
          * most 8. Each is a Database Service of its own, with its state in data_dir/workers/<n>.
          */
-        workers: z.number().int().min(1).max(MAX_DB_WORKERS).optional(),
+        workers: z.number().int().min(1).max(MAX_WORKERS).optional(),
         /** Where audit events wait, on disk in data_dir, until the AUDIT stream has them. */
         audit_spool: z
           .object({

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BadParameterError } from '#libs/common';
-import { defaultDbWorkers, loadConfig } from './load.js';
+import { defaultWorkers, loadConfig } from './load.js';
 
 function file(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'teleport.yaml');
@@ -188,18 +188,21 @@ describe('db_service.audit_spool', () => {
   });
 });
 
-describe('db_service.workers', () => {
+describe.each([
+  ['db_service', (c: ReturnType<typeof loadConfig>) => c.db.workers],
+  ['proxy_service', (c: ReturnType<typeof loadConfig>) => c.proxy.workers],
+])('%s.workers', (section, workers) => {
   it('is one per two cores by default, at least one and at most eight', () => {
-    expect([1, 2, 3, 4, 8, 16, 17, 64].map((cores) => defaultDbWorkers(cores))).toEqual([1, 1, 1, 2, 4, 8, 8, 8]);
-    expect(loadConfig(file('teleport:\n  data_dir: /tmp/x\n'), {}).db.workers).toBe(defaultDbWorkers());
+    expect([1, 2, 3, 4, 8, 16, 17, 64].map((cores) => defaultWorkers(cores))).toEqual([1, 1, 1, 2, 4, 8, 8, 8]);
+    expect(workers(loadConfig(file('teleport:\n  data_dir: /tmp/x\n'), {}))).toBe(defaultWorkers());
   });
 
   it('reads workers', () => {
-    expect(loadConfig(file('db_service:\n  workers: 3\n'), {}).db.workers).toBe(3);
+    expect(workers(loadConfig(file(`${section}:\n  workers: 3\n`), {}))).toBe(3);
   });
 
   it.each(['0', '65', '1.5', '"two"'])('refuses workers: %s', (value) => {
-    expect(() => loadConfig(file(`db_service:\n  workers: ${value}\n`), {})).toThrow(/db_service\.workers/);
+    expect(() => loadConfig(file(`${section}:\n  workers: ${value}\n`), {})).toThrow(new RegExp(`${section}\\.workers`));
   });
 });
 

@@ -28,11 +28,12 @@ export const DEFAULT_MAX_PENDING = 512;
 export const DEFAULT_AUDIT_SPOOL_MAX_SIZE = '1GiB';
 
 /**
- * Database Service processes when db_service.workers is unset: one per two cores, at most 8. A worker
- * keeps one core busy and about as much again goes to the kernel's TLS and TCP work of its sessions
- * (and, on a shared host, to the database itself): on two cores that is one worker.
+ * Database Service or proxy processes when db_service.workers or proxy_service.workers is unset: one
+ * per two cores, at most 8. A worker keeps one core busy and about as much again goes to the kernel's
+ * TLS and TCP work of its sessions (and, on a shared host, to the database itself or the other
+ * service): on two cores that is one worker.
  */
-export function defaultDbWorkers(cores = usableCores()): number {
+export function defaultWorkers(cores = usableCores()): number {
   return Math.max(1, Math.min(8, Math.floor(cores / 2)));
 }
 
@@ -100,6 +101,8 @@ export interface Config {
     httpsKeyPairs: { keyFile: string; certFile: string }[];
     /** `proxy_service.acme`, when enabled: the account's e-mail and the CA's directory (Let's Encrypt by default). */
     acme?: { email: string; uri?: string };
+    /** proxy_service.workers: proxy processes on this host (defaultWorkers() when unset). */
+    workers: number;
   };
   /** Where this host's tools reach the cluster's proxy. */
   proxyAddr: string;
@@ -117,7 +120,7 @@ export interface Config {
     resourceSelectors: Array<Record<string, string | string[]>>;
     /** db_service.audit_spool.max_size in bytes. */
     auditSpoolMaxBytes: number;
-    /** db_service.workers: Database Service processes on this host (defaultDbWorkers() when unset). */
+    /** db_service.workers: Database Service processes on this host (defaultWorkers() when unset). */
     workers: number;
   };
   /** Whether a Database Service of this file provisions its databases' users itself. */
@@ -254,6 +257,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       connectionLimits: connectionLimits(fc),
       httpsKeyPairs: (fc.proxy_service?.https_keypairs ?? []).map((p) => ({ keyFile: p.key_file, certFile: p.cert_file })),
       ...acmeSettings(fc, file),
+      workers: fc.proxy_service?.workers ?? defaultWorkers(),
     },
     proxyAddr,
     ...(fc.teleport?.auth_token ? { authToken: fc.teleport.auth_token } : {}),
@@ -269,7 +273,7 @@ export function resolveConfig(fc: FileConfig, file: string | undefined, env: Nod
       databases: fc.db_service?.databases ?? [],
       resourceSelectors: (fc.db_service?.resources ?? []).map((r) => r.labels),
       auditSpoolMaxBytes: auditSpoolMaxBytes(fc),
-      workers: fc.db_service?.workers ?? defaultDbWorkers(),
+      workers: fc.db_service?.workers ?? defaultWorkers(),
     },
     provisioning: { enabled: fc.provisioning_service?.enabled ?? true },
   };

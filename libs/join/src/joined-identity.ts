@@ -25,6 +25,8 @@ export class JoinedProcess {
     private readonly role: JoinRole,
     hostId: string,
     private readonly dataDir: string,
+    /** Whether renewals are written to the data dir (not by a proxy worker: the first process does). */
+    private readonly options: { persist: boolean } = { persist: true },
   ) {
     this.joined = joined;
     const busRole = { Db: BusRole.Db, Proxy: BusRole.Proxy, Provisioning: BusRole.Provisioning }[role];
@@ -55,7 +57,7 @@ export class JoinedProcess {
       const publicKey = createPublicKey(identity.privateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
       const reply = await rpc.call<AuthRpc.JoinReply>(Rpc.Auth.Renew, { public_key: publicKey, bus_public_key: busPublicKey });
       this.joined = { ...this.joined, identity: { ...identity, certPem: reply.cert, cas: reply.cas }, busJwt: reply.bus_jwt };
-      saveIdentity(this.dataDir, this.role, this.joined);
+      if (this.options.persist) saveIdentity(this.dataDir, this.role, this.joined);
       onRenewed();
       new Logger(JOIN_ROLES[this.role]).log('renewed the host certificate and bus credentials');
       return reply.bus_jwt;

@@ -2,7 +2,15 @@ export { CA_TYPES, caPin, createCa, issuerCaType, type CaType, type CertificateA
 export { parseHostIdentity, parseUserIdentity, type DbRoute, type HostIdentity, type UserIdentity } from './identity.js';
 export { formatIdentityFile, parseIdentityFile, type IdentityFile } from './identity-file.js';
 export { inspectCert, verifyChain, type CertSummary } from './inspect.js';
-export { clientSecureContext, INTERNAL_SERVER_NAME, serverName, trustedRoots } from './tls-context.js';
+export {
+  clientSecureContext,
+  INTERNAL_SERVER_NAME,
+  isInternalServerName,
+  serverName,
+  trustedRoots,
+  tunnelServerName,
+  tunnelSlot,
+} from './tls-context.js';
 export { verifyUserCert } from './verify-user.js';
 export { verifyCaller, type VerifiedCaller } from './verify-caller.js';
 export { generateKeyPair, type KeyPair } from './keys.js';

@@ -40,6 +40,27 @@ export function serverName(name: string): { host: string; servername?: string } 
  */
 export const INTERNAL_SERVER_NAME = 'teleport.cluster.local';
 
+/**
+ * The server name of a Database Service's tunnel meant for one process of a proxy that runs several
+ * (proxy_service.workers): the proxy's first process reads it in the ClientHello and hands the
+ * connection to its process `slot` modulo their number. Under INTERNAL_SERVER_NAME, so it gets the host
+ * certificate as well.
+ */
+export function tunnelServerName(slot: number): string {
+  return `tunnel-${slot}.${INTERNAL_SERVER_NAME}`;
+}
+
+/** The slot a tunnel's server name names, if it is one tunnelServerName made. */
+export function tunnelSlot(serverName: string | undefined): number | undefined {
+  const m = /^tunnel-([0-9]{1,4})\.teleport\.cluster\.local$/.exec(serverName ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Whether a client asked for the proxy's host certificate: INTERNAL_SERVER_NAME or a tunnel's name under it. */
+export function isInternalServerName(serverName: string | undefined): boolean {
+  return serverName === INTERNAL_SERVER_NAME || tunnelSlot(serverName) !== undefined;
+}
+
 /** Where Go, and so Teleport's own tsh, looks for the system's trusted roots (the first that exists). */
 const SYSTEM_BUNDLES = [
   '/etc/ssl/certs/ca-certificates.crt',

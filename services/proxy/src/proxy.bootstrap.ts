@@ -23,6 +23,7 @@ import { agentHostId } from './agents/agent-identity.js';
 import { forwardToNats } from './agents/nats-forward.js';
 import { TUNNEL_ALPN, TunnelRegistry } from './agents/tunnels.js';
 import { createIngress } from './pg/ingress.js';
+import { connectionRouter, type ProxyWorkers } from './workers.js';
 import { PendingConnections, type ConnectionLimits } from './pg/pending-connections.js';
 import { handlePgClient } from './pg/pg-session.js';
 import { obtainProxyCredentials, PROXY_CERT_TTL_MS } from './tls/host-credentials.js';
@@ -52,6 +53,13 @@ export interface ProxyOptions {
   httpsKeyPairs: WebKeyPair[];
   /** `proxy_service.acme`, with where to keep its account and certificate. */
   acme?: { email: string; uri?: string; dir: string };
+  /** proxy_service.workers above 1, in the first process: the others, which it hands connections to. */
+  workers?: ProxyWorkers;
+  /**
+   * This is a worker of several, not the first: it listens nowhere and is handed connections
+   * (`accept`); it does not register in PROXIES, and takes the ACME certificate the first obtains.
+   */
+  worker?: boolean;
 }
 
 /** A whole request, body included, once its headers are in; responses (tsh play --follow) are not limited. */
@@ -95,7 +103,9 @@ class ProxyHttpModule {
   }
 }
 
-export async function startProxy(options: ProxyOptions): Promise<RunningService & { address(): { host: string; port: number } }> {
+export async function startProxy(
+  options: ProxyOptions,
+): Promise<RunningService & { address(): { host: string; port: number }; accept(socket: Socket): void }> {
   const logger = new Logger('proxy');
   const nc = await connectNats(options.bus, 'proxy');
   const rpc = new RpcClient(nc, options.bus.credentials.identity);
@@ -162,19 +172,23 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
     new AcmeCertificates(
       { email: options.acme.email, uri: options.acme.uri ?? LETS_ENCRYPT_DIRECTORY, dir: options.acme.dir, domains },
       tls,
+      options.worker ? 'follow' : 'obtain',
     );
-  const { server, destroyConnections } = createIngress(
+  const { server, accept, destroyConnections } = createIngress(
     (name, alpn) => tls.serverFor(name, alpn),
     () => tls.hostContext(),
     pgDeps,
     pending,
+    options.workers && connectionRouter(options.workers),
   );
   const listen = parseHostPort(options.webListenAddr, 3080);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  server.on('error', (err) => logger.error(err.message));
+  if (!options.worker) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+    server.on('error', (err) => logger.error(err.message));
+  }
   // After listening: the CA validates on this port.
   acmeCerts?.start();
 
@@ -189,30 +203,35 @@ export async function startProxy(options: ProxyOptions): Promise<RunningService 
   }, PROXY_CERT_TTL_MS / 2);
   renew.unref();
 
-  const bound = server.address() as { address: string; port: number };
+  const bound = options.worker ? { address: listen.host, port: listen.port } : (server.address() as { address: string; port: number });
   const proxies = await openBucket(nc, Buckets.Proxies);
   const hostId = options.bus.credentials.identity.id;
   const register = () => {
     const entry: DataPlane.ProxyServer = {
       host_id: hostId,
       ...(options.tunnelAddr ? { addr: options.tunnelAddr } : {}),
+      ...(options.workers ? { workers: options.workers.count } : {}),
       expires: new Date(Date.now() + DataPlane.REGISTRATION_TTL_MS).toISOString(),
     };
     return proxies.put(hostId, JSON.stringify(entry)).catch((err: Error) => logger.warn(`registering the proxy failed: ${err.message}`));
   };
-  await register();
-  const heartbeat = setInterval(() => void register(), DataPlane.HEARTBEAT_MS);
-  heartbeat.unref();
-  logger.log(`proxy listening on ${formatHostPort({ host: bound.address, port: bound.port })}`);
+  // The first process registers the proxy (all of its processes are one proxy, one host id).
+  const heartbeat = options.worker ? undefined : setInterval(() => void register(), DataPlane.HEARTBEAT_MS);
+  if (heartbeat) {
+    await register();
+    heartbeat.unref();
+    logger.log(`proxy listening on ${formatHostPort({ host: bound.address, port: bound.port })}`);
+  }
   return {
     name: 'proxy',
     address: () => ({ host: bound.address, port: bound.port }),
+    accept,
     async close() {
       unwatchPeers();
       clearInterval(renew);
       acmeCerts?.stop();
       clearInterval(heartbeat);
-      await proxies.delete(hostId).catch(() => undefined);
+      if (heartbeat) await proxies.delete(hostId).catch(() => undefined);
       tunnels.closeAll();
       httpServer.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -6,8 +6,16 @@ export const HEARTBEAT_MS = 10_000;
 /** A registration not renewed for this long is gone: a stopped service's databases leave `tsh db ls`. */
 export const REGISTRATION_TTL_MS = 3 * HEARTBEAT_MS;
 
-/** A live proxy (bucket PROXIES): Database Services keep tunnels to each, at `addr` when it has one. */
-export const ProxyServerSchema = z.object({ host_id: z.string(), addr: z.string().optional(), expires: z.string() });
+/**
+ * A live proxy (bucket PROXIES): Database Services keep tunnels to each, at `addr` when it has one,
+ * and at least `workers` tunnels to every proxy address, one for each of its processes.
+ */
+export const ProxyServerSchema = z.object({
+  host_id: z.string(),
+  addr: z.string().optional(),
+  workers: z.number().int().positive().optional(),
+  expires: z.string(),
+});
 export type ProxyServer = z.infer<typeof ProxyServerSchema>;
 
 /** A Database Service's registration of one database, renewed every heartbeat. */

@@ -2,13 +2,14 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { KV } from '@nats-io/kv';
+import { Logger } from '@nestjs/common';
 import { KvIndex } from '#libs/bus';
 import { formatHostPort, parseHostPort } from '#libs/common';
 import { DataPlane } from '#libs/events';
 import type { AgentTls } from '#libs/join';
 import { TunnelPool } from './tunnel-pool.js';
 
-/** Idle tunnels kept open to each proxy address. */
+/** Idle tunnels kept open to each proxy address; more to a proxy of more processes (one each at least). */
 export const TUNNELS_PER_PROXY = 8;
 
 /**
@@ -19,6 +20,16 @@ export const TUNNELS_PER_PROXY = 8;
  */
 export class ProxyTunnels {
   private readonly pools = new Map<string, TunnelPool>();
+  /** The pools' size, and whether their tunnels name a slot: set by the most processes a proxy has. */
+  private shape = { size: TUNNELS_PER_PROXY, slotted: false };
+  /**
+   * The most processes a proxy said it runs since this service started. It only grows: a proxy that
+   * restarts (its entry gone for a while) must not cost its processes their tunnels when it is back.
+   */
+  private mostWorkers = 1;
+  /** What the last update was made for: the proxies' addresses and the most processes. */
+  private seen = '';
+  private updating = Promise.resolve();
   private proxies?: KvIndex<DataPlane.ProxyServer>;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -30,19 +41,36 @@ export class ProxyTunnels {
   ) {}
 
   async start(bucket: KV): Promise<void> {
-    this.proxies = await KvIndex.follow(bucket, DataPlane.ProxyServerSchema, 'proxies');
-    await this.update();
-    this.timer = setInterval(() => void this.update(), DataPlane.HEARTBEAT_MS);
+    // A proxy that comes, or says it runs more processes, gets its tunnels at once, not at the next heartbeat.
+    this.proxies = await KvIndex.follow(bucket, DataPlane.ProxyServerSchema, 'proxies', () => this.changed());
+    await this.queueUpdate();
+    this.timer = setInterval(() => void this.queueUpdate(), DataPlane.HEARTBEAT_MS);
     this.timer.unref();
   }
 
+  /** One update at a time: one that resolved names later than a newer one would undo it. */
+  private queueUpdate(): Promise<void> {
+    this.updating = this.updating
+      .then(() => this.update())
+      .catch((err: Error) => new Logger('db').error(`updating the tunnels to proxies failed: ${err.message}`));
+    return this.updating;
+  }
+
   private async update(): Promise<void> {
-    const named = [this.proxyAddr, ...(this.proxies?.values() ?? []).flatMap((p) => (p.addr ? [p.addr] : []))];
+    const { named, workers } = this.wanted();
+    this.seen = JSON.stringify([named, workers]);
     const addrs = new Set(await tunnelAddresses(named, resolveAll));
     if (this.stopped) return;
+    // Behind one address (--proxy) may be any of the proxies: each address gets enough for the largest.
+    const shape = { size: Math.max(TUNNELS_PER_PROXY, workers), slotted: workers > 1 };
+    if (shape.size !== this.shape.size || shape.slotted !== this.shape.slotted) {
+      this.shape = shape;
+      for (const pool of this.pools.values()) pool.stop();
+      this.pools.clear();
+    }
     for (const addr of addrs) {
       if (this.pools.has(addr)) continue;
-      const pool = new TunnelPool(addr, TUNNELS_PER_PROXY, this.tls, this.onSession);
+      const pool = new TunnelPool(addr, shape.size, this.tls, this.onSession, shape.slotted);
       this.pools.set(addr, pool);
       pool.start();
     }
@@ -51,6 +79,20 @@ export class ProxyTunnels {
       pool.stop();
       this.pools.delete(addr);
     }
+  }
+
+  /** The proxy addresses to keep tunnels to (by name), and how many processes the largest proxy runs. */
+  private wanted(): { named: string[]; workers: number } {
+    const proxies = this.proxies?.values() ?? [];
+    this.mostWorkers = Math.max(this.mostWorkers, ...proxies.map((p) => p.workers ?? 1));
+    return { named: [this.proxyAddr, ...proxies.flatMap((p) => (p.addr ? [p.addr] : []))], workers: this.mostWorkers };
+  }
+
+  /** A PROXIES entry changed: update now if that changes what is wanted (not for each heartbeat). */
+  private changed(): void {
+    if (!this.proxies || this.stopped) return;
+    const { named, workers } = this.wanted();
+    if (JSON.stringify([named, workers]) !== this.seen) void this.queueUpdate();
   }
 
   stop(): void {

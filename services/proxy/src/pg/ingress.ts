@@ -3,7 +3,7 @@ import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tl
 import { Logger } from '@nestjs/common';
 import { backend, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
 import { peek } from '../peek.js';
-import { clientHelloInfo, peekFirstRecord } from '../tls/client-hello.js';
+import { clientHelloInfo, peekFirstRecord, type ClientHelloInfo } from '../tls/client-hello.js';
 import type { PendingConnections } from './pending-connections.js';
 import { forwardCancel, handlePgClient, type PgIngressDeps } from './pg-session.js';
 
@@ -16,13 +16,16 @@ const TLS_HANDSHAKE = 0x16;
  * goes to the TLS server for the name its ClientHello asks for (`tlsServerFor`), whose connections are
  * routed by ALPN: "postgresql" to Postgres, the agents' protocols to them, everything else to HTTPS.
  * Every connection is `pending` until the Postgres session or the HTTP server says it is established.
+ * In the first of several proxy processes, `handOff` may give a connection to another once its first
+ * byte (and ClientHello) is in; the others get theirs through `accept`, their server never listening.
  */
 export function createIngress(
   tlsServerFor: (serverName: string | undefined, alpn: string[]) => TlsServer,
   secureContext: () => SecureContext,
   deps: PgIngressDeps,
   pending: PendingConnections,
-): { server: Server; destroyConnections(): void } {
+  handOff?: (socket: Socket, hello: ClientHelloInfo | undefined) => boolean,
+): { server: Server; accept(socket: Socket): void; destroyConnections(): void } {
   const logger = new Logger('proxy');
   const startPostgresTls = (socket: Socket, acceptedAt: number) => {
     const tls = new TLSSocket(socket, { isServer: true, secureContext: secureContext(), requestCert: true, rejectUnauthorized: false });
@@ -33,6 +36,10 @@ export function createIngress(
     tls.on('error', () => tls.destroy());
   };
   const sniff = async (socket: Socket, acceptedAt: number): Promise<void> => {
+    if (handOff) {
+      const tls = (await peekByte(socket)) === TLS_HANDSHAKE;
+      if (handOff(socket, tls ? clientHelloInfo(await peekFirstRecord(socket)) : undefined)) return;
+    }
     for (;;) {
       const first = await peekByte(socket);
       if (first === TLS_HANDSHAKE) {
@@ -65,16 +72,18 @@ export function createIngress(
     }
   };
   const open = new Set<Socket>();
-  const server = createNetServer({ pauseOnConnect: true }, (socket) => {
+  const accept = (socket: Socket) => {
     const acceptedAt = performance.now();
     if (!pending.admit(socket)) return;
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
     sniff(socket, acceptedAt).catch(() => socket.destroy());
-  });
+  };
+  const server = createNetServer({ pauseOnConnect: true }, accept);
   return {
     server,
+    accept,
     /** Ends every connection, sessions included: server.close() alone waits for them. */
     destroyConnections: () => {
       for (const socket of open) socket.destroy();

@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -24,22 +24,28 @@ const RENEW_BEFORE_MS = 30 * 24 * 3_600_000;
 const CHECK_EVERY_MS = 12 * 3_600_000;
 const RETRY_MIN_MS = 60_000;
 const RETRY_MAX_MS = 3_600_000;
+/** How often a proxy worker looks for the certificate the first process obtained. */
+const FOLLOW_EVERY_MS = 60_000;
 
 /**
  * Keeps the proxy's public certificate from an ACME CA, validated with tls-alpn-01 on the proxy's own
  * port (the CA connects to port 443 of each name, as Teleport's proxy does it). The certificate and the
  * account key are kept in the data dir: a restart uses them while they are valid. Until the first
- * certificate comes, users get the host certificate.
+ * certificate comes, users get the host certificate. A proxy's worker processes `follow`: they take the
+ * certificate the first process keeps, within a minute of its coming, and obtain none.
  */
 export class AcmeCertificates {
   private readonly logger = new Logger('proxy');
   private timer?: NodeJS.Timeout;
   private failures = 0;
   private stopped = false;
+  /** The certificate in use (PEM). */
+  private using?: string;
 
   constructor(
     private readonly settings: AcmeSettings,
     private readonly tls: ProxyTls,
+    private readonly mode: 'obtain' | 'follow' = 'obtain',
   ) {
     mkdirSync(settings.dir, { recursive: true, mode: 0o700 });
   }
@@ -53,10 +59,26 @@ export class AcmeCertificates {
   start(): void {
     const kept = this.kept();
     if (kept) {
-      this.tls.useCertificate(kept.key, kept.cert);
+      this.use(kept.key, kept.cert);
       this.logger.log(`ACME certificate for ${this.settings.domains.join(', ')} valid until ${kept.notAfter.toISOString()}`);
     }
+    if (this.mode === 'follow') return this.follow();
     this.schedule(kept ? Math.min(CHECK_EVERY_MS, this.renewIn(kept.notAfter)) : 0);
+  }
+
+  private use(key: string, cert: string): void {
+    this.tls.useCertificate(key, cert);
+    this.using = cert;
+  }
+
+  private follow(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const kept = this.kept();
+      if (kept && kept.cert !== this.using) this.use(kept.key, kept.cert);
+      this.follow();
+    }, FOLLOW_EVERY_MS);
+    this.timer.unref();
   }
 
   stop(): void {
@@ -99,7 +121,10 @@ export class AcmeCertificates {
       const x509 = new X509Certificate(pem);
       const notAfter = new Date(x509.validTo);
       if (notAfter.getTime() <= Date.now() || this.settings.domains.some((d) => x509.checkHost(d) === undefined)) return undefined;
-      return { key: readFileSync(key, 'utf8'), cert: pem, notAfter };
+      const keyPem = readFileSync(key, 'utf8');
+      // The key is written first: between the two writes, the new key and the old certificate.
+      if (!x509.checkPrivateKey(createPrivateKey(keyPem))) return undefined;
+      return { key: keyPem, cert: pem, notAfter };
     } catch {
       return undefined;
     }
@@ -129,7 +154,7 @@ export class AcmeCertificates {
     writeSecret(this.files.key, key.toString());
     writeFileSync(`${this.files.cert}.tmp`, cert);
     renameSync(`${this.files.cert}.tmp`, this.files.cert);
-    this.tls.useCertificate(key.toString(), cert);
+    this.use(key.toString(), cert);
     this.logger.log(
       `ACME certificate for ${this.settings.domains.join(', ')} obtained, valid until ${new Date(new X509Certificate(cert).validTo).toISOString()}`,
     );

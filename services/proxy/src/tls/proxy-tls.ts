@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext, createServer, type SecureContext, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { BadParameterError } from '#libs/common';
-import { INTERNAL_SERVER_NAME } from '#libs/pki';
+import { isInternalServerName } from '#libs/pki';
 import type { HostCredentials } from './host-credentials.js';
 
 /** The ALPN protocol of ACME's tls-alpn-01 validation (RFC 8737). */
@@ -57,7 +57,7 @@ function options(creds: HostCredentials, pair?: LoadedPair): TlsOptions {
 /**
  * Which certificate the proxy shows, by the server name a client's ClientHello asks for. Cluster
  * processes ask for INTERNAL_SERVER_NAME and get its host certificate, which they check against the host
- * CA; so do Postgres clients, which ask for TLS with an SSLRequest. Everyone else (browsers, tsh's first
+ * CA (tunnels meant for one of the proxy's processes, a name under it); so do Postgres clients, which ask for TLS with an SSLRequest. Everyone else (browsers, tsh's first
  * contact) gets the https_keypairs certificate whose names match, or the first one; without
  * https_keypairs, the host certificate too. One TLS server per certificate: OpenSSL keeps a certificate
  * per key type, so switching contexts in an SNI callback could leave an RSA host certificate and an
@@ -132,7 +132,7 @@ export class ProxyTls {
   /** The TLS server for a connection whose ClientHello asks for `name` and offers `alpn`. */
   serverFor(name: string | undefined, alpn: string[] = []): TlsServer {
     if (name && alpn.includes(ACME_TLS_ALPN) && this.challenges.has(name)) return this.challengeServer;
-    if (!this.pairs.length || name === INTERNAL_SERVER_NAME) return this.hostServer;
+    if (!this.pairs.length || isInternalServerName(name)) return this.hostServer;
     const i = name === undefined ? 0 : this.pairs.findIndex((p) => p.x509.checkHost(name) !== undefined);
     return this.webServers[Math.max(i, 0)]!;
   }
