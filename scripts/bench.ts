@@ -180,6 +180,8 @@ async function main(): Promise<void> {
   }
   const cluster = await BenchCluster.start(dir, CLUSTER, (n) => (nats = n), '', telemetry, args.cpuProfDir);
   say(`  cluster "${CLUSTER}" is up: proxy at ${cluster.proxyAddr}, NATS at ${cluster.nats.url}`);
+  const proxyWorkers = treeSize(cluster.process!.pid!);
+  say(`  ${proxyWorkers} proxy process${proxyWorkers > 1 ? 'es' : ''} (proxy_service.workers by default: half of ${usableCores()} cores)`);
 
   // --- PostgreSQL with our certificates
   say('starting PostgreSQL (ssl on, client certificates only) with a server certificate from tctl auth sign --format=db');
@@ -419,6 +421,7 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     machine: { cores: availableParallelism(), loadAverageAtStart: load, node: process.version },
     dbWorkers,
+    proxyWorkers,
     settings: {
       secondsPerRun: seconds,
       scale: SCALE,

@@ -48,6 +48,8 @@ export interface BenchResults {
   machine: { cores: number; loadAverageAtStart: number; node: string };
   /** Processes of the Database Service (db_service.workers). */
   dbWorkers: number;
+  /** Processes of the proxy (proxy_service.workers), in the tree of teleport start. */
+  proxyWorkers: number;
   settings: {
     secondsPerRun: number;
     scale: number;
