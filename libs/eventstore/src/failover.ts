@@ -14,6 +14,13 @@ import { JetStreamApiError } from '@nats-io/jetstream';
 export const PUBLISH_RETRIES = 9;
 
 const RETRY_BUDGET_MS = 20_000;
+
+/**
+ * How long to wait for the answer to a request whose handler waits out a failover (retryThroughFailover,
+ * perhaps twice, for two streams whose leader went away at once): more than its budget, or the caller
+ * gives up on a connection the cluster was about to serve. A NATS leader election takes up to ~10 s.
+ */
+export const THROUGH_FAILOVER_TIMEOUT_MS = RETRY_BUDGET_MS + 10_000;
 const RETRY_PAUSE_MS = 250;
 
 /** What went wrong with a NATS request: nats.js wraps it in a RequestError. */

@@ -5,6 +5,7 @@ import type { RpcClient } from '#libs/bus';
 import { AccessDeniedError, DomainError } from '#libs/common';
 import { databaseType, type DatabaseConfig } from '#libs/config';
 import { auditSubject, DataPlane, Rpc, sessionStartFailed } from '#libs/events';
+import { THROUGH_FAILOVER_TIMEOUT_MS } from '#libs/eventstore';
 import { backend } from '#libs/pg-wire';
 import { verifyUserCert } from '#libs/pki';
 import { Attr, contextFromCarrier, endSpan, instruments, SpanKind, tracer } from '#libs/telemetry';
@@ -96,14 +97,19 @@ export class SessionIntake {
     socket.once('close', () => this.deps.cancelKeys.release(cancelSecret));
     let grant: DataPlane.SessionGrant;
     try {
-      grant = await this.deps.rpc.in(ctx).call<DataPlane.SessionGrant>(Rpc.Broker.SessionsStart, {
-        sid: header.sid,
-        user_cert: header.user_cert,
-        db_service: db.name,
-        db_user: header.db_user,
-        db_name: header.db_name,
-        cancel_secret: cancelSecret,
-      });
+      // The broker waits out a NATS failover (its reads and the registry's write): so does the session.
+      grant = await this.deps.rpc.in(ctx).call<DataPlane.SessionGrant>(
+        Rpc.Broker.SessionsStart,
+        {
+          sid: header.sid,
+          user_cert: header.user_cert,
+          db_service: db.name,
+          db_user: header.db_user,
+          db_name: header.db_name,
+          cancel_secret: cancelSecret,
+        },
+        THROUGH_FAILOVER_TIMEOUT_MS,
+      );
     } catch (err) {
       // The broker recorded its refusal (TDB00W); the client is told why.
       const denied = err instanceof AccessDeniedError;

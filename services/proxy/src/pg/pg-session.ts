@@ -5,6 +5,7 @@ import { Logger } from '@nestjs/common';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { AccessDeniedError, BadParameterError, DomainError, NotFoundError } from '#libs/common';
 import { DataPlane, Rpc } from '#libs/events';
+import { THROUGH_FAILOVER_TIMEOUT_MS } from '#libs/eventstore';
 import { backend, type ErrorFields, FrontendType, MessageCounter, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
 import { Attr, dataPathCounts, endSpan, inSpan, instruments, secondsSince, SpanKind, traceCarrier, tracer } from '#libs/telemetry';
 import { certificatePem, verifyUserCert } from '#libs/pki';
@@ -141,12 +142,14 @@ async function setUpSession(socket: TLSSocket, deps: PgIngressDeps, started: num
 
   let grant: DataPlane.AuthorizeReply;
   try {
-    grant = await deps.rpc.in(ctx).call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
-      user_cert: pem,
-      db_user: dbUser,
-      db_name: dbName,
-      client_addr: clientAddr,
-    });
+    // The broker waits out a NATS failover (its reads and the registry's write): so does the client.
+    grant = await deps.rpc
+      .in(ctx)
+      .call<DataPlane.AuthorizeReply>(
+        Rpc.Broker.Authorize,
+        { user_cert: pem, db_user: dbUser, db_name: dbName, client_addr: clientAddr },
+        THROUGH_FAILOVER_TIMEOUT_MS,
+      );
   } catch (err) {
     const message = err instanceof DomainError ? err.message : 'the session could not be authorized';
     const fields = { code: errorCode(err), message: err instanceof NotFoundError ? `database "${route.serviceName}" not found` : message };
