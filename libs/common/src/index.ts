@@ -4,3 +4,4 @@ export * from './version.js';
 export * from './addr.js';
 export * from './size.js';
 export * from './bounded-map.js';
+export * from './relay.js';

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { ROOT_CONTEXT, type Context, type Span } from '@opentelemetry/api';
-import { DomainError } from '#libs/common';
+import { DomainError, relay } from '#libs/common';
 import type { DatabaseConfig } from '#libs/config';
 import { AuditCode, AuditEvent, SESSION_START_FAILED_CODE, type DataPlane, type SessionMetadata } from '#libs/events';
 import {
@@ -24,7 +24,6 @@ import { Attr, dataPathCounts, endSpan, inSpan, instruments, isTraced, secondsSi
 import { ProvisioningError, type RemoteProvisioner } from '#services/provisioning';
 import { SessionAudit, type AuditSink } from '../audit/session-audit.js';
 import type { CancelKeys } from './cancel-keys.js';
-import { relay } from './relay.js';
 import { ResultRecorder } from './result-recorder.js';
 import { connectUpstream, UpstreamRefusedError, type UpstreamAuth, type UpstreamSession } from './upstream.js';
 

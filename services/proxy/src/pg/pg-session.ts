@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { RpcClient } from '#libs/bus';
 import { Logger } from '@nestjs/common';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
-import { AccessDeniedError, BadParameterError, DomainError, NotFoundError } from '#libs/common';
+import { AccessDeniedError, BadParameterError, DomainError, NotFoundError, relay } from '#libs/common';
 import { DataPlane, Rpc } from '#libs/events';
 import { THROUGH_FAILOVER_TIMEOUT_MS } from '#libs/eventstore';
 import { backend, type ErrorFields, FrontendType, MessageCounter, parseStartupFrame, readStartupFrame } from '#libs/pg-wire';
@@ -184,10 +184,9 @@ async function setUpSession(socket: TLSSocket, deps: PgIngressDeps, started: num
     trace: traceCarrier(ctx),
   };
   upstream.write(DataPlane.encodeSessionHeader(header));
-  socket.pipe(upstream);
-  upstream.pipe(socket);
-  socket.resume();
-  countSession(socket, upstream, route.serviceName);
+  const counts = countSession(socket, route.serviceName);
+  relay(socket, upstream, (chunk) => counts.fromClient(chunk), { end: true });
+  relay(upstream, socket, (chunk) => counts.toClient(chunk), { end: true });
   instruments().setupDuration.record(secondsSince(started), { [Attr.Database]: route.serviceName });
   const close = () => {
     if (socket.destroyed && upstream.destroyed) return;
@@ -203,21 +202,27 @@ async function setUpSession(socket: TLSSocket, deps: PgIngressDeps, started: num
   });
 }
 
-/** The session in the proxy's metrics: started, open, its statements and bytes, ended. */
-function countSession(client: TLSSocket, upstream: TLSSocket, database: string): void {
+/** The session in the proxy's metrics: started, open, its statements and bytes (as the relay sees them), ended. */
+function countSession(client: TLSSocket, database: string): { fromClient(chunk: Buffer): true; toClient(chunk: Buffer): true } {
   const m = instruments();
   const attributes = { [Attr.Database]: database };
   m.sessionsStarted.add(1, attributes);
   m.sessionsActive.add(1, attributes);
   const counts = dataPathCounts(database);
   const statements = new MessageCounter(STATEMENTS);
-  client.on('data', (chunk: Buffer) => {
-    counts.bytesFromClient += chunk.length;
-    counts.statements += statements.push(chunk);
-  });
-  upstream.on('data', (chunk: Buffer) => (counts.bytesToClient += chunk.length));
   client.once('close', () => {
     m.sessionsActive.add(-1, attributes);
     m.sessionsEnded.add(1, { ...attributes, [Attr.Outcome]: 'closed' });
   });
+  return {
+    fromClient(chunk) {
+      counts.bytesFromClient += chunk.length;
+      counts.statements += statements.push(chunk);
+      return true;
+    },
+    toClient(chunk) {
+      counts.bytesToClient += chunk.length;
+      return true;
+    },
+  };
 }
