@@ -1,0 +1,131 @@
+// A projection on a three-node NATS cluster: its ordered consumer is one copy on one node. When that
+// node, or the node the projection is connected to, is killed, `sync()` must still return once the
+// cluster has a new leader, rather than wait for good for a consumer that is gone.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { EventStore, type Projection } from '#libs/eventstore';
+import { freePort, startNats, type NatsServer } from '#libs/testing';
+
+const STREAM = { name: 'FAILOVER', subjects: ['fo.>'] };
+/** A leader election takes up to ~10 s; the projection's own silence limit is 3 s. */
+const SYNC_WITHIN_MS = 20_000;
+
+let dir: string;
+let nodes: NatsServer[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dbaccess-eventstore-cluster-'));
+  const routePorts = [await freePort(), await freePort(), await freePort()];
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  nodes = await Promise.all(
+    routePorts.map((port, i) => {
+      const storeDir = join(dir, `store-${i}`);
+      const file = join(dir, `node-${i}.conf`);
+      writeFileSync(
+        file,
+        `server_name: n${i}\njetstream { store_dir: "${storeDir}" }\n` +
+          `cluster { name: fo, listen: "127.0.0.1:${port}", routes: [${routes}] }\n`,
+      );
+      return startNats({ config: { file, storeDir } });
+    }),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  for (const node of nodes) await node.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const urls = (): string[] => nodes.map((n) => n.url);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Appends to `subject` through whatever failover is under way. */
+async function appendThrough(store: EventStore, subject: string, n: number): Promise<void> {
+  const deadline = Date.now() + SYNC_WITHIN_MS;
+  for (;;) {
+    try {
+      await store.append(subject, [{ type: 'n', data: { n } }], await store.version(subject));
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(250);
+    }
+  }
+}
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The node that holds the projection's consumer (the only consumer with its filter). */
+async function consumerNode(jsm: JetStreamManager, filter: string): Promise<number> {
+  for (;;) {
+    for await (const c of jsm.consumers.list(STREAM.name)) {
+      const leader = c.cluster?.leader;
+      if (c.config.filter_subject === filter && leader) return Number(leader.slice(1));
+    }
+    await sleep(100);
+  }
+}
+
+describe.each([
+  ['the node holding its consumer', 'consumer'],
+  ['the node it is connected to', 'connection'],
+] as const)('a projection, when %s is killed,', (_what, victim) => {
+  let writerNc: NatsConnection;
+  let followerNc: NatsConnection;
+  let projection: Projection | undefined;
+
+  afterEach(async () => {
+    projection?.stop();
+    await followerNc?.close();
+    await writerNc?.close();
+  });
+
+  it('syncs again once the cluster has a new leader, having missed no commit', async () => {
+    writerNc = await connect({ servers: urls(), name: 'writer' });
+    const writer = await within(
+      (async () => {
+        for (;;) {
+          try {
+            return await EventStore.open(writerNc, STREAM, { create: true, config: { num_replicas: 3 } });
+          } catch {
+            await sleep(500); // the cluster is still electing its first leaders
+          }
+        }
+      })(),
+      30_000,
+      'creating the stream',
+    );
+    const filter = `fo.${victim}.>`;
+    followerNc = await connect({ servers: urls(), name: 'follower', reconnectTimeWait: 250 });
+    const seen: number[] = [];
+    const follower = await EventStore.open(followerNc, STREAM);
+    projection = await follower.follow(filter, (_subject, commit) => seen.push(...commit.map((e) => (e.data as { n: number }).n)));
+    await appendThrough(writer, `fo.${victim}.a`, 1);
+    await projection.sync();
+
+    const index =
+      victim === 'consumer' ? await consumerNode(await jetstreamManager(writerNc), filter) : Number(followerNc.info!.server_name.slice(1));
+    const node = nodes[index]!;
+    await node.down('SIGKILL');
+    try {
+      await appendThrough(writer, `fo.${victim}.a`, 2);
+      await within(projection.sync(), SYNC_WITHIN_MS, 'sync() after the node was killed');
+      await appendThrough(writer, `fo.${victim}.b`, 3);
+      await within(projection.sync(), 5_000, 'the next sync()');
+      expect(seen).toEqual([1, 2, 3]);
+    } finally {
+      await node.up();
+    }
+  }, 90_000);
+});
