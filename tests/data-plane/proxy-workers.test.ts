@@ -42,9 +42,19 @@ function fromService(pid: number): number {
   return acceptedConnections(proxyPort).filter((c) => c.pid === pid && dialed.has(c.peerPort)).length;
 }
 
-/** Until each process holds its share of the Database Service's 8 tunnels. */
+/**
+ * Until the Database Service's 8 tunnels (slot n to process n mod 2: 4 each) and its bus connection (to
+ * either, in turn with every other connection) are in.
+ */
 async function tunnelsInBoth(first: number, second: number): Promise<void> {
-  await until('tunnels in both proxy processes', () => (fromService(first) >= 4 && fromService(second) >= 4 ? true : undefined), 30_000);
+  await until(
+    'tunnels in both proxy processes',
+    () => {
+      const [a, b] = [fromService(first), fromService(second)];
+      return a >= 4 && b >= 4 && a + b === 9 ? true : undefined;
+    },
+    30_000,
+  );
 }
 
 /** The client's own port of its connection to the proxy. */

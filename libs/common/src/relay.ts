@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
  * Forwards what arrives on `from` to `to`, with backpressure, once `observe` has seen it; a chunk
  * `observe` refuses is not forwarded. Whatever has arrived by the time it runs goes on in one write:
  * a TLS socket hands over one record at a time, and one write per record costs a call into the TLS
- * layer and a system call each (a COPY of 1 GB is some 100,000 records). It never holds more than
+ * layer and a system call each (a COPY of 1 GB is some 65,000 records of 16 KiB). It never holds more than
  * `from` buffers (its highWaterMark): a large message or a COPY streams through. With `end`, `to` is
  * ended when `from` ends, as pipe() does.
  */
