@@ -440,7 +440,10 @@ async function main(): Promise<void> {
   writeResults(args.jsonPath, results);
   const shown = relative(process.cwd(), args.jsonPath);
   say(`results written to ${shown.startsWith('..') ? args.jsonPath : shown}`);
-  if (telemetry) say(`telemetry: ${telemetry.summary()}`);
+  if (telemetry) {
+    say(`telemetry: ${telemetry.summary()}`);
+    process.stdout.write(`\nSpans received, by name (the connection setup's are in 'postgres session')\n${telemetry.spanTable()}\n`);
+  }
 }
 
 main()
