@@ -18,6 +18,7 @@ import { startRogueProxy, type RogueProxy } from '../support/rogue-proxy.js';
 import { BIN, stopChild, TestCluster } from '../support/cluster.js';
 import { loginUser, proxyConnection, startClusterPostgres, startDbService, tempDir, type DbServiceProcess } from '../support/data-plane.js';
 import { queryOnce } from '../support/pg-client.js';
+import { dialedConnections, until } from '../support/processes.js';
 
 const CLUSTER = 'bus-cluster';
 
@@ -236,6 +237,14 @@ describe('a proxy identity that hands the Database Service a session the user ma
     return answer;
   }
 
+  /** The connection to PostgreSQL dialed while the broker was asked is closed once it said no. */
+  const noConnectionToPostgres = () =>
+    until(
+      'no connection from the Database Service to PostgreSQL',
+      () => (dialedConnections(postgres.port).some((c) => c.pid === service.process.pid) ? undefined : true),
+      5_000,
+    );
+
   it('is refused by the Database Service itself, with a TDB00W event, when the user may not be that database user', async () => {
     const grant = await proxy.bus.rpc.call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
       user_cert: aliceDbCert().cert,
@@ -253,6 +262,7 @@ describe('a proxy identity that hands the Database Service a session the user ma
     });
     expect(answer).toContain('FATAL');
     expect(answer).toContain('the session was authorized for another database user or name; the Database Service refused it');
+    await noConnectionToPostgres();
     await eventually(async () => {
       const start = (await readAudit(cluster)).find((m) => m.event.sid === grant.sid && m.event.event === 'db.session.start');
       expect(start?.event).toMatchObject({ code: 'TDB00W', success: false, user: 'alice', db_user: 'postgres' });
@@ -270,6 +280,7 @@ describe('a proxy identity that hands the Database Service a session the user ma
       client_addr: '127.0.0.1:3',
     });
     expect(answer).toContain('no such session was authorized');
+    await noConnectionToPostgres();
     await eventually(async () =>
       expect((await readAudit(cluster)).find((m) => m.event.sid === sid)?.event).toMatchObject({ code: 'TDB00W', success: false }),
     );

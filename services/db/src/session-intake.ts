@@ -12,6 +12,7 @@ import { Attr, contextFromCarrier, endSpan, instruments, SpanKind, tracer } from
 import type { AuditSink } from './audit/session-audit.js';
 import type { CancelKeys } from './postgres/cancel-keys.js';
 import { PostgresSession, type SessionDeps } from './postgres/session.js';
+import { dialUpstream } from './postgres/upstream.js';
 import { readSessionHeader } from './session-header.js';
 
 export interface IntakeDeps {
@@ -95,6 +96,10 @@ export class SessionIntake {
 
     const cancelSecret = this.deps.cancelKeys.reserve();
     socket.once('close', () => this.deps.cancelKeys.release(cancelSecret));
+    // While the broker confirms the session, the database starts the backend process for it: the
+    // connection carries nothing of anyone until the session has its grant (TLS, then the StartupMessage).
+    const dialed = dialUpstream(db);
+    dialed.catch(() => undefined); // its error, if any, is the session's when it connects
     let grant: DataPlane.SessionGrant;
     try {
       // The broker waits out a NATS failover (its reads and the registry's write): so does the session.
@@ -114,6 +119,10 @@ export class SessionIntake {
       // The broker recorded its refusal (TDB00W); the client is told why.
       const denied = err instanceof AccessDeniedError;
       const message = err instanceof DomainError ? err.message : 'the session could not be confirmed';
+      void dialed.then(
+        (upstream) => upstream.destroy(),
+        () => undefined,
+      );
       if (denied) instruments().accessDenials.add(1, { [Attr.Stage]: 'confirm' });
       else this.logger.warn({ sid: header.sid, message });
       return void socket.end(backend.errorResponse({ severity: 'FATAL', code: denied ? '28000' : '08006', message }));
@@ -145,6 +154,7 @@ export class SessionIntake {
         cancelKeys: this.deps.cancelKeys,
         ...this.deps.sessionDeps(db, header.sid, ctx),
         accepted,
+        dialed,
         trace: ctx,
       },
     );

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { ROOT_CONTEXT, type Context, type Span } from '@opentelemetry/api';
@@ -78,6 +79,8 @@ export interface SessionDeps {
   provisioner?: RemoteProvisioner;
   /** When the session's stream arrived (performance.now()): its setup time counts from there. */
   accepted?: number;
+  /** The connection to the database dialed while the broker confirmed the session (dialUpstream): the first connect uses it. */
+  dialed?: Promise<Socket>;
   /** The session's trace: the proxy's, continued by the Database Service's span. */
   trace?: Context;
 }
@@ -182,6 +185,23 @@ export class PostgresSession {
   }
 
   async run(): Promise<void> {
+    let dialed = this.deps.dialed;
+    try {
+      await this.serve(() => {
+        const taken = dialed;
+        dialed = undefined;
+        return taken;
+      });
+    } finally {
+      // Not used: the session was refused before it connected.
+      void dialed?.then(
+        (socket) => socket.destroy(),
+        () => undefined,
+      );
+    }
+  }
+
+  private async serve(takeDialed: () => Promise<Socket> | undefined): Promise<void> {
     const ttlMs = Date.parse(this.header.expires) - Date.now();
     if (!this.deps.audit.acceptingSessions()) {
       this.done();
@@ -202,7 +222,7 @@ export class PostgresSession {
         inSpan(
           'connect upstream',
           ctx,
-          () => connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, auth),
+          () => connectUpstream(this.db, this.header.db_user, this.header.db_name, this.header.parameters, auth, takeDialed()),
           {
             attributes: { 'server.address': this.db.uri, 'db.namespace': this.header.db_name },
           },

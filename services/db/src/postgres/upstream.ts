@@ -99,17 +99,11 @@ function tcp(host: string, port: number): Promise<Socket> {
 }
 
 /**
- * Opens a session to PostgreSQL: SSLRequest, TLS verified as `tls.mode` says, the client
- * certificate (pg_hba `cert` maps its CN to the user) or, for RDS, a password answering
- * AuthenticationCleartextPassword, StartupMessage, then everything up to the first ReadyForQuery.
+ * The part of a connection to PostgreSQL that depends on no one's identity: TCP, then an SSLRequest
+ * answered 'S'. PostgreSQL starts the connection's backend process here, the slowest part of a new
+ * connection on a small machine, so a session dials while the broker confirms it (see SessionIntake).
  */
-export async function connectUpstream(
-  db: DatabaseConfig,
-  user: string,
-  database: string,
-  parameters: Record<string, string>,
-  auth: UpstreamAuth,
-): Promise<UpstreamSession> {
+export async function dialUpstream(db: DatabaseConfig): Promise<Socket> {
   const { host, port } = parseHostPort(db.uri);
   const raw = await tcp(host, port);
   const timer = setTimeout(() => raw.destroy(timedOut(host, port)), CONNECT_TIMEOUT_MS);
@@ -121,6 +115,35 @@ export async function connectUpstream(
         `the database at ${db.uri} does not accept TLS; set ssl = on in its postgresql.conf (see tctl auth sign --format=db)`,
       );
     }
+    return raw;
+  } catch (err) {
+    raw.destroy();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Opens a session to PostgreSQL on a connection `dialed` (dialUpstream) or dialed now: TLS verified as
+ * `tls.mode` says, the client certificate (pg_hba `cert` maps its CN to the user) or, for RDS, a
+ * password answering AuthenticationCleartextPassword, StartupMessage, then everything up to the first
+ * ReadyForQuery.
+ */
+export async function connectUpstream(
+  db: DatabaseConfig,
+  user: string,
+  database: string,
+  parameters: Record<string, string>,
+  auth: UpstreamAuth,
+  dialed?: Promise<Socket>,
+): Promise<UpstreamSession> {
+  const { host, port } = parseHostPort(db.uri);
+  let raw = await (dialed ?? dialUpstream(db));
+  // The database may have closed a connection dialed a while ago (its authentication_timeout).
+  if (raw.destroyed || raw.readableEnded) raw = await dialUpstream(db);
+  const timer = setTimeout(() => raw.destroy(timedOut(host, port)), CONNECT_TIMEOUT_MS);
+  try {
     const mode = db.tls?.mode ?? 'verify-full';
     // Without a CA of its own (RDS, Aurora), the database's certificate is checked against the system's roots.
     const cas = auth.caPems ? (db.tls?.trust_system_cert_pool ? [...trustedRoots(), ...auth.caPems] : auth.caPems) : trustedRoots();
