@@ -18,6 +18,7 @@ import {
 } from '#libs/bus';
 import { AuthRpc, Buckets, clusterFilter, DataPlane, QueueGroup, Rpc, Streams } from '#libs/events';
 import { EventStore } from '#libs/eventstore';
+import { ServedDbSchema } from '#services/inventory';
 import { BrokerView } from './broker.view.js';
 import { SessionRegistry } from './registry.js';
 import { SessionsService } from './sessions.service.js';
@@ -80,10 +81,10 @@ export async function startBroker(options: { bus: BusAccess }): Promise<RunningS
   const view = new BrokerView();
   const projection = await store.follow(clusterFilter(), (subject, commit) => view.apply(subject, commit));
   const registry = await SessionRegistry.open(await openBucket(nc, Buckets.Sessions));
-  const dbServers = await KvIndex.follow(await openBucket(nc, Buckets.DbServers), DataPlane.DbServerSchema, 'Database Services');
+  const dbServers = await KvIndex.follow(await openBucket(nc, Buckets.DbServers), ServedDbSchema, 'Database Services');
   const inventory = new RpcClient(nc, options.bus.credentials.identity);
   const unwatchPeers = watchPeers(inventory, [Rpc.Inventory.Ping]);
-  const sessions = new SessionsService(view, projection, inventory, jetstream(nc), await jetstreamManager(nc), nc, registry);
+  const sessions = new SessionsService(view, projection, inventory, dbServers, jetstream(nc), await jetstreamManager(nc), nc, registry);
 
   let revoking: NodeJS.Timeout | undefined;
   view.onChange = () => {

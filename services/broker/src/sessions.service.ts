@@ -3,7 +3,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Logger } from '@nestjs/common';
 import type { z } from 'zod';
-import { BusRole, type BusIdentity, type RpcClient } from '#libs/bus';
+import { BusRole, type BusIdentity, type KvIndex, type RpcClient } from '#libs/bus';
 import { AccessDeniedError, ConnectionProblemError, NotFoundError } from '#libs/common';
 import { databaseType, type DbResource } from '#libs/config';
 import {
@@ -20,6 +20,7 @@ import {
 } from '#libs/events';
 import { PUBLISH_RETRIES, retryThroughFailover, type Projection } from '#libs/eventstore';
 import { verifyUserCert, type UserIdentity } from '#libs/pki';
+import { servedBy, type ServedDb } from '#services/inventory';
 import { decideDbAccess, lockInForce, lockInForceMessage, resultRecording } from '#libs/rbac';
 import { decideAutoUser, provisioningOn } from './auto-user.js';
 import type { BrokerView } from './broker.view.js';
@@ -70,6 +71,7 @@ export class SessionsService {
     private readonly view: BrokerView,
     private readonly projection: Projection,
     private readonly inventory: RpcClient,
+    private readonly serving: KvIndex<ServedDb>,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly nc: NatsConnection,
@@ -287,7 +289,14 @@ export class SessionsService {
   }
 
   /** The database and the Database Services serving it; a rejection not awaited is not reported as unhandled. */
+  /**
+   * Database `name` and the live Database Services serving it, from the registrations the broker
+   * follows as the inventory does: no request on a connection's path. With none live, the inventory
+   * says what the database is, if anything.
+   */
   private dbServers(name: string): Promise<ServersReply> {
+    const served = servedBy(this.serving.values(), name);
+    if (served) return Promise.resolve(served);
     const reply = this.inventory.call<ServersReply>(Rpc.Inventory.DbServers, { name });
     reply.catch(() => undefined);
     return reply;

@@ -6,7 +6,7 @@ import { Aggregate, AuditCode, AuditEvent, auditSubject, clusterSubject, NO_SESS
 import { PUBLISH_RETRIES, type EventStore, type Projection } from '#libs/eventstore';
 import { dbDecider } from './db.decider.js';
 import type { KvIndex } from '#libs/bus';
-import type { ServedDb } from './served-db.js';
+import { servedBy, type ServedDb } from './served-db.js';
 import type { InventoryView } from './inventory.view.js';
 import { parseDbResource, type DbResource } from '#libs/config';
 import { matchLabels, type LabelSelector } from '#libs/rbac';
@@ -61,10 +61,7 @@ export class DbsService {
 
   /** A database and the live Database Services serving it. */
   async serversOf(name: string): Promise<{ resource: DbResource; origin: 'config' | 'dynamic'; servers: Array<{ host_id: string }> }> {
-    const live = this.serving.values().filter((s) => s.resource.metadata.name === name);
-    if (live.length)
-      return { resource: live[0]!.resource, origin: live[0]!.origin ?? 'config', servers: live.map((s) => ({ host_id: s.host_id })) };
-    return { resource: await this.get(name), origin: 'dynamic', servers: [] };
+    return servedBy(this.serving.values(), name) ?? { resource: await this.get(name), origin: 'dynamic', servers: [] };
   }
 
   async get(name: string): Promise<DbResource> {
