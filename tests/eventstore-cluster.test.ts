@@ -1,11 +1,15 @@
-// A projection on a three-node NATS cluster: its ordered consumer is one copy on one node. When that
-// node, or the node the projection is connected to, is killed, `sync()` must still return once the
-// cluster has a new leader, rather than wait for good for a consumer that is gone.
+// A projection and a KV index on a three-node NATS cluster: each follows with an ordered consumer, one
+// copy on one node. When that node, or the node the projection is connected to, is killed, `sync()`
+// must still return once the cluster has a new leader, and the index see new values, rather than wait
+// for good (or a minute and more) for a consumer that is gone.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { KvIndex } from '#libs/bus';
 import { EventStore, type Projection } from '#libs/eventstore';
 import { freePort, startNats, type NatsServer } from '#libs/testing';
 
@@ -66,10 +70,10 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-/** The node that holds the projection's consumer (the only consumer with its filter). */
-async function consumerNode(jsm: JetStreamManager, filter: string): Promise<number> {
+/** The node that holds the consumer of `stream` with `filter` (the only one). */
+async function consumerNode(jsm: JetStreamManager, filter: string, stream = STREAM.name): Promise<number> {
   for (;;) {
-    for await (const c of jsm.consumers.list(STREAM.name)) {
+    for await (const c of jsm.consumers.list(stream)) {
       const leader = c.cluster?.leader;
       if (c.config.filter_subject === filter && leader) return Number(leader.slice(1));
     }
@@ -129,3 +133,53 @@ describe.each([
     }
   }, 90_000);
 });
+
+it('a KV index sees new values again soon after the node holding its consumer is killed', async () => {
+  const nc = await connect({ servers: urls(), name: 'kv' });
+  let index: KvIndex<{ n: number }> | undefined;
+  try {
+    const kv = await within(
+      (async () => {
+        for (;;) {
+          try {
+            return await new Kvm(nc).create('FAILOVER_KV', { replicas: 3 });
+          } catch {
+            await sleep(500);
+          }
+        }
+      })(),
+      30_000,
+      'creating the bucket',
+    );
+    await kv.put('a', JSON.stringify({ n: 1 }));
+    index = await KvIndex.follow(kv, z.object({ n: z.number() }), 'test index');
+    expect(index.get('a')).toEqual({ n: 1 });
+    const node = nodes[await consumerNode(await jetstreamManager(nc), '$KV.FAILOVER_KV.>', 'KV_FAILOVER_KV')]!;
+    await node.down('SIGKILL');
+    try {
+      const deadline = Date.now() + SYNC_WITHIN_MS;
+      for (;;) {
+        try {
+          await kv.put('a', JSON.stringify({ n: 2 }));
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await sleep(250);
+        }
+      }
+      const seen = index;
+      await within(
+        (async () => {
+          while (seen.get('a')?.n !== 2) await sleep(50);
+        })(),
+        SYNC_WITHIN_MS,
+        'the index seeing the new value',
+      );
+    } finally {
+      await node.up();
+    }
+  } finally {
+    index?.stop();
+    await nc.close();
+  }
+}, 90_000);

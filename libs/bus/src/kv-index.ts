@@ -1,11 +1,15 @@
-import type { KV } from '@nats-io/kv';
+import type { Bucket, KV } from '@nats-io/kv';
 import { Logger } from '@nestjs/common';
 import type { z } from 'zod';
+import { StreamFollower } from '#libs/eventstore';
 
 /**
  * A bucket's entries followed into memory, each validated: a malformed entry (not JSON, or not the
  * schema) is logged and left out, never stops the watch. Entries that carry an `expires` and are past
- * it are skipped on read (NATS 2.9 tells watchers nothing when an entry ages out).
+ * it are skipped on read (NATS 2.9 tells watchers nothing when an entry ages out). It follows the
+ * bucket's stream with a StreamFollower rather than `kv.watch()`, whose watcher notices the loss of the
+ * NATS node holding its consumer only after a minute and more: long enough for every registration
+ * with a 30 s lifetime to look expired.
  */
 export class KvIndex<T extends { expires?: string }> {
   private readonly entries = new Map<string, T>();
@@ -22,13 +26,17 @@ export class KvIndex<T extends { expires?: string }> {
   ): Promise<KvIndex<T>> {
     const index = new KvIndex<T>(name);
     const logger = new Logger('bus');
-    const watcher = await kv.watch();
-    index.stopWatch = () => watcher.stop();
     let loaded!: () => void;
     let isLoaded = false;
     const initial = new Promise<void>((resolve) => (loaded = resolve));
-    void (async () => {
-      for await (const entry of watcher) {
+    // A KV handle is a Bucket: its stream, subjects and how a message reads as an entry.
+    const bucket = kv as Bucket;
+    const follower = await StreamFollower.start(bucket.js, {
+      stream: bucket.stream,
+      filter: bucket.fullKeyName('>'),
+      lastPerSubject: true,
+      onMessage: (m) => {
+        const entry = bucket.jmToWatchEntry(m, isLoaded);
         if (entry.operation === 'PUT') {
           const parsed = parse(entry.string(), schema);
           if (parsed.ok) index.entries.set(entry.key, parsed.value);
@@ -37,10 +45,11 @@ export class KvIndex<T extends { expires?: string }> {
             logger.warn(`skipped ${entry.bucket} entry ${entry.key} (revision ${entry.revision}): ${parsed.reason}`);
           }
         } else index.entries.delete(entry.key);
-        if (entry.delta === 0) loaded();
+        if (m.info.pending === 0) loaded();
         if (isLoaded) onChange?.();
-      }
-    })().catch((err: Error) => logger.error(`${name}: watching stopped: ${err.message}`));
+      },
+    });
+    index.stopWatch = () => follower.stop();
     // An empty bucket delivers nothing: do not wait for a first entry.
     if ((await kv.status()).values === 0) loaded();
     await initial;

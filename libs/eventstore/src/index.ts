@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './event-store.js';
 export * from './projection.js';
 export * from './failover.js';
+export * from './follower.js';
