@@ -136,7 +136,7 @@ describe.each([
 
 it('a KV index sees new values again soon after the node holding its consumer is killed', async () => {
   const nc = await connect({ servers: urls(), name: 'kv' });
-  let index: KvIndex<{ n: number }> | undefined;
+  let index: KvIndex<{ n: number; expires?: string }> | undefined;
   try {
     const kv = await within(
       (async () => {
@@ -152,7 +152,7 @@ it('a KV index sees new values again soon after the node holding its consumer is
       'creating the bucket',
     );
     await kv.put('a', JSON.stringify({ n: 1 }));
-    index = await KvIndex.follow(kv, z.object({ n: z.number() }), 'test index');
+    index = await KvIndex.follow(kv, z.object({ n: z.number(), expires: z.string().optional() }), 'test index');
     expect(index.get('a')).toEqual({ n: 1 });
     const node = nodes[await consumerNode(await jetstreamManager(nc), '$KV.FAILOVER_KV.>', 'KV_FAILOVER_KV')]!;
     await node.down('SIGKILL');
