@@ -54,11 +54,6 @@ export class StreamFollower {
     return follower;
   }
 
-  /** The stream sequence of the last message delivered. */
-  get lastSequence(): number {
-    return this.last;
-  }
-
   /** Starts a consumer after the last message delivered (at first: from the start, or each subject's last). */
   private async follow(): Promise<void> {
     const { stream, filter } = this.opts;
