@@ -1,7 +1,7 @@
-// A projection and a KV index on a three-node NATS cluster: each follows with an ordered consumer, one
-// copy on one node. When that node, or the node the projection is connected to, is killed, `sync()`
-// must still return once the cluster has a new leader, and the index see new values, rather than wait
-// for good (or a minute and more) for a consumer that is gone.
+// A projection, a KV index and a session's live feed on a three-node NATS cluster: each follows with an
+// ordered consumer, one copy on one node. When that node, or the node the projection is connected to, is
+// killed, `sync()` must still return once the cluster has a new leader, the index see new values and the
+// feed go on, rather than wait for good (or a minute and more) for a consumer that is gone.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { KvIndex } from '#libs/bus';
+import { AuditEvent, Streams } from '#libs/events';
 import { EventStore, type Projection } from '#libs/eventstore';
+import { liveSession } from '#services/proxy';
 import { freePort, startNats, type NatsServer } from '#libs/testing';
 
 const STREAM = { name: 'FAILOVER', subjects: ['fo.>'] };
@@ -46,18 +48,22 @@ afterAll(async () => {
 const urls = (): string[] => nodes.map((n) => n.url);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Appends to `subject` through whatever failover is under way. */
-async function appendThrough(store: EventStore, subject: string, n: number): Promise<void> {
-  const deadline = Date.now() + SYNC_WITHIN_MS;
+/** `fn` again every `pauseMs` until it succeeds, for `ms` at most: through whatever failover is under way. */
+async function retrying<T>(fn: () => Promise<T>, ms = SYNC_WITHIN_MS, pauseMs = 250): Promise<T> {
+  const deadline = Date.now() + ms;
   for (;;) {
     try {
-      await store.append(subject, [{ type: 'n', data: { n } }], await store.version(subject));
-      return;
+      return await fn();
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      await sleep(250);
+      await sleep(pauseMs);
     }
   }
+}
+
+/** Appends to `subject` through whatever failover is under way. */
+function appendThrough(store: EventStore, subject: string, n: number): Promise<void> {
+  return retrying(async () => void (await store.append(subject, [{ type: 'n', data: { n } }], await store.version(subject))));
 }
 
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -97,19 +103,8 @@ describe.each([
 
   it('syncs again once the cluster has a new leader, having missed no commit', async () => {
     writerNc = await connect({ servers: urls(), name: 'writer' });
-    const writer = await within(
-      (async () => {
-        for (;;) {
-          try {
-            return await EventStore.open(writerNc, STREAM, { create: true, config: { num_replicas: 3 } });
-          } catch {
-            await sleep(500); // the cluster is still electing its first leaders
-          }
-        }
-      })(),
-      30_000,
-      'creating the stream',
-    );
+    // Retried while the cluster is still electing its first leaders.
+    const writer = await retrying(() => EventStore.open(writerNc, STREAM, { create: true, config: { num_replicas: 3 } }), 30_000, 500);
     const filter = `fo.${victim}.>`;
     followerNc = await connect({ servers: urls(), name: 'follower', reconnectTimeWait: 250 });
     const seen: number[] = [];
@@ -138,35 +133,14 @@ it('a KV index sees new values again soon after the node holding its consumer is
   const nc = await connect({ servers: urls(), name: 'kv' });
   let index: KvIndex<{ n: number; expires?: string }> | undefined;
   try {
-    const kv = await within(
-      (async () => {
-        for (;;) {
-          try {
-            return await new Kvm(nc).create('FAILOVER_KV', { replicas: 3 });
-          } catch {
-            await sleep(500);
-          }
-        }
-      })(),
-      30_000,
-      'creating the bucket',
-    );
+    const kv = await retrying(() => new Kvm(nc).create('FAILOVER_KV', { replicas: 3 }), 30_000, 500);
     await kv.put('a', JSON.stringify({ n: 1 }));
     index = await KvIndex.follow(kv, z.object({ n: z.number(), expires: z.string().optional() }), 'test index');
     expect(index.get('a')).toEqual({ n: 1 });
     const node = nodes[await consumerNode(await jetstreamManager(nc), '$KV.FAILOVER_KV.>', 'KV_FAILOVER_KV')]!;
     await node.down('SIGKILL');
     try {
-      const deadline = Date.now() + SYNC_WITHIN_MS;
-      for (;;) {
-        try {
-          await kv.put('a', JSON.stringify({ n: 2 }));
-          break;
-        } catch (err) {
-          if (Date.now() > deadline) throw err;
-          await sleep(250);
-        }
-      }
+      await retrying(() => kv.put('a', JSON.stringify({ n: 2 })));
       const seen = index;
       await within(
         (async () => {
@@ -180,6 +154,45 @@ it('a KV index sees new values again soon after the node holding its consumer is
     }
   } finally {
     index?.stop();
+    await nc.close();
+  }
+}, 90_000);
+
+it("a session's live feed (tsh play --follow) goes on after the node holding its consumer is killed", async () => {
+  const nc = await connect({ servers: urls(), name: 'live', reconnectTimeWait: 250 });
+  const aborted = new AbortController();
+  try {
+    // Retried while the cluster is still electing its first leaders.
+    const jsm = await retrying(() => jetstreamManager(nc), 30_000, 500);
+    await retrying(
+      () => jsm.streams.add({ name: Streams.Audit.name, subjects: [...Streams.Audit.subjects], num_replicas: 3 }),
+      30_000,
+      500,
+    );
+    const js = jsm.jetstream();
+    const sid = 'c0ffee00-0000-4000-8000-000000000001';
+    const publish = (ei: number, event: string) =>
+      retrying(() => js.publish(`audit.${sid}.${event}`, JSON.stringify({ ei, event, sid }), { msgID: `${sid}-${ei}` }));
+    await publish(0, AuditEvent.SessionStart);
+    const feed = liveSession(js, sid, undefined, aborted.signal);
+    const nextEvent = async () => (await within(feed.next(), SYNC_WITHIN_MS, 'the next event of the feed')).value as { ei: number };
+    expect((await nextEvent()).ei).toBe(0);
+    await publish(1, AuditEvent.Query);
+    expect((await nextEvent()).ei).toBe(1);
+
+    const node = nodes[await consumerNode(jsm, `audit.${sid}.>`, Streams.Audit.name)]!;
+    await node.down('SIGKILL');
+    try {
+      await publish(2, AuditEvent.Query);
+      await publish(3, AuditEvent.SessionEnd);
+      expect((await nextEvent()).ei).toBe(2);
+      expect((await nextEvent()).ei).toBe(3);
+      expect((await feed.next()).done).toBe(true);
+    } finally {
+      await node.up();
+    }
+  } finally {
+    aborted.abort();
     await nc.close();
   }
 }, 90_000);

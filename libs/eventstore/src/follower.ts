@@ -12,8 +12,10 @@ export interface FollowOptions {
   filter: string;
   /** Start with the last message of each subject (a KV bucket's current values) rather than every message. */
   lastPerSubject?: boolean;
-  /** Each message, in stream order, once. */
-  onMessage(m: JsMsg): void;
+  /** Start with the first message stored at or after this time rather than the stream's first. */
+  since?: Date;
+  /** Each message, in stream order, once; a promise it returns holds back the next until it settles. */
+  onMessage(m: JsMsg): void | Promise<void>;
 }
 
 /**
@@ -30,6 +32,8 @@ export class StreamFollower {
   private last = 0;
   private messages?: ConsumerMessages;
   private lastSign = 0;
+  /** A message is being handled (onMessage's promise): silence meanwhile is ours, not the consumer's. */
+  private busy = false;
   private watchdog?: NodeJS.Timeout;
   private refollowing?: Promise<void>;
   private stopped = false;
@@ -49,7 +53,8 @@ export class StreamFollower {
       // A tick that comes late means this process was busy: what arrived meanwhile is still unread.
       const late = now - tick > 2 * HEARTBEAT_MS;
       tick = now;
-      if (!late && now - follower.lastSign > SILENCE_MS) void follower.refollow(`nothing from its consumer for ${SILENCE_MS / 1000} s`);
+      if (!late && !follower.busy && now - follower.lastSign > SILENCE_MS)
+        void follower.refollow(`nothing from its consumer for ${SILENCE_MS / 1000} s`);
     }, HEARTBEAT_MS).unref();
     return follower;
   }
@@ -62,7 +67,9 @@ export class StreamFollower {
         ? { opt_start_seq: this.last + 1 }
         : this.opts.lastPerSubject
           ? { deliver_policy: DeliverPolicy.LastPerSubject }
-          : { opt_start_seq: 1 };
+          : this.opts.since
+            ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: this.opts.since.toISOString() }
+            : { opt_start_seq: 1 };
     const consumer = await retryThroughFailover(() => this.js.consumers.get(stream, { filter_subjects: filter, ...from }));
     const messages = await consumer.consume({ idle_heartbeat: HEARTBEAT_MS });
     if (this.stopped) return messages.stop();
@@ -80,7 +87,15 @@ export class StreamFollower {
       this.lastSign = Date.now();
       if (m.seq <= this.last) continue;
       this.last = m.seq;
-      this.opts.onMessage(m);
+      const handled = this.opts.onMessage(m);
+      if (!handled) continue;
+      this.busy = true;
+      try {
+        await handled;
+      } finally {
+        this.busy = false;
+        this.lastSign = Date.now();
+      }
     }
   }
 

@@ -114,7 +114,17 @@ export class AuditController {
     res.status(200).type('application/x-ndjson');
     res.flushHeaders();
     const write = async (event: unknown) => {
-      if (!res.write(JSON.stringify(event) + '\n')) await new Promise((resolve) => res.once('drain', resolve));
+      if (res.write(JSON.stringify(event) + '\n')) return;
+      // A reader that goes away sends no 'drain': its 'close' ends the wait (and the feed, by the abort).
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
     };
     try {
       if (follow) {
