@@ -12,7 +12,7 @@ import { Attr, contextFromCarrier, endSpan, instruments, SpanKind, tracer } from
 import type { AuditSink } from './audit/session-audit.js';
 import type { CancelKeys } from './postgres/cancel-keys.js';
 import { PostgresSession, type SessionDeps } from './postgres/session.js';
-import { dialUpstream } from './postgres/upstream.js';
+import { dialUpstream, discardDialed } from './postgres/upstream.js';
 import { readSessionHeader } from './session-header.js';
 
 export interface IntakeDeps {
@@ -119,10 +119,7 @@ export class SessionIntake {
       // The broker recorded its refusal (TDB00W); the client is told why.
       const denied = err instanceof AccessDeniedError;
       const message = err instanceof DomainError ? err.message : 'the session could not be confirmed';
-      void dialed.then(
-        (upstream) => upstream.destroy(),
-        () => undefined,
-      );
+      discardDialed(dialed);
       if (denied) instruments().accessDenials.add(1, { [Attr.Stage]: 'confirm' });
       else this.logger.warn({ sid: header.sid, message });
       return void socket.end(backend.errorResponse({ severity: 'FATAL', code: denied ? '28000' : '08006', message }));

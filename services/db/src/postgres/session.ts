@@ -26,7 +26,7 @@ import { ProvisioningError, type RemoteProvisioner } from '#services/provisionin
 import { SessionAudit, type AuditSink } from '../audit/session-audit.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { ResultRecorder } from './result-recorder.js';
-import { connectUpstream, UpstreamRefusedError, type UpstreamAuth, type UpstreamSession } from './upstream.js';
+import { connectUpstream, discardDialed, UpstreamRefusedError, type UpstreamAuth, type UpstreamSession } from './upstream.js';
 
 const AUDITED_CLIENT = new Set<number>([
   FrontendType.Query,
@@ -194,10 +194,7 @@ export class PostgresSession {
       });
     } finally {
       // Not used: the session was refused before it connected.
-      void dialed?.then(
-        (socket) => socket.destroy(),
-        () => undefined,
-      );
+      discardDialed(dialed);
     }
   }
 

@@ -124,6 +124,14 @@ export async function dialUpstream(db: DatabaseConfig): Promise<Socket> {
   }
 }
 
+/** Closes a connection dialed for a session that will not use it; one that failed needs nothing. */
+export function discardDialed(dialed: Promise<Socket> | undefined): void {
+  void dialed?.then(
+    (socket) => socket.destroy(),
+    () => undefined,
+  );
+}
+
 /**
  * Opens a session to PostgreSQL on a connection `dialed` (dialUpstream) or dialed now: TLS verified as
  * `tls.mode` says, the client certificate (pg_hba `cert` maps its CN to the user) or, for RDS, a
