@@ -1,10 +1,13 @@
 // A three-node NATS cluster (`teleport nats configure --routes`, `teleport.nats.replicas: 3`): every
 // stream and bucket has three copies; SIGKILL of the node leading the AUDIT stream in the middle of a
 // pgbench run loses no audit event (PostgreSQL's own statement log against the stored events), the
-// sessions go on, new ones connect, and the node rejoins with its copies caught up.
+// sessions go on, new ones connect, and the node rejoins with its copies caught up. SIGKILL of the node
+// leading the audit index's consumer holds the index back for seconds, not the half minute nats.js
+// takes by default to notice that a pull went unanswered.
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Buckets, Streams } from '#libs/events';
+import type { RpcClient } from '#libs/bus';
+import { Buckets, Rpc, Streams, type AuditRpc } from '#libs/events';
 import type { PostgresCluster } from '#libs/testing';
 import { busClient } from '../support/bus.js';
 import { TestCluster } from '../support/cluster.js';
@@ -20,12 +23,13 @@ let postgres: PostgresCluster;
 let service: DbServiceProcess & { dataDir: string };
 let via: PgbenchVia;
 let nc: NatsConnection;
+let rpc: RpcClient;
 let jsm: JetStreamManager;
 
 beforeAll(async () => {
   cluster = await TestCluster.start({ clusterName: CLUSTER, natsNodes: 3 });
   ({ postgres, service, via } = await pgbenchCluster(cluster, DB_USER));
-  ({ nc } = await busClient(cluster));
+  ({ nc, rpc } = await busClient(cluster));
   jsm = await jetstreamManager(nc);
 }, 180_000);
 
@@ -84,3 +88,34 @@ it('loses no audit event when the AUDIT leader is killed mid-run; the node rejoi
   expect(missing).toEqual([]);
   expect(extra).toEqual([]);
 }, 240_000);
+
+/** Sessions that ended since `from`, as the audit index has them. */
+async function indexedEnds(from: Date): Promise<number> {
+  const page = await rpc.call<AuditRpc.EventsPage>(Rpc.Audit.EventsSearch, {
+    from: from.toISOString(),
+    event_types: ['db.session.end'],
+    limit: 1000,
+  });
+  return page.events.length;
+}
+
+it('indexes new events within seconds when the node leading the index consumer is killed', async () => {
+  let leader: string | undefined;
+  for await (const c of jsm.consumers.list(Streams.Audit.name)) if (c.name.startsWith('audit-index-')) leader = c.cluster?.leader;
+  const node = cluster.natsNodes[Number(leader!.replace('nats-', ''))]!;
+  const from = new Date();
+  await node.down('SIGKILL');
+  try {
+    const { output } = await pgbenchThroughProxy(['-n', '-S', '-C', '-c', '2', '-t', '5'], via).done;
+    expect(output).toMatch(/number of transactions actually processed: 10\/10/);
+    const ended = Date.now();
+    // The sessions' events reach the stream (once it has a leader) and then the index.
+    while ((await indexedEnds(from).catch(() => 0)) < 10) {
+      if (Date.now() - ended > 15_000) throw new Error(`the index has ${await indexedEnds(from)} of the 10 sessions 15 s after they ended`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await node.up();
+    await waitForReplicas(60_000);
+  }
+}, 180_000);

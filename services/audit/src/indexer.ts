@@ -17,6 +17,8 @@ import type { IndexWriter } from './index-writer.js';
 const BATCH = 2_000;
 /** A partial batch waits no longer than this for more events, even when the stream has no more yet. */
 const FLUSH_MS = 50;
+/** How long a pull for more events waits on the server; idle, one is sent again this often. */
+const PULL_EXPIRES_MS = 4_000;
 /** A warning about skipped messages names this many of them. */
 const MALFORMED_NAMED = 5;
 
@@ -45,8 +47,10 @@ export class AuditIndexer {
   async start(): Promise<void> {
     await this.ensureConsumer();
     const consumer = await this.js.consumers.get(Streams.Audit.name, this.consumerName);
-    // A callback, not an async iterator: no promise per message.
-    this.messages = await consumer.consume({ max_messages: BATCH, callback: (m) => this.batcher.push(m) });
+    // A callback, not an async iterator: no promise per message. Pulls expire after PULL_EXPIRES_MS, with
+    // a heartbeat every half of it while idle: two heartbeats missed (the node leading the consumer died)
+    // and nats.js pulls again, from the new leader, rather than after a minute of nats.js's defaults.
+    this.messages = await consumer.consume({ max_messages: BATCH, expires: PULL_EXPIRES_MS, callback: (m) => this.batcher.push(m) });
     this.loop = this.messages.closed().then(() => this.batcher.flush());
   }
 
