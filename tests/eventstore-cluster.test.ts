@@ -196,3 +196,44 @@ it("a session's live feed (tsh play --follow) goes on after the node holding its
     await nc.close();
   }
 }, 90_000);
+
+it('a load goes on when the node holding its consumer is killed mid-load', async () => {
+  const nc = await connect({ servers: urls(), name: 'loader', reconnectTimeWait: 250 });
+  try {
+    const store = await retrying(() => EventStore.open(nc, STREAM, { create: true, config: { num_replicas: 3 } }), 30_000, 500);
+    const js = (await jetstreamManager(nc)).jetstream();
+    const subject = 'fo.load.big';
+    const COMMITS = 5_000;
+    for (let i = 0; i < COMMITS; i += 250) {
+      await Promise.all(
+        Array.from({ length: 250 }, (_, j) =>
+          js.publish(subject, JSON.stringify([{ type: 'n', data: { n: i + j, pad: 'x'.repeat(200) }, time: new Date().toISOString() }])),
+        ),
+      );
+    }
+    const jsm = await jetstreamManager(nc);
+    const loading = store.load<{ type: string; data: { n: number } }>(subject);
+    let killed: NatsServer | undefined;
+    let loaded = false;
+    void loading.finally(() => (loaded = true)).catch(() => undefined);
+    // The consumer's node, killed as soon as the consumer shows (a load of this size takes a while).
+    const killer = (async () => {
+      const node = nodes[await within(consumerNode(jsm, subject), 10_000, 'finding the consumer')]!;
+      if (loaded) return;
+      await node.down('SIGKILL');
+      killed = node;
+    })();
+    try {
+      // Its silence limit (3 s), then new consumers until the stream has a leader again (up to 20 s).
+      const loaded = await within(loading, 40_000, 'the load');
+      await killer;
+      expect(killed).toBeDefined(); // else the load was over before the kill: the test proved nothing
+      expect(loaded.events.map((e) => e.data.n)).toEqual(Array.from({ length: COMMITS }, (_, i) => i));
+    } finally {
+      await killer.catch(() => undefined);
+      await killed?.up();
+    }
+  } finally {
+    await nc.close();
+  }
+}, 90_000);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { errors, type NatsConnection } from '@nats-io/transport-node';
 import {
   jetstream,
   jetstreamManager,
@@ -25,6 +25,8 @@ export interface LoadedAggregate<Event> {
 }
 
 const CONFLICT_RETRIES = 5;
+/** A load that hears nothing from its consumer for this long takes the consumer for gone. */
+const LOAD_SILENCE_MS = 3_000;
 /** JetStream API error 10058: a stream with this name already exists (with another configuration). */
 const STREAM_NAME_IN_USE = 10058;
 
@@ -64,23 +66,43 @@ export class EventStore {
   async load<Event extends { type: string; data: unknown }>(subject: string): Promise<LoadedAggregate<Event>> {
     const version = await this.version(subject);
     if (version === 0) return { events: [], version };
+    return { events: await retryThroughFailover(() => this.eventsUpTo<Event>(subject, version)), version };
+  }
+
+  /**
+   * The events on `subject` up to sequence `version`, read with an ordered consumer. Its one copy is on
+   * one NATS node: when that node dies, nats.js waits for it for good, so a load that hears nothing for
+   * LOAD_SILENCE_MS gives up with a timeout, and retryThroughFailover loads again with a new consumer.
+   */
+  private async eventsUpTo<Event extends { type: string; data: unknown }>(subject: string, version: number): Promise<Event[]> {
     const events: Event[] = [];
     const consumer = await this.js.consumers.get(this.stream, { filter_subjects: subject });
     const messages = await consumer.consume();
+    let heard = Date.now();
+    let silent = false;
+    const watchdog = setInterval(() => {
+      if (Date.now() - heard < LOAD_SILENCE_MS) return;
+      silent = true;
+      messages.stop();
+    }, LOAD_SILENCE_MS / 4);
     try {
       for await (const m of messages) {
+        heard = Date.now();
         try {
           for (const envelope of decodeCommit(m)) events.push({ type: envelope.type, data: envelope.data } as Event);
         } catch (err) {
           // Not a commit: the aggregate is what the commits around it say.
           this.logger.warn(`skipped ${(err as Error).message}`);
         }
-        if (m.seq >= version || m.info.pending === 0) break;
+        if (m.seq >= version || m.info.pending === 0) return events;
       }
     } finally {
+      clearInterval(watchdog);
       messages.stop();
     }
-    return { events, version };
+    // Deciding on part of an aggregate could accept what its whole refuses.
+    if (silent) throw new errors.TimeoutError();
+    throw new Error(`loading ${subject} ended before sequence ${version}`);
   }
 
   /** Appends one commit if the subject is still at `expectedVersion`; returns the new version. */
