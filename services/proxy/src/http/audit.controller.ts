@@ -114,7 +114,7 @@ export class AuditController {
     res.status(200).type('application/x-ndjson');
     res.flushHeaders();
     const write = async (event: unknown) => {
-      if (res.write(JSON.stringify(event) + '\n')) return;
+      if (res.write(JSON.stringify(event) + '\n') || aborted.signal.aborted) return;
       // A reader that goes away sends no 'drain': its 'close' ends the wait (and the feed, by the abort).
       await new Promise<void>((resolve) => {
         const done = () => {
