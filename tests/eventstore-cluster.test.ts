@@ -201,7 +201,8 @@ it('a load goes on when the node holding its consumer is killed mid-load', async
   const nc = await connect({ servers: urls(), name: 'loader', reconnectTimeWait: 250 });
   try {
     const store = await retrying(() => EventStore.open(nc, STREAM, { create: true, config: { num_replicas: 3 } }), 30_000, 500);
-    const js = (await jetstreamManager(nc)).jetstream();
+    const jsm = await jetstreamManager(nc);
+    const js = jsm.jetstream();
     const subject = 'fo.load.big';
     const COMMITS = 5_000;
     for (let i = 0; i < COMMITS; i += 250) {
@@ -211,24 +212,23 @@ it('a load goes on when the node holding its consumer is killed mid-load', async
         ),
       );
     }
-    const jsm = await jetstreamManager(nc);
     const loading = store.load<{ type: string; data: { n: number } }>(subject);
     let killed: NatsServer | undefined;
-    let loaded = false;
-    void loading.finally(() => (loaded = true)).catch(() => undefined);
+    let over = false;
+    void loading.finally(() => (over = true)).catch(() => undefined);
     // The consumer's node, killed as soon as the consumer shows (a load of this size takes a while).
     const killer = (async () => {
       const node = nodes[await within(consumerNode(jsm, subject), 10_000, 'finding the consumer')]!;
-      if (loaded) return;
+      if (over) return;
       await node.down('SIGKILL');
       killed = node;
     })();
     try {
       // Its silence limit (3 s), then new consumers until the stream has a leader again (up to 20 s).
-      const loaded = await within(loading, 40_000, 'the load');
+      const aggregate = await within(loading, 40_000, 'the load');
       await killer;
       expect(killed).toBeDefined(); // else the load was over before the kill: the test proved nothing
-      expect(loaded.events.map((e) => e.data.n)).toEqual(Array.from({ length: COMMITS }, (_, i) => i));
+      expect(aggregate.events.map((e) => e.data.n)).toEqual(Array.from({ length: COMMITS }, (_, i) => i));
     } finally {
       await killer.catch(() => undefined);
       await killed?.up();
