@@ -5,3 +5,4 @@ export * from './addr.js';
 export * from './size.js';
 export * from './bounded-map.js';
 export * from './relay.js';
+export * from './session-id.js';

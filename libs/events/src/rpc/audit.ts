@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { SESSION_ID } from '#libs/common';
 import { NameSchema } from './common.js';
 
-/** A session id as Teleport writes them: a UUID. */
-export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { SESSION_ID };
 export const SessionIdSchema = z.string().regex(SESSION_ID, 'must be a session UUID');
 
 const TimeSchema = z.iso.datetime({ offset: true });
@@ -21,33 +21,7 @@ export const SessionsListRequest = z
   .strict();
 export type SessionsListRequest = z.input<typeof SessionsListRequest>;
 
-/** `ok`: ended after starting; `active`: no end yet; `denied` / `failed`: refused at the start. */
-export type SessionOutcome = 'ok' | 'active' | 'denied' | 'failed';
-
-export interface SessionSummary {
-  sid: string;
-  cluster_name: string;
-  user: string;
-  db_service: string;
-  db_user: string;
-  db_name: string;
-  db_type: string;
-  start: string;
-  end?: string;
-  duration_ms?: number;
-  /** Queries and executions of prepared statements. */
-  statements: number;
-  /** Results that were errors. */
-  errors: number;
-  outcome: SessionOutcome;
-  /** Why a session was refused. */
-  message?: string;
-}
-
-export interface SessionsPage {
-  sessions: SessionSummary[];
-  next_cursor?: string;
-}
+export type { SessionOutcome, SessionSummary, SessionsPage } from './audit-sessions.js';
 
 export const SessionGetRequest = z.object({ sid: SessionIdSchema }).strict();
 
