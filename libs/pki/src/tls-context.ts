@@ -91,7 +91,13 @@ export function trustedRoots(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env === process.env && systemRoots) return systemRoots;
   let system = readBundle(env.SSL_CERT_FILE);
   for (const file of env.SSL_CERT_FILE ? [] : SYSTEM_BUNDLES) if (!system.length) system = readBundle(file);
-  const roots = [...new Set([...rootCertificates, ...system, ...readBundle(env.NODE_EXTRA_CA_CERTS)])];
+  // Most of the system's roots are Node's too, wrapped differently: each is parsed once (about 0.2 ms apiece).
+  const unique = new Map<string, string>();
+  for (const pem of [...rootCertificates, ...system, ...readBundle(env.NODE_EXTRA_CA_CERTS)]) {
+    const body = pem.replace(/\s+/g, '');
+    if (!unique.has(body)) unique.set(body, pem);
+  }
+  const roots = [...unique.values()];
   if (env === process.env) systemRoots = roots;
   return roots;
 }
