@@ -21,6 +21,8 @@ export class AuditStreams {
 type QueryParams = Record<string, string | undefined>;
 
 const FOLLOW_LOOKBACK_MS = 60_000;
+/** Events in the first page of a playback: its first statement shows before a long session's next 2,000 are read. */
+const FIRST_PAGE_EVENTS = 100;
 
 export function checkSessionId(sid: string): void {
   if (!AuditRpc.SESSION_ID.test(sid)) throw new BadParameterError(`'${sid}' is not a valid session ID (must be GUID)`);
@@ -131,12 +133,19 @@ export class AuditController {
         const since = known.start ? new Date(Date.parse(known.start) - FOLLOW_LOOKBACK_MS) : undefined;
         for await (const event of liveSession(this.streams.js, sid, since, aborted.signal)) await write(event);
       } else {
-        let after = -1;
-        for (let more = true; more && !aborted.signal.aborted;) {
-          const page = await rpc.call<AuditRpc.SessionEventsPage>(Rpc.Audit.SessionEvents, { sid, after_ei: after });
-          for (const event of page.events) await write(event);
-          after = (page.events.at(-1)?.ei as number | undefined) ?? after;
-          more = page.more;
+        const read = (after: number, limit?: number) =>
+          rpc.call<AuditRpc.SessionEventsPage>(Rpc.Audit.SessionEvents, { sid, after_ei: after, ...(limit ? { limit } : {}) });
+        // A small first page, so playback starts at once; each next page is read while this one is written.
+        let next: Promise<AuditRpc.SessionEventsPage> | undefined = read(-1, FIRST_PAGE_EVENTS);
+        try {
+          while (next && !aborted.signal.aborted) {
+            const page: AuditRpc.SessionEventsPage = await next;
+            const last = page.events.at(-1)?.ei as number | undefined;
+            next = page.more && last !== undefined ? read(last) : undefined;
+            for (const event of page.events) await write(event);
+          }
+        } finally {
+          void next?.catch(() => undefined); // read ahead for a reader that went away
         }
       }
     } catch (err) {
