@@ -6,7 +6,7 @@
 // Every process runs on free loopback ports and is stopped at the end, also on Ctrl-C. The tables are
 // printed and the results written as JSON (--json=PATH, default .bench/result.json); see args.ts.
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -26,6 +26,7 @@ import {
   cpuSeconds,
   LongRunning,
   machineBusySeconds,
+  natsPid,
   processNamed,
   resetTreePeakRss,
   runCommand,
@@ -126,20 +127,6 @@ function readServiceSection(file: string, section: string): Record<string, strin
     .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]);
   if (!entries.length) throw new Error(`no [${section}] section in ${file}`);
   return Object.fromEntries(entries) as Record<string, string>;
-}
-
-/** The nats-server listening on `port`, found in /proc (the harness does not expose its pid). */
-function natsPid(port: number): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('nats-server') && cmd.includes(String(port))) return Number(entry);
-    } catch {
-      // gone
-    }
-  }
-  return 0;
 }
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 // Child processes for the benchmark: short commands run to completion, long-running ones kept
 // with their output, and everything stopped in reverse order at the end or on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export interface CommandResult {
   code: number;
@@ -199,3 +199,17 @@ export function machineBusySeconds(): number {
 
 // Linux's USER_HZ: 100 on every architecture Debian ships.
 const CLK_TCK = 100;
+
+/** The nats-server listening on `port`, found in /proc (the harness does not expose its pid). */
+export function natsPid(port: number): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.endsWith('nats-server') && cmd.includes(String(port))) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  return 0;
+}
