@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { BadParameterError, SESSION_ID } from '#libs/common';
+import { BadParameterError, checkSessionId } from '#libs/common';
 import { stringify as stringifyYaml } from 'yaml';
 import { activeIdentity, apiFor, requireFresh, type TshGlobals } from './identity.js';
 import { IDLE_CAP_MS, playbackDelay, Transcript } from '#libs/client';
@@ -33,7 +33,7 @@ export function registerPlayCommand(program: Command, globals: () => TshGlobals)
     .option('--skip-idle-time', `play pauses longer than ${IDLE_CAP_MS / 1000}s as ${IDLE_CAP_MS / 1000}s`)
     .option('--follow', 'show a live session as it happens, until it ends')
     .action(async (sid: string, opts: { format?: string; speed: string; skipIdleTime?: boolean; follow?: boolean }) => {
-      if (!SESSION_ID.test(sid)) throw new BadParameterError(`'${sid}' is not a valid session ID (must be GUID)`);
+      checkSessionId(sid);
       const format = (opts.format ?? (process.stdout.isTTY ? 'pty' : 'text')) as PlayFormat;
       if (!FORMATS.includes(format)) throw new BadParameterError(`unsupported --format "${opts.format}": use ${FORMATS.join(', ')}`);
       const speed = parseSpeed(opts.speed);

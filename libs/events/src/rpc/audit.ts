@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { SESSION_ID } from '#libs/common';
 import { NameSchema } from './common.js';
 
-export { SESSION_ID };
 export const SessionIdSchema = z.string().regex(SESSION_ID, 'must be a session UUID');
 
 const TimeSchema = z.iso.datetime({ offset: true });

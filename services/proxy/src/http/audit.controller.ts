@@ -3,7 +3,7 @@ import { Bus } from './request-tracing.js';
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { AccessDeniedError, BadParameterError, NotFoundError, toErrorBody } from '#libs/common';
+import { AccessDeniedError, BadParameterError, checkSessionId, NotFoundError, toErrorBody } from '#libs/common';
 import { AuditRpc, Rpc, Streams } from '#libs/events';
 import { sessionAccess } from '#libs/rbac';
 import { liveSession } from '../audit/live-session.js';
@@ -23,10 +23,6 @@ type QueryParams = Record<string, string | undefined>;
 const FOLLOW_LOOKBACK_MS = 60_000;
 /** Events in the first page of a playback: its first statement shows before a long session's next 2,000 are read. */
 const FIRST_PAGE_EVENTS = 100;
-
-export function checkSessionId(sid: string): void {
-  if (!AuditRpc.SESSION_ID.test(sid)) throw new BadParameterError(`'${sid}' is not a valid session ID (must be GUID)`);
-}
 
 function positiveInt(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
