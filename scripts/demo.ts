@@ -26,6 +26,7 @@ function run(name: string, args: string[], input = ''): Promise<string> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (code) => (code === 0 ? done(out) : fail(new Error(`${name} ${args.join(' ')}: ${err.trim()}`))));
+    child.stdin.on('error', () => undefined); // EPIPE when the command exits without reading its input; its exit code tells why
     child.stdin.end(input);
   });
 }

@@ -40,6 +40,7 @@ function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // EPIPE when the command exits without reading its input; its exit code tells why
     child.stdin.end(opts.input ?? '');
   });
 }

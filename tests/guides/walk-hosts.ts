@@ -175,6 +175,7 @@ export class WalkNetwork {
             clearTimeout(timer);
             resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
           });
+          child.stdin!.on('error', () => undefined); // EPIPE when the command exits without reading its input; its exit code tells why
           child.stdin!.end(opts.input ?? '');
         }),
       start: (command) => {

@@ -42,6 +42,7 @@ export function run(
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', fail);
     child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    child.stdin.on('error', () => undefined); // EPIPE when the command exits without reading its input; its exit code tells why
     child.stdin.end(opts.input ?? '');
   });
 }

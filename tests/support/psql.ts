@@ -24,6 +24,7 @@ export function psql(args: string[], opts: { input?: string; env?: NodeJS.Proces
       clearTimeout(timer);
       done({ code: code ?? -1, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // EPIPE when the command exits without reading its input; its exit code tells why
     child.stdin.end(opts.input ?? '');
   });
 }
