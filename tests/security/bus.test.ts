@@ -218,6 +218,35 @@ describe('requests are decided on who sent them', () => {
       await impostor.nc.close();
     }
   });
+
+  it('answers a start sent again by the same Database Service as the first, and nothing else that names a started session', async () => {
+    const proxy = await busClient(cluster, busIdentity(BusRole.Proxy, 'proxy-four'));
+    const db = await busClient(cluster, busIdentity(BusRole.Db, dbHostId));
+    try {
+      const { sid } = await proxy.rpc.call<DataPlane.AuthorizeReply>(Rpc.Broker.Authorize, {
+        user_cert: aliceDbCert().cert,
+        db_user: 'alice',
+        db_name: 'postgres',
+        client_addr: '127.0.0.1:4',
+      });
+      const start = { sid, user_cert: aliceDbCert().cert, db_service: 'example', db_user: 'alice', db_name: 'postgres', cancel_secret: 11 };
+      const first = await db.rpc.call<DataPlane.SessionGrant>(Rpc.Broker.SessionsStart, start);
+      expect(first).toMatchObject({ user: 'alice', cluster_name: CLUSTER });
+      await expect(db.rpc.call(Rpc.Broker.SessionsStart, start)).resolves.toEqual(first);
+      await expect(db.rpc.call(Rpc.Broker.SessionsStart, { ...start, cancel_secret: 12 })).rejects.toThrow(
+        'the session was already started',
+      );
+      // The repeat recorded nothing; the replay with another secret was refused (TDB00W) once.
+      await eventually(async () => {
+        const refusals = (await readAudit(cluster)).filter((m) => m.event.sid === sid && m.event.event === 'db.session.start');
+        expect(refusals.map((m) => m.event.code)).toEqual(['TDB00W']);
+      });
+      await db.rpc.call(Rpc.Broker.SessionsEnd, { sid });
+    } finally {
+      await proxy.nc.close();
+      await db.nc.close();
+    }
+  });
 });
 
 describe('a proxy identity that hands the Database Service a session the user may not have', () => {

@@ -137,9 +137,13 @@ export class SessionsService {
       ...(identity.dbRoute?.roles?.length ? { db_roles: identity.dbRoute.roles } : {}),
       client_addr: '',
     };
+    // The same request again (the Database Service sends it again when its connection to NATS came back
+    // before an answer did): answered as the first was, with nothing recorded or changed a second time.
+    const repeated =
+      entry?.state === 'live' && entry.hosts.length === 1 && entry.hosts[0] === sender.id && entry.cancel_secret === req.cancel_secret;
     const mismatch = !entry
       ? 'no such session was authorized'
-      : entry.state !== 'assigned'
+      : entry.state !== 'assigned' && !repeated
         ? 'the session was already started'
         : !entry.hosts.includes(sender.id)
           ? 'the session was not assigned to this Database Service'
@@ -157,19 +161,23 @@ export class SessionsService {
     }
     const decision = this.decide(request, db);
     if (!decision.allowed) {
+      // A repeat refused now (the roles changed in between) leaves the live entry to revoke(), which
+      // ends the session if the first answer let it start.
+      if (repeated) throw new AccessDeniedError(decision.message);
       await this.denied(req.sid, { ...request, client_addr: entry!.client_addr }, db, decision.message);
       await this.registry.remove(req.sid);
       throw new AccessDeniedError(decision.message);
     }
-    await this.registry.put({
-      ...entry!,
-      state: 'live',
-      hosts: [sender.id],
-      cancel_secret: req.cancel_secret,
-      db_labels: db.resource.metadata.labels ?? {},
-      ...(decision.grant.auto_user ? { auto_user: decision.grant.auto_user, admin_user: db.resource.spec.admin_user?.name } : {}),
-      expires: identity.expires.toISOString(),
-    });
+    if (!repeated)
+      await this.registry.put({
+        ...entry!,
+        state: 'live',
+        hosts: [sender.id],
+        cancel_secret: req.cancel_secret,
+        db_labels: db.resource.metadata.labels ?? {},
+        ...(decision.grant.auto_user ? { auto_user: decision.grant.auto_user, admin_user: db.resource.spec.admin_user?.name } : {}),
+        expires: identity.expires.toISOString(),
+      });
     return { ...decision.grant, cluster_name: this.view.clusterName, expires: identity.expires.toISOString() };
   }
 

@@ -103,6 +103,8 @@ export class SessionIntake {
     let grant: DataPlane.SessionGrant;
     try {
       // The broker waits out a NATS failover (its reads and the registry's write): so does the session.
+      // Sent again if the bus connection drops meanwhile (a request in flight then is lost): the broker
+      // answers a repeat as it answered the first.
       grant = await this.deps.rpc.in(ctx).call<DataPlane.SessionGrant>(
         Rpc.Broker.SessionsStart,
         {
@@ -114,6 +116,7 @@ export class SessionIntake {
           cancel_secret: cancelSecret,
         },
         THROUGH_FAILOVER_TIMEOUT_MS,
+        { idempotent: true },
       );
     } catch (err) {
       // The broker recorded its refusal (TDB00W); the client is told why.
@@ -165,7 +168,7 @@ export class SessionIntake {
       this.live.delete(header.sid);
       this.logger.debug({ sid: header.sid, message: 'ended' });
       this.deps.rpc
-        .call(Rpc.Broker.SessionsEnd, { sid: header.sid })
+        .call(Rpc.Broker.SessionsEnd, { sid: header.sid }, undefined, { idempotent: true })
         .catch((err: Error) => this.logger.warn({ sid: header.sid, message: `reporting its end failed: ${err.message}` }));
     });
     await session.run();

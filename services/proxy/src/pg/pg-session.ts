@@ -143,12 +143,14 @@ async function setUpSession(socket: TLSSocket, deps: PgIngressDeps, started: num
   let grant: DataPlane.AuthorizeReply;
   try {
     // The broker waits out a NATS failover (its reads and the registry's write): so does the client.
+    // Sent again if the bus connection drops meanwhile: a second assignment unused expires.
     grant = await deps.rpc
       .in(ctx)
       .call<DataPlane.AuthorizeReply>(
         Rpc.Broker.Authorize,
         { user_cert: pem, db_user: dbUser, db_name: dbName, client_addr: clientAddr },
         THROUGH_FAILOVER_TIMEOUT_MS,
+        { idempotent: true },
       );
   } catch (err) {
     const message = err instanceof DomainError ? err.message : 'the session could not be authorized';
