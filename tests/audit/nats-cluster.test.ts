@@ -71,16 +71,18 @@ it('loses no audit event when the AUDIT leader is killed mid-run; the node rejoi
   const leader = (await jsm.streams.info(Streams.Audit.name)).cluster!.leader!;
   const node = cluster.natsNodes[Number(leader.replace('nats-', ''))]!;
   await node.down('SIGKILL');
-
-  // While the node is down: the running sessions go on, and new ones connect.
-  const during = await pgbenchThroughProxy(['-n', '-S', '-C', '-c', '2', '-t', '10'], via).done;
-  expect(during.output).toMatch(/number of transactions actually processed: 20\/20/);
-  const { code, output } = await run.done;
-  expect(output).toMatch(/number of transactions actually processed: 8000\/8000/);
-  expect(code).toBe(0);
-
-  await node.up();
-  await waitForReplicas(60_000);
+  try {
+    // While the node is down: the running sessions go on, and new ones connect.
+    const during = await pgbenchThroughProxy(['-n', '-S', '-C', '-c', '2', '-t', '10'], via).done;
+    expect(during.output).toMatch(/number of transactions actually processed: 20\/20/);
+    const { code, output } = await run.done;
+    expect(output).toMatch(/number of transactions actually processed: 8000\/8000/);
+    expect(code).toBe(0);
+  } finally {
+    // Also when it failed: the next test needs all three nodes.
+    await node.up();
+    await waitForReplicas(60_000);
+  }
 
   const { logged, missing, extra, repeated } = await auditAgainstLog(cluster, postgres, service.dataDir, DB_USER);
   expect(repeated).toBe(0);
