@@ -3,14 +3,13 @@
 // --scale proxy=2 --scale db=3 serving 20 sessions over every replica; the edge network cannot reach
 // NATS; on a three-node NATS cluster (the override file), a node killed changes nothing for sessions.
 // The engine is started for the test when none runs, and the host is left as it was found.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { httpsInsecure } from '#libs/testing';
+import { httpsInsecure, runCommand } from '#libs/testing';
 import { run, type RunResult } from '../support/cluster.js';
 import { eventually } from '../support/provisioning.js';
 
@@ -27,22 +26,22 @@ let proxyPorts: number[] = [];
 let engine: 'ours' | 'theirs' | 'none' = 'none';
 
 /** Runs a command to completion, its output kept; never throws. */
-function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
-    child.on('error', (err) => resolve({ code: -1, stdout, stderr: stderr + err.message }));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
+async function sh(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  try {
+    const result = await runCommand(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...opts.env },
+      input: opts.input,
+      timeoutMs: opts.timeoutMs,
     });
-    child.stdin.on('error', () => undefined); // EPIPE when the command exits without reading its input; its exit code tells why
-    child.stdin.end(opts.input ?? '');
-  });
+    return { ...result, code: result.code ?? -1 };
+  } catch (err) {
+    return { code: -1, stdout: '', stderr: (err as Error).message };
+  }
 }
 
 function ok(result: RunResult, what: string): string {

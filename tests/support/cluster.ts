@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, httpsInsecure, startNats, type NatsServer } from '#libs/testing';
+import { freePort, httpsInsecure, runCommand, startNats, type NatsServer } from '#libs/testing';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /**
@@ -24,27 +24,18 @@ export interface RunResult {
 }
 
 /** Runs one of our built binaries to completion. */
-export function run(
+export async function run(
   bin: keyof typeof BIN,
   args: string[],
   opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<RunResult> {
   if (!existsSync(BIN[bin])) throw new Error(`${BIN[bin]} is missing: run 'npm run build' first (npm test does)`);
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN[bin], ...args], {
-      env: { ...process.env, ...opts.env },
-      cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-    child.stdin.on('error', () => undefined); // EPIPE when the command exits without reading its input; its exit code tells why
-    child.stdin.end(opts.input ?? '');
+  const result = await runCommand(process.execPath, [BIN[bin], ...args], {
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+    input: opts.input,
   });
+  return { ...result, code: result.code ?? -1 };
 }
 
 /**

@@ -6,11 +6,14 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs a short-lived command to completion, feeding `input` on stdin. Never rejects on exit codes. */
+/**
+ * Runs a short-lived command to completion, feeding `input` on stdin; SIGKILL after `timeoutMs` if
+ * given. Never rejects on exit codes.
+ */
 export function runCommand(
   command: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
@@ -22,14 +25,19 @@ export function runCommand(
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.once('error', reject);
-    child.once('close', (code) =>
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
       resolve({
         code,
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
-      }),
-    );
+      });
+    });
     child.stdin.on('error', () => {
       // EPIPE when the command exits without reading its input; its exit code tells why
     });
